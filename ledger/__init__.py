@@ -1,0 +1,81 @@
+"""Kolekt's append-only double-entry ledger (standard library and SQLAlchemy only).
+
+Accounts, transfers (one debit account, one credit account, an integer amount above zero),
+idempotency keys, reversals, balance limits, balances now and as of any past sequence number or
+time, a SHA-256 hash chain over every transfer and ``verify``. The database itself refuses to
+change or delete posted history (triggers installed by the migrations).
+"""
+
+from .chain import balance_at, canonical, head, link_hash, pending_count, seal, seal_all, verify
+from .errors import (
+    AccountConflict,
+    AlreadyReversed,
+    AppendOnlyViolation,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidReversal,
+    InvalidTransfer,
+    LedgerError,
+    RetryablePostingError,
+    UnknownAccount,
+    UnknownTransfer,
+)
+from .models import LedgerBase, metadata
+from .posting import (
+    balance,
+    balances,
+    find_by_ref,
+    get_account,
+    get_transfer,
+    open_account,
+    post,
+    post_linked,
+    reversal_of,
+    reverse,
+    transfers_for,
+    translate_integrity_error,
+)
+from .values import AccountInfo, Balance, Head, PostedTransfer, SealResult, TransferRequest, VerifyReport
+
+__all__ = [
+    "AccountConflict",
+    "AccountInfo",
+    "AlreadyReversed",
+    "AppendOnlyViolation",
+    "Balance",
+    "Head",
+    "IdempotencyConflict",
+    "InsufficientFunds",
+    "InvalidReversal",
+    "InvalidTransfer",
+    "LedgerBase",
+    "LedgerError",
+    "PostedTransfer",
+    "RetryablePostingError",
+    "SealResult",
+    "TransferRequest",
+    "UnknownAccount",
+    "UnknownTransfer",
+    "VerifyReport",
+    "balance",
+    "balance_at",
+    "balances",
+    "canonical",
+    "find_by_ref",
+    "get_account",
+    "get_transfer",
+    "head",
+    "link_hash",
+    "metadata",
+    "open_account",
+    "pending_count",
+    "post",
+    "post_linked",
+    "reversal_of",
+    "reverse",
+    "seal",
+    "seal_all",
+    "transfers_for",
+    "translate_integrity_error",
+    "verify",
+]

@@ -1,0 +1,423 @@
+"""Tamper evidence: a SHA-256 hash chain over every transfer, sealed in sequence order.
+
+Postings never wait for the chain: each committed transfer is left in ``ledger_pending`` by the
+database's trigger, and ``seal`` (run every few seconds by a job, one sealer at a time) gives the
+waiting transfers their sequence numbers, links each to the previous hash and records every
+account's running totals. So the head (count + hash) trails the last commit by seconds, and no
+posting ever takes a global lock.
+
+Link ``n`` is ``SHA-256(hash[n-1] || canonical(transfer n))``, the hash before the first being 32
+zero bytes. ``canonical`` is compact JSON of the transfer's own fields, with account codes rather
+than internal ids and times as integer microseconds since the epoch in UTC, so that anyone holding
+an export of the transfers in sequence order can recompute the head without this code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from .errors import UnknownAccount
+from .models import accounts_t, balances_t, chain_t, pending_t, totals_t, transfers_t
+from .values import Balance, Head, SealResult, VerifyReport
+
+GENESIS = bytes(32)
+SEAL_BATCH = 5000
+# Any constant: it names the sealer's advisory lock on PostgreSQL.
+SEAL_LOCK_KEY = 0x4B4F4C454B54
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(value: datetime) -> int:
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def canonical(seq: int, row: Any, debit_code: str, credit_code: str) -> bytes:
+    """The bytes a link hashes: the transfer's own content and its place in the sequence."""
+    return json.dumps(
+        [
+            seq,
+            row.id,
+            row.human_ref,
+            debit_code,
+            credit_code,
+            row.amount,
+            row.code,
+            row.reference,
+            row.memo,
+            row.actor,
+            _micros(row.occurred_at),
+            _micros(row.recorded_at),
+            row.idempotency_key,
+            row.reverses_id,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def link_hash(previous: bytes, payload: bytes) -> bytes:
+    return hashlib.sha256(previous + payload).digest()
+
+
+def head(session: Session) -> Head:
+    row = session.execute(
+        select(chain_t.c.seq, chain_t.c.hash, chain_t.c.sealed_at).order_by(chain_t.c.seq.desc()).limit(1)
+    ).first()
+    if row is None:
+        return Head(0, GENESIS.hex(), None)
+    return Head(row.seq, row.hash, row.sealed_at)
+
+
+def pending_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(pending_t)).scalar_one())
+
+
+def _take_sealer_lock(session: Session) -> bool:
+    """One sealer at a time. SQLite's write lock already serialises; PostgreSQL gets an advisory lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(
+        session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY}).scalar_one()
+    )
+
+
+def _upsert_totals(session: Session, rows: list[dict[str, int]]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    statement = dialect_insert(totals_t)
+    statement = statement.on_conflict_do_update(
+        index_elements=[totals_t.c.account_id],
+        set_={
+            "seq": statement.excluded.seq,
+            "debits": statement.excluded.debits,
+            "credits": statement.excluded.credits,
+        },
+    )
+    session.execute(statement, rows)
+
+
+def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = None) -> SealResult:
+    """Chain up to ``limit`` committed transfers that wait in ``ledger_pending``. Caller commits.
+
+    Safe to run from several workers at once: a second sealer finds the lock taken and returns.
+    """
+    if not _take_sealer_lock(session):
+        return SealResult(0, head(session), pending_count(session))
+    top = head(session)
+    debit = accounts_t.alias("debit")
+    credit = accounts_t.alias("credit")
+    rows = session.execute(
+        select(transfers_t, debit.c.code.label("debit_code"), credit.c.code.label("credit_code"))
+        .select_from(pending_t)
+        .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
+        .join(debit, debit.c.id == transfers_t.c.debit_account_id)
+        .join(credit, credit.c.id == transfers_t.c.credit_account_id)
+        .order_by(pending_t.c.transfer_id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return SealResult(0, top, 0)
+    account_ids = {row.debit_account_id for row in rows} | {row.credit_account_id for row in rows}
+    totals: dict[int, list[int]] = {
+        r.account_id: [r.debits, r.credits]
+        for r in session.execute(
+            select(totals_t.c.account_id, totals_t.c.debits, totals_t.c.credits).where(
+                totals_t.c.account_id.in_(account_ids)
+            )
+        )
+    }
+    sealed_at = max(now or datetime.now(UTC), top.sealed_at or _EPOCH)
+    previous = bytes.fromhex(top.hash)
+    seq = top.count
+    links = []
+    touched: dict[int, int] = {}
+    for row in rows:
+        seq += 1
+        previous = link_hash(previous, canonical(seq, row, row.debit_code, row.credit_code))
+        debit_totals = totals.setdefault(row.debit_account_id, [0, 0])
+        debit_totals[0] += row.amount
+        credit_totals = totals.setdefault(row.credit_account_id, [0, 0])
+        credit_totals[1] += row.amount
+        touched[row.debit_account_id] = touched[row.credit_account_id] = seq
+        links.append(
+            {
+                "seq": seq,
+                "transfer_id": row.id,
+                "hash": previous.hex(),
+                "debit_account_id": row.debit_account_id,
+                "credit_account_id": row.credit_account_id,
+                "debit_side_debits": debit_totals[0],
+                "debit_side_credits": debit_totals[1],
+                "credit_side_debits": credit_totals[0],
+                "credit_side_credits": credit_totals[1],
+                "sealed_at": sealed_at,
+            }
+        )
+    session.execute(insert(chain_t), links)
+    _upsert_totals(
+        session,
+        [
+            {"account_id": a, "seq": s, "debits": totals[a][0], "credits": totals[a][1]}
+            for a, s in touched.items()
+        ],
+    )
+    session.execute(delete(pending_t).where(pending_t.c.transfer_id.in_([row.id for row in rows])))
+    return SealResult(len(rows), Head(seq, previous.hex(), sealed_at), pending_count(session))
+
+
+def seal_all(session: Session, *, now: datetime | None = None) -> SealResult:
+    """Seal until nothing is pending (within this transaction)."""
+    result = seal(session, now=now)
+    total = result.sealed
+    while result.pending and result.sealed:
+        result = seal(session, now=now)
+        total += result.sealed
+    return SealResult(total, result.head, result.pending)
+
+
+def _account_id(session: Session, code: str) -> int:
+    account_id = session.execute(select(accounts_t.c.id).where(accounts_t.c.code == code)).scalar()
+    if account_id is None:
+        raise UnknownAccount(code)
+    return int(account_id)
+
+
+def _totals_at_seq(session: Session, account_id: int, seq: int) -> tuple[int, int, int]:
+    """(debits, credits, seq of the last link that moved them) as of link ``seq``; two index seeks."""
+    as_debit = session.execute(
+        select(chain_t.c.seq, chain_t.c.debit_side_debits, chain_t.c.debit_side_credits)
+        .where(chain_t.c.debit_account_id == account_id, chain_t.c.seq <= seq)
+        .order_by(chain_t.c.seq.desc())
+        .limit(1)
+    ).first()
+    as_credit = session.execute(
+        select(chain_t.c.seq, chain_t.c.credit_side_debits, chain_t.c.credit_side_credits)
+        .where(chain_t.c.credit_account_id == account_id, chain_t.c.seq <= seq)
+        .order_by(chain_t.c.seq.desc())
+        .limit(1)
+    ).first()
+    latest = max((r for r in (as_debit, as_credit) if r is not None), key=lambda r: r[0], default=None)
+    if latest is None:
+        return 0, 0, 0
+    return int(latest[1]), int(latest[2]), int(latest[0])
+
+
+def balance_at(session: Session, code: str, *, seq: int | None = None, at: datetime | None = None) -> Balance:
+    """The balance of an account as of sequence number ``seq``, or as of the time ``at``.
+
+    As of a time it counts the transfers recorded at or before it: those sealed by then (two index
+    seeks into the running totals), plus the few recorded by then but sealed after (the seal lag).
+    """
+    if (seq is None) == (at is None):
+        raise ValueError("give exactly one of seq or at")
+    account_id = _account_id(session, code)
+    if seq is not None:
+        debits, credits, _ = _totals_at_seq(session, account_id, seq)
+        return Balance(debits, credits)
+    assert at is not None
+    sealed_by = (
+        session.execute(select(func.max(chain_t.c.seq)).where(chain_t.c.sealed_at <= at)).scalar() or 0
+    )
+    debits, credits, _ = _totals_at_seq(session, account_id, sealed_by)
+    late = (
+        select(transfers_t.c.debit_account_id, transfers_t.c.amount)
+        .select_from(transfers_t)
+        .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
+        .where(
+            (transfers_t.c.debit_account_id == account_id) | (transfers_t.c.credit_account_id == account_id),
+            transfers_t.c.recorded_at <= at,
+            (chain_t.c.seq > sealed_by) | chain_t.c.seq.is_(None),
+        )
+    )
+    for debit_account_id, amount in session.execute(late):
+        if debit_account_id == account_id:
+            debits += amount
+        else:
+            credits += amount
+    return Balance(debits, credits)
+
+
+def _stream(session: Session, statement: Any, batch: int = 20_000) -> Iterator[Any]:
+    # Options on this statement only: set on the connection they would outlive it.
+    yield from session.execute(statement, execution_options={"stream_results": True, "yield_per": batch})
+
+
+def verify(session: Session) -> VerifyReport:
+    """Recompute the chain and every total; report the first thing that is wrong.
+
+    Checks, in order: each link's hash, sequence and accounts; each link's running totals; that
+    every transfer is sealed or pending; every stored balance equals the sum of its transfers;
+    all debits equal all credits; no limited account is overdrawn; every reversal is an exact
+    opposite; the sealed totals match the chain.
+    """
+    top = head(session)
+    pending = pending_count(session)
+
+    def report(checked: int, problem: str, **where: Any) -> VerifyReport:
+        return VerifyReport(False, top.count, top.hash, pending, checked, problem, **where)
+
+    codes = {row.id: row.code for row in session.execute(select(accounts_t.c.id, accounts_t.c.code))}
+    statement = (
+        select(
+            chain_t.c.seq,
+            chain_t.c.hash.label("link_hash"),
+            chain_t.c.debit_account_id.label("link_debit"),
+            chain_t.c.credit_account_id.label("link_credit"),
+            chain_t.c.debit_side_debits,
+            chain_t.c.debit_side_credits,
+            chain_t.c.credit_side_debits,
+            chain_t.c.credit_side_credits,
+            transfers_t,
+        )
+        .select_from(chain_t)
+        .outerjoin(transfers_t, transfers_t.c.id == chain_t.c.transfer_id)
+        .order_by(chain_t.c.seq)
+    )
+    previous = GENESIS
+    expected_seq = 0
+    running: dict[int, list[int]] = {}
+    last_link: dict[int, int] = {}
+    for row in _stream(session, statement):
+        expected_seq += 1
+        if row.seq != expected_seq:
+            return report(expected_seq - 1, f"link {expected_seq} is missing", bad_seq=expected_seq)
+        if row.id is None:
+            return report(expected_seq - 1, f"link {row.seq} names no transfer", bad_seq=row.seq)
+        if (row.link_debit, row.link_credit) != (row.debit_account_id, row.credit_account_id):
+            return report(
+                expected_seq - 1,
+                "link's accounts differ from its transfer's",
+                bad_seq=row.seq,
+                bad_transfer_id=row.id,
+            )
+        payload = canonical(row.seq, row, codes[row.debit_account_id], codes[row.credit_account_id])
+        previous = link_hash(previous, payload)
+        if previous.hex() != row.link_hash:
+            return report(
+                expected_seq - 1,
+                f"transfer {row.id} (link {row.seq}) does not match its hash: changed after it was sealed",
+                bad_seq=row.seq,
+                bad_transfer_id=row.id,
+            )
+        debit_totals = running.setdefault(row.debit_account_id, [0, 0])
+        debit_totals[0] += row.amount
+        credit_totals = running.setdefault(row.credit_account_id, [0, 0])
+        credit_totals[1] += row.amount
+        last_link[row.debit_account_id] = last_link[row.credit_account_id] = row.seq
+        if (
+            debit_totals[0] != row.debit_side_debits
+            or debit_totals[1] != row.debit_side_credits
+            or credit_totals[0] != row.credit_side_debits
+            or credit_totals[1] != row.credit_side_credits
+        ):
+            return report(
+                expected_seq - 1,
+                f"running totals wrong at link {row.seq}",
+                bad_seq=row.seq,
+                bad_transfer_id=row.id,
+            )
+    checked = expected_seq
+    if checked != top.count:
+        return report(checked, f"head says {top.count} links but {checked} were found")
+
+    orphan = session.execute(
+        select(transfers_t.c.id)
+        .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
+        .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
+        .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
+        .order_by(transfers_t.c.id)
+        .limit(1)
+    ).scalar()
+    if orphan is not None:
+        return report(
+            checked, f"transfer {orphan} is neither sealed nor waiting to be", bad_transfer_id=orphan
+        )
+
+    sums: dict[int, list[int]] = {}
+    for account_id, amount in session.execute(
+        select(transfers_t.c.debit_account_id, func.sum(transfers_t.c.amount)).group_by(
+            transfers_t.c.debit_account_id
+        )
+    ):
+        sums.setdefault(account_id, [0, 0])[0] = int(amount)
+    for account_id, amount in session.execute(
+        select(transfers_t.c.credit_account_id, func.sum(transfers_t.c.amount)).group_by(
+            transfers_t.c.credit_account_id
+        )
+    ):
+        sums.setdefault(account_id, [0, 0])[1] = int(amount)
+    stored = {
+        account_id: [int(d), int(c)]
+        for account_id, d, c in session.execute(
+            select(
+                balances_t.c.account_id, func.sum(balances_t.c.debits), func.sum(balances_t.c.credits)
+            ).group_by(balances_t.c.account_id)
+        )
+    }
+    for account_id in sorted(sums.keys() | stored.keys()):
+        if sums.get(account_id, [0, 0]) != stored.get(account_id, [0, 0]):
+            code = codes.get(account_id, str(account_id))
+            return report(
+                checked,
+                f"stored balance of {code} is {stored.get(account_id, [0, 0])} (debits, credits) "
+                f"but its transfers sum to {sums.get(account_id, [0, 0])}",
+                bad_account=code,
+            )
+    all_debits = sum(d for d, _ in sums.values())
+    all_credits = sum(c for _, c in sums.values())
+    if all_debits != all_credits:
+        return report(checked, f"debits {all_debits} do not equal credits {all_credits}")
+
+    overdrawn = session.execute(
+        select(accounts_t.c.code)
+        .join(balances_t, balances_t.c.account_id == accounts_t.c.id)
+        .where(accounts_t.c.no_overdraft.is_(True))
+        .group_by(accounts_t.c.code)
+        .having(func.sum(balances_t.c.debits) > func.sum(balances_t.c.credits))
+        .limit(1)
+    ).scalar()
+    if overdrawn is not None:
+        return report(checked, f"account {overdrawn} is below zero", bad_account=overdrawn)
+
+    original = transfers_t.alias("original")
+    bad_reversal = session.execute(
+        select(transfers_t.c.id)
+        .join(original, original.c.id == transfers_t.c.reverses_id)
+        .where(
+            (transfers_t.c.debit_account_id != original.c.credit_account_id)
+            | (transfers_t.c.credit_account_id != original.c.debit_account_id)
+            | (transfers_t.c.amount != original.c.amount)
+        )
+        .order_by(transfers_t.c.id)
+        .limit(1)
+    ).scalar()
+    if bad_reversal is not None:
+        return report(
+            checked,
+            f"transfer {bad_reversal} is not the exact opposite of what it reverses",
+            bad_transfer_id=bad_reversal,
+        )
+
+    sealed = {
+        account_id: (seq, [debits, credits])
+        for account_id, seq, debits, credits in session.execute(
+            select(totals_t.c.account_id, totals_t.c.seq, totals_t.c.debits, totals_t.c.credits)
+        )
+    }
+    for account_id in sorted(sealed.keys() | running.keys()):
+        if sealed.get(account_id) != (last_link.get(account_id), running.get(account_id)):
+            code = codes.get(account_id, str(account_id))
+            return report(checked, f"sealed totals of {code} differ from the chain", bad_account=code)
+    return VerifyReport(True, top.count, top.hash, pending, checked)

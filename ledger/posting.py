@@ -1,0 +1,413 @@
+"""Posting: accounts, transfers, linked transfers, reversals and balances.
+
+Every function takes the caller's SQLAlchemy ``Session`` and never commits: the caller's use case
+owns the transaction. ``post_linked`` checks everything it can before it writes anything, so a
+refusal (a ``LedgerError``) leaves the session as it was. The database's triggers are the final
+guard: should two postings race past the checks, the loser gets ``InsufficientFunds`` or
+``RetryablePostingError`` and its transaction must be rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import refs
+from .errors import (
+    AccountConflict,
+    AlreadyReversed,
+    AppendOnlyViolation,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidReversal,
+    InvalidTransfer,
+    RetryablePostingError,
+    UnknownAccount,
+    UnknownTransfer,
+)
+from .models import accounts_t, balances_t, chain_t, transfers_t
+from .values import AccountInfo, Balance, PostedTransfer, TransferRequest
+
+MAX_KEY_LENGTH = 200
+MAX_MEMO_LENGTH = 500
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def open_account(
+    session: Session, code: str, kind: str, *, no_overdraft: bool = False, now: datetime | None = None
+) -> AccountInfo:
+    """Open an account, or return it if it is already open with the same kind and limit."""
+    if not code or len(code) > 64 or not kind or len(kind) > 32:
+        raise InvalidTransfer("an account needs a code (1-64 characters) and a kind (1-32)")
+    existing = session.execute(
+        select(accounts_t.c.id, accounts_t.c.kind, accounts_t.c.no_overdraft).where(accounts_t.c.code == code)
+    ).first()
+    if existing is not None:
+        if existing.kind != kind or bool(existing.no_overdraft) != no_overdraft:
+            raise AccountConflict(code)
+        return AccountInfo(existing.id, code, kind, no_overdraft)
+    account_id = session.execute(
+        insert(accounts_t)
+        .values(code=code, kind=kind, no_overdraft=no_overdraft, created_at=_now(now))
+        .returning(accounts_t.c.id)
+    ).scalar_one()
+    # An account with a limit has exactly one counter row, which postings lock and check.
+    session.execute(insert(balances_t).values(account_id=account_id, slot=0, debits=0, credits=0))
+    return AccountInfo(account_id, code, kind, no_overdraft)
+
+
+def get_account(session: Session, code: str) -> AccountInfo:
+    row = session.execute(select(accounts_t).where(accounts_t.c.code == code)).first()
+    if row is None:
+        raise UnknownAccount(code)
+    return AccountInfo(row.id, row.code, row.kind, bool(row.no_overdraft))
+
+
+def _validate(requests: Sequence[TransferRequest]) -> None:
+    if not requests:
+        raise InvalidTransfer("nothing to post")
+    keys = set()
+    for r in requests:
+        if type(r.amount) is not int or r.amount <= 0:
+            raise InvalidTransfer(f"amount must be a whole number above zero, not {r.amount!r}")
+        if r.debit == r.credit:
+            raise InvalidTransfer(f"a transfer needs two different accounts, not {r.debit!r} twice")
+        if not r.idempotency_key or len(r.idempotency_key) > MAX_KEY_LENGTH:
+            raise InvalidTransfer(f"an idempotency key of 1 to {MAX_KEY_LENGTH} characters is required")
+        if r.idempotency_key in keys:
+            raise InvalidTransfer(f"idempotency key {r.idempotency_key!r} appears twice in one posting")
+        keys.add(r.idempotency_key)
+        if not r.code or len(r.code) > 32:
+            raise InvalidTransfer("a transfer needs a code (1-32 characters)")
+        if len(r.reference) > 128 or len(r.memo) > MAX_MEMO_LENGTH or not r.actor or len(r.actor) > 128:
+            raise InvalidTransfer("reference (128), memo (500) or actor (1-128) too long or missing")
+        if r.occurred_at is not None and r.occurred_at.tzinfo is None:
+            raise InvalidTransfer("occurred_at must be an aware datetime")
+
+
+def _same_content(request: TransferRequest, posted: PostedTransfer) -> bool:
+    return (
+        request.debit == posted.debit
+        and request.credit == posted.credit
+        and request.amount == posted.amount
+        and request.code == posted.code
+        and request.reference == posted.reference
+        and request.memo == posted.memo
+        and request.actor == posted.actor
+        and request.reverses == posted.reverses
+        and (request.occurred_at is None or request.occurred_at == posted.occurred_at)
+    )
+
+
+def _select_transfers() -> Any:
+    debit = accounts_t.alias("debit")
+    credit = accounts_t.alias("credit")
+    return (
+        select(
+            transfers_t, debit.c.code.label("debit_code"), credit.c.code.label("credit_code"), chain_t.c.seq
+        )
+        .join(debit, debit.c.id == transfers_t.c.debit_account_id)
+        .join(credit, credit.c.id == transfers_t.c.credit_account_id)
+        .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
+    )
+
+
+def _posted(row: Any) -> PostedTransfer:
+    return PostedTransfer(
+        id=row.id,
+        human_ref=row.human_ref,
+        debit=row.debit_code,
+        credit=row.credit_code,
+        amount=row.amount,
+        code=row.code,
+        reference=row.reference,
+        memo=row.memo,
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        idempotency_key=row.idempotency_key,
+        reverses=row.reverses_id,
+        seq=row.seq,
+    )
+
+
+def _replayed(session: Session, requests: Sequence[TransferRequest]) -> list[PostedTransfer] | None:
+    """The original transfers if this exact posting was made before; None if it is new."""
+    keys = [r.idempotency_key for r in requests]
+    rows = session.execute(_select_transfers().where(transfers_t.c.idempotency_key.in_(keys))).all()
+    if not rows:
+        return None
+    by_key = {row.idempotency_key: _posted(row) for row in rows}
+    for request in requests:
+        original = by_key.get(request.idempotency_key)
+        if original is None or not _same_content(request, original):
+            raise IdempotencyConflict(request.idempotency_key)
+    return [by_key[k] for k in keys]
+
+
+def _accounts(session: Session, codes: Iterable[str]) -> dict[str, AccountInfo]:
+    wanted = set(codes)
+    rows = session.execute(select(accounts_t).where(accounts_t.c.code.in_(wanted))).all()
+    found = {row.code: AccountInfo(row.id, row.code, row.kind, bool(row.no_overdraft)) for row in rows}
+    for code in sorted(wanted - found.keys()):
+        raise UnknownAccount(code)
+    return found
+
+
+def _check_reversals(session: Session, requests: Sequence[TransferRequest]) -> None:
+    reversed_ids = [r.reverses for r in requests if r.reverses is not None]
+    if not reversed_ids:
+        return
+    if len(set(reversed_ids)) != len(reversed_ids):
+        raise AlreadyReversed(reversed_ids[0])
+    originals = {
+        row.id: _posted(row)
+        for row in session.execute(_select_transfers().where(transfers_t.c.id.in_(reversed_ids))).all()
+    }
+    already = session.execute(
+        select(transfers_t.c.reverses_id).where(transfers_t.c.reverses_id.in_(reversed_ids))
+    ).first()
+    if already is not None:
+        raise AlreadyReversed(already.reverses_id)
+    for r in requests:
+        if r.reverses is None:
+            continue
+        original = originals.get(r.reverses)
+        if original is None:
+            raise UnknownTransfer(r.reverses)
+        if (r.debit, r.credit, r.amount) != (original.credit, original.debit, original.amount):
+            raise InvalidReversal(
+                f"a reversal of transfer {original.id} must debit {original.credit}, credit "
+                f"{original.debit} and move {original.amount}"
+            )
+
+
+def _check_limits(
+    session: Session, requests: Sequence[TransferRequest], accounts: dict[str, AccountInfo]
+) -> None:
+    """Lock every limited account this posting debits (in id order) and check it stays >= 0."""
+    limited = sorted(
+        {accounts[r.debit].id for r in requests if accounts[r.debit].no_overdraft},
+    )
+    if not limited:
+        return
+    rows = session.execute(
+        select(balances_t.c.account_id, balances_t.c.debits, balances_t.c.credits)
+        .where(balances_t.c.account_id.in_(limited), balances_t.c.slot == 0)
+        .order_by(balances_t.c.account_id)
+        .with_for_update()
+    ).all()
+    running = {row.account_id: row.credits - row.debits for row in rows}
+    code_of = {info.id: code for code, info in accounts.items()}
+    for r in requests:
+        credit_id, debit_id = accounts[r.credit].id, accounts[r.debit].id
+        if credit_id in running:
+            running[credit_id] += r.amount
+        if debit_id in running:
+            before = running[debit_id]
+            running[debit_id] -= r.amount
+            if running[debit_id] < 0:
+                raise InsufficientFunds(code_of[debit_id], before, r.amount)
+
+
+def _free_refs(session: Session, count: int) -> list[str]:
+    """One unused human reference per transfer, shortest available first."""
+    while True:
+        wanted = [refs.candidates() for _ in range(count)]
+        flat = [ref for group in wanted for ref in group]
+        taken = set(
+            session.execute(
+                select(transfers_t.c.human_ref).where(transfers_t.c.human_ref.in_(flat))
+            ).scalars()
+        )
+        chosen: list[str] = []
+        for group in wanted:
+            choice = next((ref for ref in group if ref not in taken and ref not in chosen), None)
+            if choice is None:
+                break
+            chosen.append(choice)
+        if len(chosen) == count:
+            return chosen
+
+
+def translate_integrity_error(error: IntegrityError) -> Exception:
+    """Map what the database's constraints and triggers say to the ledger's typed errors."""
+    text = str(error.orig)
+    if "ledger_insufficient_funds" in text:
+        return InsufficientFunds(text.split("ledger_insufficient_funds:", 1)[-1].strip().split()[0])
+    if "ledger_append_only" in text:
+        return AppendOnlyViolation(text)
+    if "reverses_id" in text:
+        return AlreadyReversed(-1)
+    return RetryablePostingError(text)
+
+
+def post_linked(
+    session: Session, requests: Sequence[TransferRequest], *, now: datetime | None = None
+) -> list[PostedTransfer]:
+    """Post a list of transfers atomically, all or none, in order.
+
+    Replaying the same requests (same idempotency keys, same content) returns the original
+    transfers and writes nothing; the same keys with other content raise ``IdempotencyConflict``.
+    """
+    _validate(requests)
+    replay = _replayed(session, requests)
+    if replay is not None:
+        return replay
+    accounts = _accounts(session, [r.debit for r in requests] + [r.credit for r in requests])
+    _check_reversals(session, requests)
+    _check_limits(session, requests, accounts)
+    human_refs = _free_refs(session, len(requests))
+    recorded_at = _now(now)
+    rows: list[dict[str, Any]] = [
+        {
+            "human_ref": human_ref,
+            "debit_account_id": accounts[r.debit].id,
+            "credit_account_id": accounts[r.credit].id,
+            "amount": r.amount,
+            "code": r.code,
+            "reference": r.reference,
+            "memo": r.memo,
+            "actor": r.actor,
+            "occurred_at": r.occurred_at or recorded_at,
+            "recorded_at": recorded_at,
+            "idempotency_key": r.idempotency_key,
+            "reverses_id": r.reverses,
+        }
+        for r, human_ref in zip(requests, human_refs, strict=True)
+    ]
+    try:
+        ids = (
+            session.execute(
+                insert(transfers_t).returning(transfers_t.c.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
+    except IntegrityError as error:
+        raise translate_integrity_error(error) from error
+    return [
+        PostedTransfer(
+            id=transfer_id,
+            human_ref=row["human_ref"],
+            debit=r.debit,
+            credit=r.credit,
+            amount=r.amount,
+            code=r.code,
+            reference=r.reference,
+            memo=r.memo,
+            actor=r.actor,
+            occurred_at=row["occurred_at"],
+            recorded_at=recorded_at,
+            idempotency_key=r.idempotency_key,
+            reverses=r.reverses,
+        )
+        for transfer_id, row, r in zip(ids, rows, requests, strict=True)
+    ]
+
+
+def post(session: Session, request: TransferRequest, *, now: datetime | None = None) -> PostedTransfer:
+    return post_linked(session, [request], now=now)[0]
+
+
+def reversal_of(
+    original: PostedTransfer,
+    *,
+    idempotency_key: str,
+    actor: str,
+    memo: str = "",
+    code: str = "reversal",
+    occurred_at: datetime | None = None,
+) -> TransferRequest:
+    """The exact opposite of ``original``, to post alone or linked with others."""
+    return TransferRequest(
+        debit=original.credit,
+        credit=original.debit,
+        amount=original.amount,
+        code=code,
+        idempotency_key=idempotency_key,
+        reference=original.reference,
+        memo=memo,
+        actor=actor,
+        occurred_at=occurred_at,
+        reverses=original.id,
+    )
+
+
+def reverse(
+    session: Session,
+    transfer_id: int,
+    *,
+    idempotency_key: str,
+    actor: str,
+    memo: str = "",
+    code: str = "reversal",
+    now: datetime | None = None,
+) -> PostedTransfer:
+    return post(
+        session,
+        reversal_of(
+            get_transfer(session, transfer_id),
+            idempotency_key=idempotency_key,
+            actor=actor,
+            memo=memo,
+            code=code,
+        ),
+        now=now,
+    )
+
+
+def get_transfer(session: Session, transfer_id: int) -> PostedTransfer:
+    row = session.execute(_select_transfers().where(transfers_t.c.id == transfer_id)).first()
+    if row is None:
+        raise UnknownTransfer(transfer_id)
+    return _posted(row)
+
+
+def find_by_ref(session: Session, text: str) -> PostedTransfer | None:
+    """The transfer a person's typed reference names, or None (forgiving of case and spaces)."""
+    ref = refs.normalise(text)
+    if ref is None:
+        return None
+    row = session.execute(_select_transfers().where(transfers_t.c.human_ref == ref)).first()
+    return None if row is None else _posted(row)
+
+
+def transfers_for(session: Session, reference: str) -> list[PostedTransfer]:
+    """Every transfer posted for one cause (a pickup, a redemption), oldest first."""
+    rows = session.execute(
+        _select_transfers().where(transfers_t.c.reference == reference).order_by(transfers_t.c.id)
+    ).all()
+    return [_posted(row) for row in rows]
+
+
+def balances(session: Session, codes: Iterable[str]) -> dict[str, Balance]:
+    """Current balances, read from the counters: a fixed number of rows however long the history."""
+    wanted = set(codes)
+    rows = session.execute(
+        select(
+            accounts_t.c.code,
+            func.coalesce(func.sum(balances_t.c.debits), 0).label("debits"),
+            func.coalesce(func.sum(balances_t.c.credits), 0).label("credits"),
+        )
+        .select_from(accounts_t)
+        .outerjoin(balances_t, balances_t.c.account_id == accounts_t.c.id)
+        .where(accounts_t.c.code.in_(wanted))
+        .group_by(accounts_t.c.code)
+    ).all()
+    found = {row.code: Balance(int(row.debits), int(row.credits)) for row in rows}
+    for code in sorted(wanted - found.keys()):
+        raise UnknownAccount(code)
+    return found
+
+
+def balance(session: Session, code: str) -> Balance:
+    return balances(session, [code])[code]

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+blueprint = Blueprint("web", __name__)

