@@ -1,2 +1,197 @@
-def register(app):
+"""``flask --app wsgi ...`` commands: migrations, the ledger, the worker, demo data, the embedded run.
+
+Each command refuses bad arguments with a message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import NoReturn
+
+import click
+from flask import Flask, current_app
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+import ledger
+
+from . import migrate
+from .db import unit_of_work
+from .programme import seed_demo_ledger
+from .runtime import Runtime, redis_url_of
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["kolekt.runtime"]
+    return runtime
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _no_schema(error: Exception) -> NoReturn:
+    _fail(f"the database is not ready ({type(error).__name__}); run: flask --app wsgi db upgrade")
+
+
+@click.group("db", help="Build or inspect the schema (Alembic migrations).")
+def db_group() -> None:
     pass
+
+
+@db_group.command("upgrade", help="Apply every migration not yet applied (safe to repeat).")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    migrate.upgrade(_runtime().settings.database_url, revision=revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade", help="Undo migrations down to REVISION (e.g. base). Development only.")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    migrate.downgrade(_runtime().settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("current", help="Show the applied revision.")
+def db_current() -> None:
+    from alembic import command
+
+    command.current(migrate.alembic_config(_runtime().settings.database_url))
+
+
+@click.group("ledger", help="The points ledger: seal, verify, show the head.")
+def ledger_group() -> None:
+    pass
+
+
+@ledger_group.command("seal", help="Chain every committed transfer that waits to be sealed.")
+def ledger_seal() -> None:
+    try:
+        with unit_of_work(_runtime().sessions) as session:
+            result = ledger.seal_all(session)
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+    click.echo(f"sealed {result.sealed}; head {result.head.count} {result.head.hash}")
+
+
+@ledger_group.command("head", help="Print the published head: count and hash.")
+def ledger_head() -> None:
+    try:
+        with unit_of_work(_runtime().sessions) as session:
+            top = ledger.head(session)
+            pending = ledger.pending_count(session)
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+    click.echo(f"{top.count} {top.hash}" + (f" ({pending} waiting to be sealed)" if pending else ""))
+
+
+@ledger_group.command("verify", help="Recompute the chain and every balance; non-zero exit if broken.")
+@click.option("--no-seal", is_flag=True, help="Verify as it stands, without sealing waiting transfers first.")
+def ledger_verify(no_seal: bool) -> None:
+    started = time.perf_counter()
+    try:
+        if not no_seal:
+            with unit_of_work(_runtime().sessions) as session:
+                ledger.seal_all(session)
+        with unit_of_work(_runtime().sessions) as session:
+            report = ledger.verify(session)
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+    seconds = time.perf_counter() - started
+    if report.ok:
+        waiting = f", {report.pending} waiting to be sealed" if report.pending else ""
+        click.echo(f"OK {report.count} transfers, head {report.head_hash} ({seconds:.2f}s{waiting})")
+        return
+    where = ", ".join(
+        f"{name} {value}"
+        for name, value in (
+            ("transfer", report.bad_transfer_id),
+            ("seq", report.bad_seq),
+            ("account", report.bad_account),
+        )
+        if value is not None
+    )
+    click.echo(f"BROKEN: {report.problem}" + (f" [{where}]" if where else ""), err=True)
+    sys.exit(1)
+
+
+@click.command("seed-demo", help="Open the programme's accounts and add demo data (idempotent).")
+def seed_demo() -> None:
+    try:
+        with unit_of_work(_runtime().sessions) as session:
+            count = seed_demo_ledger(session)
+            result = ledger.seal_all(session)
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+    click.echo(
+        f"demo data ready: {count} demo transfers; ledger head {result.head.count} {result.head.hash[:16]}"
+    )
+
+
+@click.command("worker", help="Run an RQ worker on high, default and low, with the schedulers.")
+@click.option("--no-cron", is_flag=True, help="Do not run the cron scheduler (run it in one worker only).")
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
+def worker(no_cron: bool, burst: bool) -> None:
+    from .worker import run_worker
+
+    run_worker(_runtime(), with_cron=not no_cron, burst=burst)
+
+
+@click.command("serve", help="Run web, worker and schedulers together on this machine (the embedded run).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "5000")))
+@click.option("--web-workers", type=click.IntRange(1, 16), default=2, show_default=True)
+def serve(host: str, port: int, web_workers: int) -> None:
+    # Holding the Redis connection here keeps the embedded server up for the children's lifetime.
+    connection = _runtime().redis
+    try:
+        connection.ping()
+    except Exception as error:  # noqa: BLE001 - say what is wrong and stop
+        _fail(f"Redis is not reachable: {error}")
+    env = {**os.environ, "REDIS_URL": redis_url_of(connection)}
+    python = sys.executable
+    commands = {
+        "web": [
+            python,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(web_workers),
+            "wsgi:app",
+        ],
+        "worker": [python, "-m", "flask", "--app", "wsgi", "worker"],
+    }
+    children = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"\n  Kolekt is running: open http://{host}:{port}/   (Ctrl-C stops it)\n")
+    try:
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+        _fail("stopped: " + ", ".join(name for name, child in children.items() if child.poll() is not None))
+    except KeyboardInterrupt:
+        click.echo("stopping Kolekt")
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def register(app: Flask) -> None:
+    for command in (db_group, ledger_group, seed_demo, worker, serve):
+        app.cli.add_command(command)

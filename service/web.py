@@ -1,3 +1,93 @@
-from flask import Blueprint
+"""Public pages: the programme's home with the published ledger head, and health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+import ledger
+
+from .runtime import Runtime
 
 blueprint = Blueprint("web", __name__)
+
+
+def kolekt_runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["kolekt.runtime"]
+    return runtime
+
+
+def db_session() -> Session:
+    """The request's session, closed (and so rolled back if not committed) when the request ends."""
+    if "db_session" not in g:
+        g.db_session = kolekt_runtime().sessions()
+    session: Session = g.db_session
+    return session
+
+
+@blueprint.teardown_app_request
+def close_session(_error: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def _head() -> dict[str, Any]:
+    session = db_session()
+    top = ledger.head(session)
+    return {
+        "count": top.count,
+        "hash": top.hash,
+        "sealed_at": top.sealed_at.isoformat() if top.sealed_at else None,
+        "pending": ledger.pending_count(session),
+    }
+
+
+@blueprint.get("/")
+def home() -> ResponseReturnValue:
+    runtime = kolekt_runtime()
+    head = _head()
+    sealed_at = None
+    if head["sealed_at"]:
+        sealed_at = ledger.head(db_session()).sealed_at.astimezone(runtime.settings.zone)  # type: ignore[union-attr]
+    return render_template("home.html", settings=runtime.settings, head=head, sealed_at=sealed_at)
+
+
+@blueprint.get("/ledger/head")
+def ledger_head() -> ResponseReturnValue:
+    """The published head: anyone can note it and later check the ledger still extends it."""
+    return jsonify(_head())
+
+
+@blueprint.get("/healthz")
+def health() -> ResponseReturnValue:
+    runtime = kolekt_runtime()
+    try:
+        db_session().execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # noqa: BLE001 - any failure means not healthy; the body says which part
+        database = "unavailable"
+    try:
+        runtime.redis.ping()
+        redis = "ok"
+    except Exception:  # noqa: BLE001
+        redis = "unavailable"
+    # Without Redis, Kolekt still accepts and keeps everything (the sweep sends it later).
+    status = 200 if database == "ok" else 503
+    return jsonify(
+        {"status": "ok" if status == 200 else "unavailable", "database": database, "redis": redis}
+    ), status
+
+
+def json_error(error: HTTPException) -> ResponseReturnValue:
+    code = (error.name or "error").lower().replace(" ", "_")
+    return jsonify({"error": {"code": code, "message": error.description}}), error.code or 500
+
+
+def register_errors(app: Flask) -> None:
+    app.register_error_handler(HTTPException, json_error)

