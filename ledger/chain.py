@@ -40,9 +40,12 @@ def _micros(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical(seq: int, row: Any, debit_code: str, credit_code: str) -> bytes:
     """The bytes a link hashes: the transfer's own content and its place in the sequence."""
-    return json.dumps(
+    return _encode(
         [
             seq,
             row.id,
@@ -58,9 +61,7 @@ def canonical(seq: int, row: Any, debit_code: str, credit_code: str) -> bytes:
             _micros(row.recorded_at),
             row.idempotency_key,
             row.reverses_id,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     ).encode()
 
 
@@ -249,9 +250,38 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
     return Balance(debits, credits)
 
 
-def _stream(session: Session, statement: Any, batch: int = 20_000) -> Iterator[Any]:
-    # Options on this statement only: set on the connection they would outlive it.
-    yield from session.execute(statement, execution_options={"stream_results": True, "yield_per": batch})
+# The chain walk reads every transfer once: plain SQL on the driver's cursor (server-side on
+# PostgreSQL), times as integer microseconds, so verify runs at the speed of hashing.
+_CHAIN_WALK = """
+SELECT c.seq, c.hash, c.debit_account_id, c.credit_account_id,
+       c.debit_side_debits, c.debit_side_credits, c.credit_side_debits, c.credit_side_credits,
+       t.id, t.human_ref, t.debit_account_id, t.credit_account_id, t.amount, t.code, t.reference,
+       t.memo, t.actor, {occurred}, {recorded}, t.idempotency_key, t.reverses_id
+FROM ledger_chain c LEFT JOIN ledger_transfers t ON t.id = c.transfer_id
+ORDER BY c.seq
+"""
+_PG_MICROS = "(extract(epoch FROM t.{0}) * 1000000)::bigint"
+# SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds by strftime, microseconds by hand.
+_SQLITE_MICROS = "CAST(strftime('%s', t.{0}) AS INTEGER) * 1000000 + CAST(substr(t.{0}, 21, 6) AS INTEGER)"
+
+
+def _chain_rows(session: Session, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    connection = session.connection()
+    dialect = connection.dialect.name
+    micros = _PG_MICROS if dialect == "postgresql" else _SQLITE_MICROS
+    sql = _CHAIN_WALK.format(occurred=micros.format("occurred_at"), recorded=micros.format("recorded_at"))
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor(name="ledger_verify") if dialect == "postgresql" else dbapi.cursor()
+    try:
+        cursor.arraysize = batch
+        if dialect == "postgresql":
+            cursor.itersize = batch  # type: ignore[attr-defined]
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def verify(session: Session) -> VerifyReport:
@@ -269,64 +299,62 @@ def verify(session: Session) -> VerifyReport:
         return VerifyReport(False, top.count, top.hash, pending, checked, problem, **where)
 
     codes = {row.id: row.code for row in session.execute(select(accounts_t.c.id, accounts_t.c.code))}
-    statement = (
-        select(
-            chain_t.c.seq,
-            chain_t.c.hash.label("link_hash"),
-            chain_t.c.debit_account_id.label("link_debit"),
-            chain_t.c.credit_account_id.label("link_credit"),
-            chain_t.c.debit_side_debits,
-            chain_t.c.debit_side_credits,
-            chain_t.c.credit_side_debits,
-            chain_t.c.credit_side_credits,
-            transfers_t,
-        )
-        .select_from(chain_t)
-        .outerjoin(transfers_t, transfers_t.c.id == chain_t.c.transfer_id)
-        .order_by(chain_t.c.seq)
-    )
     previous = GENESIS
     expected_seq = 0
     running: dict[int, list[int]] = {}
     last_link: dict[int, int] = {}
-    for row in _stream(session, statement):
+    sha256 = hashlib.sha256
+    for row in _chain_rows(session):
+        (seq, stored_hash, link_debit, link_credit, dd, dc, cd, cc, transfer_id, human_ref) = row[:10]
+        (debit_id, credit_id, amount, code, reference, memo, actor, occurred, recorded, key, reverses) = row[
+            10:
+        ]
         expected_seq += 1
-        if row.seq != expected_seq:
+        if seq != expected_seq:
             return report(expected_seq - 1, f"link {expected_seq} is missing", bad_seq=expected_seq)
-        if row.id is None:
-            return report(expected_seq - 1, f"link {row.seq} names no transfer", bad_seq=row.seq)
-        if (row.link_debit, row.link_credit) != (row.debit_account_id, row.credit_account_id):
+        if transfer_id is None:
+            return report(seq - 1, f"link {seq} names no transfer", bad_seq=seq)
+        if (link_debit, link_credit) != (debit_id, credit_id):
             return report(
-                expected_seq - 1,
+                seq - 1,
                 "link's accounts differ from its transfer's",
-                bad_seq=row.seq,
-                bad_transfer_id=row.id,
+                bad_seq=seq,
+                bad_transfer_id=transfer_id,
             )
-        payload = canonical(row.seq, row, codes[row.debit_account_id], codes[row.credit_account_id])
-        previous = link_hash(previous, payload)
-        if previous.hex() != row.link_hash:
+        payload = _encode(
+            [
+                seq,
+                transfer_id,
+                human_ref,
+                codes[debit_id],
+                codes[credit_id],
+                amount,
+                code,
+                reference,
+                memo,
+                actor,
+                occurred,
+                recorded,
+                key,
+                reverses,
+            ]
+        ).encode()
+        previous = sha256(previous + payload).digest()
+        if previous.hex() != stored_hash:
             return report(
-                expected_seq - 1,
-                f"transfer {row.id} (link {row.seq}) does not match its hash: changed after it was sealed",
-                bad_seq=row.seq,
-                bad_transfer_id=row.id,
+                seq - 1,
+                f"transfer {transfer_id} (link {seq}) does not match its hash: changed after it was sealed",
+                bad_seq=seq,
+                bad_transfer_id=transfer_id,
             )
-        debit_totals = running.setdefault(row.debit_account_id, [0, 0])
-        debit_totals[0] += row.amount
-        credit_totals = running.setdefault(row.credit_account_id, [0, 0])
-        credit_totals[1] += row.amount
-        last_link[row.debit_account_id] = last_link[row.credit_account_id] = row.seq
-        if (
-            debit_totals[0] != row.debit_side_debits
-            or debit_totals[1] != row.debit_side_credits
-            or credit_totals[0] != row.credit_side_debits
-            or credit_totals[1] != row.credit_side_credits
-        ):
+        debit_totals = running.setdefault(debit_id, [0, 0])
+        debit_totals[0] += amount
+        credit_totals = running.setdefault(credit_id, [0, 0])
+        credit_totals[1] += amount
+        last_link[debit_id] = last_link[credit_id] = seq
+        if debit_totals[0] != dd or debit_totals[1] != dc or credit_totals[0] != cd or credit_totals[1] != cc:
             return report(
-                expected_seq - 1,
-                f"running totals wrong at link {row.seq}",
-                bad_seq=row.seq,
-                bad_transfer_id=row.id,
+                seq - 1, f"running totals wrong at link {seq}", bad_seq=seq, bad_transfer_id=transfer_id
             )
     checked = expected_seq
     if checked != top.count:

@@ -64,6 +64,44 @@ def open_account(
     return AccountInfo(account_id, code, kind, no_overdraft)
 
 
+def open_accounts(
+    session: Session, accounts: Sequence[tuple[str, str, bool]], *, now: datetime | None = None
+) -> int:
+    """Open many accounts at once (an import): ``(code, kind, no_overdraft)`` each.
+
+    Accounts already open with the same kind and limit are left alone; returns how many were new.
+    """
+    wanted = {code: (kind, no_overdraft) for code, kind, no_overdraft in accounts}
+    for code, kind, _ in accounts:
+        if not code or len(code) > 64 or not kind or len(kind) > 32:
+            raise InvalidTransfer("an account needs a code (1-64 characters) and a kind (1-32)")
+    codes = list(wanted)
+    for start in range(0, len(codes), 1000):
+        chunk = codes[start : start + 1000]
+        for row in session.execute(
+            select(accounts_t.c.code, accounts_t.c.kind, accounts_t.c.no_overdraft).where(
+                accounts_t.c.code.in_(chunk)
+            )
+        ):
+            if (row.kind, bool(row.no_overdraft)) != wanted[row.code]:
+                raise AccountConflict(row.code)
+            del wanted[row.code]
+    if not wanted:
+        return 0
+    created_at = _now(now)
+    ids = session.execute(
+        insert(accounts_t).returning(accounts_t.c.id, sort_by_parameter_order=True),
+        [
+            {"code": code, "kind": kind, "no_overdraft": no_overdraft, "created_at": created_at}
+            for code, (kind, no_overdraft) in wanted.items()
+        ],
+    ).scalars()
+    session.execute(
+        insert(balances_t), [{"account_id": i, "slot": 0, "debits": 0, "credits": 0} for i in ids]
+    )
+    return len(wanted)
+
+
 def get_account(session: Session, code: str) -> AccountInfo:
     row = session.execute(select(accounts_t).where(accounts_t.c.code == code)).first()
     if row is None:
@@ -139,18 +177,31 @@ def _posted(row: Any) -> PostedTransfer:
     )
 
 
-def _replayed(session: Session, requests: Sequence[TransferRequest]) -> list[PostedTransfer] | None:
-    """The original transfers if this exact posting was made before; None if it is new."""
+def _originals(session: Session, requests: Sequence[TransferRequest]) -> list[PostedTransfer]:
+    """The transfers an earlier, identical posting made; ``IdempotencyConflict`` if it differed."""
     keys = [r.idempotency_key for r in requests]
     rows = session.execute(_select_transfers().where(transfers_t.c.idempotency_key.in_(keys))).all()
-    if not rows:
-        return None
     by_key = {row.idempotency_key: _posted(row) for row in rows}
     for request in requests:
         original = by_key.get(request.idempotency_key)
         if original is None or not _same_content(request, original):
             raise IdempotencyConflict(request.idempotency_key)
     return [by_key[k] for k in keys]
+
+
+def _claim(session: Session, requests: Sequence[TransferRequest]) -> list[str] | None:
+    """One round trip for two questions: was this posted before (None), and which references are free?"""
+    keys = {r.idempotency_key for r in requests}
+    wanted = [refs.candidates() for _ in requests]
+    rows = session.execute(
+        select(transfers_t.c.idempotency_key, transfers_t.c.human_ref).where(
+            transfers_t.c.idempotency_key.in_(keys)
+            | transfers_t.c.human_ref.in_([ref for group in wanted for ref in group])
+        )
+    ).all()
+    if any(row.idempotency_key in keys for row in rows):
+        return None
+    return _pick_refs(session, wanted, {row.human_ref for row in rows})
 
 
 def _accounts(session: Session, codes: Iterable[str]) -> dict[str, AccountInfo]:
@@ -218,24 +269,24 @@ def _check_limits(
                 raise InsufficientFunds(code_of[debit_id], before, r.amount)
 
 
-def _free_refs(session: Session, count: int) -> list[str]:
-    """One unused human reference per transfer, shortest available first."""
+def _pick_refs(session: Session, wanted: list[list[str]], taken: set[str]) -> list[str]:
+    """One unused reference per transfer, the shortest free candidate; more candidates if all were taken."""
     while True:
-        wanted = [refs.candidates() for _ in range(count)]
-        flat = [ref for group in wanted for ref in group]
-        taken = set(
-            session.execute(
-                select(transfers_t.c.human_ref).where(transfers_t.c.human_ref.in_(flat))
-            ).scalars()
-        )
         chosen: list[str] = []
         for group in wanted:
             choice = next((ref for ref in group if ref not in taken and ref not in chosen), None)
             if choice is None:
                 break
             chosen.append(choice)
-        if len(chosen) == count:
+        if len(chosen) == len(wanted):
             return chosen
+        wanted = [refs.candidates() for _ in wanted]
+        flat = [ref for group in wanted for ref in group]
+        taken = set(
+            session.execute(
+                select(transfers_t.c.human_ref).where(transfers_t.c.human_ref.in_(flat))
+            ).scalars()
+        )
 
 
 def translate_integrity_error(error: IntegrityError) -> Exception:
@@ -259,13 +310,12 @@ def post_linked(
     transfers and writes nothing; the same keys with other content raise ``IdempotencyConflict``.
     """
     _validate(requests)
-    replay = _replayed(session, requests)
-    if replay is not None:
-        return replay
+    human_refs = _claim(session, requests)
+    if human_refs is None:
+        return _originals(session, requests)
     accounts = _accounts(session, [r.debit for r in requests] + [r.credit for r in requests])
     _check_reversals(session, requests)
     _check_limits(session, requests, accounts)
-    human_refs = _free_refs(session, len(requests))
     recorded_at = _now(now)
     rows: list[dict[str, Any]] = [
         {

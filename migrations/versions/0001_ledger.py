@@ -60,17 +60,7 @@ POSTGRESQL_TRIGGERS = [
     " FOR EACH ROW EXECUTE FUNCTION ledger_balances_guard()",
     "CREATE TRIGGER ledger_balances_refuse_truncate BEFORE TRUNCATE ON ledger_balances"
     " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
-    """
-    CREATE FUNCTION ledger_add_to_balance(
-        p_account integer, p_slot integer, p_debit bigint, p_credit bigint, OUT debits bigint, OUT credits bigint
-    ) LANGUAGE sql AS $$
-        INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
-        VALUES (p_account, p_slot, p_debit, p_credit)
-        ON CONFLICT (account_id, slot)
-        DO UPDATE SET debits = b.debits + EXCLUDED.debits, credits = b.credits + EXCLUDED.credits
-        RETURNING b.debits, b.credits
-    $$
-    """,
+    # plpgsql keeps a prepared plan for each statement below: the per-row cost stays small.
     f"""
     CREATE FUNCTION ledger_count_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
@@ -78,22 +68,29 @@ POSTGRESQL_TRIGGERS = [
         debit_limited boolean;
         credit_limited boolean;
         debit_code text;
-        totals record;
+        new_debits bigint;
+        new_credits bigint;
     BEGIN
         SELECT no_overdraft, code INTO debit_limited, debit_code FROM ledger_accounts WHERE id = NEW.debit_account_id;
         SELECT no_overdraft INTO credit_limited FROM ledger_accounts WHERE id = NEW.credit_account_id;
         -- Limited accounts (one row each) are locked first, spread ones after: one lock order.
         IF credit_limited THEN
-            PERFORM ledger_add_to_balance(NEW.credit_account_id, 0, 0, NEW.amount);
+            INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
+            VALUES (NEW.credit_account_id, 0, 0, NEW.amount)
+            ON CONFLICT (account_id, slot) DO UPDATE SET credits = b.credits + EXCLUDED.credits;
         END IF;
-        SELECT * INTO totals FROM ledger_add_to_balance(
-            NEW.debit_account_id, CASE WHEN debit_limited THEN 0 ELSE spread END, NEW.amount, 0);
-        IF debit_limited AND totals.debits > totals.credits THEN
+        INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
+        VALUES (NEW.debit_account_id, CASE WHEN debit_limited THEN 0 ELSE spread END, NEW.amount, 0)
+        ON CONFLICT (account_id, slot) DO UPDATE SET debits = b.debits + EXCLUDED.debits
+        RETURNING b.debits, b.credits INTO new_debits, new_credits;
+        IF debit_limited AND new_debits > new_credits THEN
             RAISE EXCEPTION 'ledger_insufficient_funds: % would go below zero', debit_code
                 USING ERRCODE = 'check_violation';
         END IF;
         IF NOT credit_limited THEN
-            PERFORM ledger_add_to_balance(NEW.credit_account_id, spread, 0, NEW.amount);
+            INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
+            VALUES (NEW.credit_account_id, spread, 0, NEW.amount)
+            ON CONFLICT (account_id, slot) DO UPDATE SET credits = b.credits + EXCLUDED.credits;
         END IF;
         INSERT INTO ledger_pending (transfer_id) VALUES (NEW.id);
         RETURN NULL;
@@ -312,7 +309,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_truncate ON {table}")
         op.execute("DROP TRIGGER IF EXISTS ledger_transfers_count ON ledger_transfers")
         op.execute("DROP FUNCTION IF EXISTS ledger_count_transfer()")
-        op.execute("DROP FUNCTION IF EXISTS ledger_add_to_balance(integer, integer, bigint, bigint)")
         op.execute("DROP FUNCTION IF EXISTS ledger_refuse_change()")
         op.execute("DROP FUNCTION IF EXISTS ledger_balances_guard()")
     op.drop_table("ledger_pending")

@@ -253,3 +253,17 @@ def test_references_stay_unique_and_short(books: Session) -> None:
     refs = [p.human_ref for p in posted]
     assert len(set(refs)) == 300
     assert all(len(ref) == 4 for ref in refs)
+
+
+def test_opening_accounts_in_bulk(books: Session) -> None:
+    new = ledger.open_accounts(
+        books,
+        [("member:K4821X", "member", True)] + [(f"member:B{i:05d}", "member", True) for i in range(2500)],
+    )
+    assert new == 2500
+    assert ledger.open_accounts(books, [(f"member:B{i:05d}", "member", True) for i in range(10)]) == 0
+    assert ledger.get_account(books, "member:B02499").no_overdraft
+    ledger.post(books, credit("member:B02499", 3, "b1"))
+    assert ledger.balance(books, "member:B02499").credit_balance == 3
+    with pytest.raises(ledger.AccountConflict):
+        ledger.open_accounts(books, [("member:B00001", "member", False)])
