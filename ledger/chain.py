@@ -30,7 +30,7 @@ from .values import Balance, Head, SealResult, VerifyReport
 GENESIS = bytes(32)
 SEAL_BATCH = 5000
 # Any constant: it names the sealer's advisory lock on PostgreSQL.
-SEAL_LOCK_KEY = 0x4B4F4C454B54
+SEAL_LOCK_KEY = 0x4B4F4C4B  # 32 bits: the two-key form of the lock
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -83,11 +83,14 @@ def pending_count(session: Session) -> int:
 
 
 def _take_sealer_lock(session: Session) -> bool:
-    """One sealer at a time. SQLite's write lock already serialises; PostgreSQL gets an advisory lock."""
+    """One sealer at a time per ledger. SQLite's write lock already serialises; PostgreSQL takes an
+    advisory lock named by the schema too, so ledgers in other schemas of one database never wait."""
     if session.get_bind().dialect.name != "postgresql":
         return True
     return bool(
-        session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY}).scalar_one()
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": SEAL_LOCK_KEY}
+        ).scalar_one()
     )
 
 
@@ -262,7 +265,11 @@ ORDER BY c.seq
 """
 _PG_MICROS = "(extract(epoch FROM t.{0}) * 1000000)::bigint"
 # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds by strftime, microseconds by hand.
-_SQLITE_MICROS = "CAST(strftime('%s', t.{0}) AS INTEGER) * 1000000 + CAST(substr(t.{0}, 21, 6) AS INTEGER)"
+# (SQLite's date functions round to milliseconds: the whole seconds come from the text without
+# its fraction, the microseconds by hand.)
+_SQLITE_MICROS = (
+    "CAST(strftime('%s', substr(t.{0}, 1, 19)) AS INTEGER) * 1000000 + CAST(substr(t.{0}, 21, 6) AS INTEGER)"
+)
 
 
 def _chain_rows(session: Session, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:

@@ -49,8 +49,9 @@ class UnknownTransfer(LedgerError):
 
 
 class AlreadyReversed(LedgerError):
-    def __init__(self, transfer_id: int) -> None:
-        super().__init__(f"transfer {transfer_id} has already been reversed")
+    def __init__(self, transfer_id: int | None) -> None:
+        which = "the transfer" if transfer_id is None else f"transfer {transfer_id}"
+        super().__init__(f"{which} has already been reversed")
         self.transfer_id = transfer_id
 
 

@@ -9,6 +9,7 @@ guard: should two postings race past the checks, the loser gets ``InsufficientFu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -289,15 +290,22 @@ def _pick_refs(session: Session, wanted: list[list[str]], taken: set[str]) -> li
         )
 
 
-def translate_integrity_error(error: IntegrityError) -> Exception:
-    """Map what the database's constraints and triggers say to the ledger's typed errors."""
+def translate_integrity_error(error: IntegrityError, limited_debits: Sequence[str] = ()) -> Exception:
+    """Map what the database's constraints and triggers say to the ledger's typed errors.
+
+    PostgreSQL's trigger names the overdrawn account; SQLite's cannot (its messages are constant),
+    so there the account is the limited account the posting debits, when there is just one.
+    """
     text = str(error.orig)
     if "ledger_insufficient_funds" in text:
-        return InsufficientFunds(text.split("ledger_insufficient_funds:", 1)[-1].strip().split()[0])
+        named = re.search(r"ledger_insufficient_funds: (\S+) would go below zero", text)
+        if named:
+            return InsufficientFunds(named.group(1))
+        return InsufficientFunds(limited_debits[0] if len(set(limited_debits)) == 1 else "a limited account")
     if "ledger_append_only" in text:
         return AppendOnlyViolation(text)
     if "reverses_id" in text:
-        return AlreadyReversed(-1)
+        return AlreadyReversed(None)
     return RetryablePostingError(text)
 
 
@@ -343,7 +351,8 @@ def post_linked(
             .all()
         )
     except IntegrityError as error:
-        raise translate_integrity_error(error) from error
+        limited = [r.debit for r in requests if accounts[r.debit].no_overdraft]
+        raise translate_integrity_error(error, limited) from error
     return [
         PostedTransfer(
             id=transfer_id,
