@@ -70,16 +70,20 @@ def link_hash(previous: bytes, payload: bytes) -> bytes:
 
 
 def head(session: Session) -> Head:
-    row = session.execute(
-        select(chain_t.c.seq, chain_t.c.hash, chain_t.c.sealed_at).order_by(chain_t.c.seq.desc()).limit(1)
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            select(chain_t.c.seq, chain_t.c.hash, chain_t.c.sealed_at).order_by(chain_t.c.seq.desc()).limit(1)
+        )
+        .first()
+    )
     if row is None:
         return Head(0, GENESIS.hex(), None)
     return Head(row.seq, row.hash, row.sealed_at)
 
 
 def pending_count(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(pending_t)).scalar_one())
+    return int(session.connection().execute(select(func.count()).select_from(pending_t)).scalar_one())
 
 
 def _take_sealer_lock(session: Session) -> bool:
@@ -88,9 +92,11 @@ def _take_sealer_lock(session: Session) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return True
     return bool(
-        session.execute(
+        session.connection()
+        .execute(
             text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": SEAL_LOCK_KEY}
-        ).scalar_one()
+        )
+        .scalar_one()
     )
 
 
@@ -109,7 +115,7 @@ def _upsert_totals(session: Session, rows: list[dict[str, int]]) -> None:
             "credits": statement.excluded.credits,
         },
     )
-    session.execute(statement, rows)
+    session.connection().execute(statement, rows)
 
 
 def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = None) -> SealResult:
@@ -122,21 +128,25 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
     top = head(session)
     debit = accounts_t.alias("debit")
     credit = accounts_t.alias("credit")
-    rows = session.execute(
-        select(transfers_t, debit.c.code.label("debit_code"), credit.c.code.label("credit_code"))
-        .select_from(pending_t)
-        .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
-        .join(debit, debit.c.id == transfers_t.c.debit_account_id)
-        .join(credit, credit.c.id == transfers_t.c.credit_account_id)
-        .order_by(pending_t.c.transfer_id)
-        .limit(limit)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(transfers_t, debit.c.code.label("debit_code"), credit.c.code.label("credit_code"))
+            .select_from(pending_t)
+            .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
+            .join(debit, debit.c.id == transfers_t.c.debit_account_id)
+            .join(credit, credit.c.id == transfers_t.c.credit_account_id)
+            .order_by(pending_t.c.transfer_id)
+            .limit(limit)
+        )
+        .all()
+    )
     if not rows:
         return SealResult(0, top, 0)
     account_ids = {row.debit_account_id for row in rows} | {row.credit_account_id for row in rows}
     totals: dict[int, list[int]] = {
         r.account_id: [r.debits, r.credits]
-        for r in session.execute(
+        for r in session.connection().execute(
             select(totals_t.c.account_id, totals_t.c.debits, totals_t.c.credits).where(
                 totals_t.c.account_id.in_(account_ids)
             )
@@ -169,7 +179,7 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
                 "sealed_at": sealed_at,
             }
         )
-    session.execute(insert(chain_t), links)
+    session.connection().execute(insert(chain_t), links)
     _upsert_totals(
         session,
         [
@@ -177,7 +187,9 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
             for a, s in touched.items()
         ],
     )
-    session.execute(delete(pending_t).where(pending_t.c.transfer_id.in_([row.id for row in rows])))
+    session.connection().execute(
+        delete(pending_t).where(pending_t.c.transfer_id.in_([row.id for row in rows]))
+    )
     return SealResult(len(rows), Head(seq, previous.hex(), sealed_at), pending_count(session))
 
 
@@ -192,7 +204,9 @@ def seal_all(session: Session, *, now: datetime | None = None) -> SealResult:
 
 
 def _account_id(session: Session, code: str) -> int:
-    account_id = session.execute(select(accounts_t.c.id).where(accounts_t.c.code == code)).scalar()
+    account_id = (
+        session.connection().execute(select(accounts_t.c.id).where(accounts_t.c.code == code)).scalar()
+    )
     if account_id is None:
         raise UnknownAccount(code)
     return int(account_id)
@@ -200,18 +214,26 @@ def _account_id(session: Session, code: str) -> int:
 
 def _totals_at_seq(session: Session, account_id: int, seq: int) -> tuple[int, int, int]:
     """(debits, credits, seq of the last link that moved them) as of link ``seq``; two index seeks."""
-    as_debit = session.execute(
-        select(chain_t.c.seq, chain_t.c.debit_side_debits, chain_t.c.debit_side_credits)
-        .where(chain_t.c.debit_account_id == account_id, chain_t.c.seq <= seq)
-        .order_by(chain_t.c.seq.desc())
-        .limit(1)
-    ).first()
-    as_credit = session.execute(
-        select(chain_t.c.seq, chain_t.c.credit_side_debits, chain_t.c.credit_side_credits)
-        .where(chain_t.c.credit_account_id == account_id, chain_t.c.seq <= seq)
-        .order_by(chain_t.c.seq.desc())
-        .limit(1)
-    ).first()
+    as_debit = (
+        session.connection()
+        .execute(
+            select(chain_t.c.seq, chain_t.c.debit_side_debits, chain_t.c.debit_side_credits)
+            .where(chain_t.c.debit_account_id == account_id, chain_t.c.seq <= seq)
+            .order_by(chain_t.c.seq.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    as_credit = (
+        session.connection()
+        .execute(
+            select(chain_t.c.seq, chain_t.c.credit_side_debits, chain_t.c.credit_side_credits)
+            .where(chain_t.c.credit_account_id == account_id, chain_t.c.seq <= seq)
+            .order_by(chain_t.c.seq.desc())
+            .limit(1)
+        )
+        .first()
+    )
     latest = max((r for r in (as_debit, as_credit) if r is not None), key=lambda r: r[0], default=None)
     if latest is None:
         return 0, 0, 0
@@ -232,7 +254,10 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
         return Balance(debits, credits)
     assert at is not None
     sealed_by = (
-        session.execute(select(func.max(chain_t.c.seq)).where(chain_t.c.sealed_at <= at)).scalar() or 0
+        session.connection()
+        .execute(select(func.max(chain_t.c.seq)).where(chain_t.c.sealed_at <= at))
+        .scalar()
+        or 0
     )
     debits, credits, _ = _totals_at_seq(session, account_id, sealed_by)
     late = (
@@ -245,7 +270,7 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
             (chain_t.c.seq > sealed_by) | chain_t.c.seq.is_(None),
         )
     )
-    for debit_account_id, amount in session.execute(late):
+    for debit_account_id, amount in session.connection().execute(late):
         if debit_account_id == account_id:
             debits += amount
         else:
@@ -305,7 +330,9 @@ def verify(session: Session) -> VerifyReport:
     def report(checked: int, problem: str, **where: Any) -> VerifyReport:
         return VerifyReport(False, top.count, top.hash, pending, checked, problem, **where)
 
-    codes = {row.id: row.code for row in session.execute(select(accounts_t.c.id, accounts_t.c.code))}
+    codes = {
+        row.id: row.code for row in session.connection().execute(select(accounts_t.c.id, accounts_t.c.code))
+    }
     previous = GENESIS
     expected_seq = 0
     running: dict[int, list[int]] = {}
@@ -367,27 +394,31 @@ def verify(session: Session) -> VerifyReport:
     if checked != top.count:
         return report(checked, f"head says {top.count} links but {checked} were found")
 
-    orphan = session.execute(
-        select(transfers_t.c.id)
-        .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
-        .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
-        .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
-        .order_by(transfers_t.c.id)
-        .limit(1)
-    ).scalar()
+    orphan = (
+        session.connection()
+        .execute(
+            select(transfers_t.c.id)
+            .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
+            .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
+            .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
+            .order_by(transfers_t.c.id)
+            .limit(1)
+        )
+        .scalar()
+    )
     if orphan is not None:
         return report(
             checked, f"transfer {orphan} is neither sealed nor waiting to be", bad_transfer_id=orphan
         )
 
     sums: dict[int, list[int]] = {}
-    for account_id, amount in session.execute(
+    for account_id, amount in session.connection().execute(
         select(transfers_t.c.debit_account_id, func.sum(transfers_t.c.amount)).group_by(
             transfers_t.c.debit_account_id
         )
     ):
         sums.setdefault(account_id, [0, 0])[0] = int(amount)
-    for account_id, amount in session.execute(
+    for account_id, amount in session.connection().execute(
         select(transfers_t.c.credit_account_id, func.sum(transfers_t.c.amount)).group_by(
             transfers_t.c.credit_account_id
         )
@@ -395,7 +426,7 @@ def verify(session: Session) -> VerifyReport:
         sums.setdefault(account_id, [0, 0])[1] = int(amount)
     stored = {
         account_id: [int(d), int(c)]
-        for account_id, d, c in session.execute(
+        for account_id, d, c in session.connection().execute(
             select(
                 balances_t.c.account_id, func.sum(balances_t.c.debits), func.sum(balances_t.c.credits)
             ).group_by(balances_t.c.account_id)
@@ -415,29 +446,37 @@ def verify(session: Session) -> VerifyReport:
     if all_debits != all_credits:
         return report(checked, f"debits {all_debits} do not equal credits {all_credits}")
 
-    overdrawn = session.execute(
-        select(accounts_t.c.code)
-        .join(balances_t, balances_t.c.account_id == accounts_t.c.id)
-        .where(accounts_t.c.no_overdraft.is_(True))
-        .group_by(accounts_t.c.code)
-        .having(func.sum(balances_t.c.debits) > func.sum(balances_t.c.credits))
-        .limit(1)
-    ).scalar()
+    overdrawn = (
+        session.connection()
+        .execute(
+            select(accounts_t.c.code)
+            .join(balances_t, balances_t.c.account_id == accounts_t.c.id)
+            .where(accounts_t.c.no_overdraft.is_(True))
+            .group_by(accounts_t.c.code)
+            .having(func.sum(balances_t.c.debits) > func.sum(balances_t.c.credits))
+            .limit(1)
+        )
+        .scalar()
+    )
     if overdrawn is not None:
         return report(checked, f"account {overdrawn} is below zero", bad_account=overdrawn)
 
     original = transfers_t.alias("original")
-    bad_reversal = session.execute(
-        select(transfers_t.c.id)
-        .join(original, original.c.id == transfers_t.c.reverses_id)
-        .where(
-            (transfers_t.c.debit_account_id != original.c.credit_account_id)
-            | (transfers_t.c.credit_account_id != original.c.debit_account_id)
-            | (transfers_t.c.amount != original.c.amount)
+    bad_reversal = (
+        session.connection()
+        .execute(
+            select(transfers_t.c.id)
+            .join(original, original.c.id == transfers_t.c.reverses_id)
+            .where(
+                (transfers_t.c.debit_account_id != original.c.credit_account_id)
+                | (transfers_t.c.credit_account_id != original.c.debit_account_id)
+                | (transfers_t.c.amount != original.c.amount)
+            )
+            .order_by(transfers_t.c.id)
+            .limit(1)
         )
-        .order_by(transfers_t.c.id)
-        .limit(1)
-    ).scalar()
+        .scalar()
+    )
     if bad_reversal is not None:
         return report(
             checked,
@@ -447,7 +486,7 @@ def verify(session: Session) -> VerifyReport:
 
     sealed = {
         account_id: (seq, [debits, credits])
-        for account_id, seq, debits, credits in session.execute(
+        for account_id, seq, debits, credits in session.connection().execute(
             select(totals_t.c.account_id, totals_t.c.seq, totals_t.c.debits, totals_t.c.credits)
         )
     }

@@ -48,20 +48,32 @@ def open_account(
     """Open an account, or return it if it is already open with the same kind and limit."""
     if not code or len(code) > 64 or not kind or len(kind) > 32:
         raise InvalidTransfer("an account needs a code (1-64 characters) and a kind (1-32)")
-    existing = session.execute(
-        select(accounts_t.c.id, accounts_t.c.kind, accounts_t.c.no_overdraft).where(accounts_t.c.code == code)
-    ).first()
+    existing = (
+        session.connection()
+        .execute(
+            select(accounts_t.c.id, accounts_t.c.kind, accounts_t.c.no_overdraft).where(
+                accounts_t.c.code == code
+            )
+        )
+        .first()
+    )
     if existing is not None:
         if existing.kind != kind or bool(existing.no_overdraft) != no_overdraft:
             raise AccountConflict(code)
         return AccountInfo(existing.id, code, kind, no_overdraft)
-    account_id = session.execute(
-        insert(accounts_t)
-        .values(code=code, kind=kind, no_overdraft=no_overdraft, created_at=_now(now))
-        .returning(accounts_t.c.id)
-    ).scalar_one()
+    account_id = (
+        session.connection()
+        .execute(
+            insert(accounts_t)
+            .values(code=code, kind=kind, no_overdraft=no_overdraft, created_at=_now(now))
+            .returning(accounts_t.c.id)
+        )
+        .scalar_one()
+    )
     # An account with a limit has exactly one counter row, which postings lock and check.
-    session.execute(insert(balances_t).values(account_id=account_id, slot=0, debits=0, credits=0))
+    session.connection().execute(
+        insert(balances_t).values(account_id=account_id, slot=0, debits=0, credits=0)
+    )
     return AccountInfo(account_id, code, kind, no_overdraft)
 
 
@@ -79,7 +91,7 @@ def open_accounts(
     codes = list(wanted)
     for start in range(0, len(codes), 1000):
         chunk = codes[start : start + 1000]
-        for row in session.execute(
+        for row in session.connection().execute(
             select(accounts_t.c.code, accounts_t.c.kind, accounts_t.c.no_overdraft).where(
                 accounts_t.c.code.in_(chunk)
             )
@@ -90,21 +102,25 @@ def open_accounts(
     if not wanted:
         return 0
     created_at = _now(now)
-    ids = session.execute(
-        insert(accounts_t).returning(accounts_t.c.id, sort_by_parameter_order=True),
-        [
-            {"code": code, "kind": kind, "no_overdraft": no_overdraft, "created_at": created_at}
-            for code, (kind, no_overdraft) in wanted.items()
-        ],
-    ).scalars()
-    session.execute(
+    ids = (
+        session.connection()
+        .execute(
+            insert(accounts_t).returning(accounts_t.c.id, sort_by_parameter_order=True),
+            [
+                {"code": code, "kind": kind, "no_overdraft": no_overdraft, "created_at": created_at}
+                for code, (kind, no_overdraft) in wanted.items()
+            ],
+        )
+        .scalars()
+    )
+    session.connection().execute(
         insert(balances_t), [{"account_id": i, "slot": 0, "debits": 0, "credits": 0} for i in ids]
     )
     return len(wanted)
 
 
 def get_account(session: Session, code: str) -> AccountInfo:
-    row = session.execute(select(accounts_t).where(accounts_t.c.code == code)).first()
+    row = session.connection().execute(select(accounts_t).where(accounts_t.c.code == code)).first()
     if row is None:
         raise UnknownAccount(code)
     return AccountInfo(row.id, row.code, row.kind, bool(row.no_overdraft))
@@ -181,7 +197,9 @@ def _posted(row: Any) -> PostedTransfer:
 def _originals(session: Session, requests: Sequence[TransferRequest]) -> list[PostedTransfer]:
     """The transfers an earlier, identical posting made; ``IdempotencyConflict`` if it differed."""
     keys = [r.idempotency_key for r in requests]
-    rows = session.execute(_select_transfers().where(transfers_t.c.idempotency_key.in_(keys))).all()
+    rows = (
+        session.connection().execute(_select_transfers().where(transfers_t.c.idempotency_key.in_(keys))).all()
+    )
     by_key = {row.idempotency_key: _posted(row) for row in rows}
     for request in requests:
         original = by_key.get(request.idempotency_key)
@@ -194,12 +212,16 @@ def _claim(session: Session, requests: Sequence[TransferRequest]) -> list[str] |
     """One round trip for two questions: was this posted before (None), and which references are free?"""
     keys = {r.idempotency_key for r in requests}
     wanted = [refs.candidates() for _ in requests]
-    rows = session.execute(
-        select(transfers_t.c.idempotency_key, transfers_t.c.human_ref).where(
-            transfers_t.c.idempotency_key.in_(keys)
-            | transfers_t.c.human_ref.in_([ref for group in wanted for ref in group])
+    rows = (
+        session.connection()
+        .execute(
+            select(transfers_t.c.idempotency_key, transfers_t.c.human_ref).where(
+                transfers_t.c.idempotency_key.in_(keys)
+                | transfers_t.c.human_ref.in_([ref for group in wanted for ref in group])
+            )
         )
-    ).all()
+        .all()
+    )
     if any(row.idempotency_key in keys for row in rows):
         return None
     return _pick_refs(session, wanted, {row.human_ref for row in rows})
@@ -207,7 +229,7 @@ def _claim(session: Session, requests: Sequence[TransferRequest]) -> list[str] |
 
 def _accounts(session: Session, codes: Iterable[str]) -> dict[str, AccountInfo]:
     wanted = set(codes)
-    rows = session.execute(select(accounts_t).where(accounts_t.c.code.in_(wanted))).all()
+    rows = session.connection().execute(select(accounts_t).where(accounts_t.c.code.in_(wanted))).all()
     found = {row.code: AccountInfo(row.id, row.code, row.kind, bool(row.no_overdraft)) for row in rows}
     for code in sorted(wanted - found.keys()):
         raise UnknownAccount(code)
@@ -222,11 +244,15 @@ def _check_reversals(session: Session, requests: Sequence[TransferRequest]) -> N
         raise AlreadyReversed(reversed_ids[0])
     originals = {
         row.id: _posted(row)
-        for row in session.execute(_select_transfers().where(transfers_t.c.id.in_(reversed_ids))).all()
+        for row in session.connection()
+        .execute(_select_transfers().where(transfers_t.c.id.in_(reversed_ids)))
+        .all()
     }
-    already = session.execute(
-        select(transfers_t.c.reverses_id).where(transfers_t.c.reverses_id.in_(reversed_ids))
-    ).first()
+    already = (
+        session.connection()
+        .execute(select(transfers_t.c.reverses_id).where(transfers_t.c.reverses_id.in_(reversed_ids)))
+        .first()
+    )
     if already is not None:
         raise AlreadyReversed(already.reverses_id)
     for r in requests:
@@ -251,12 +277,16 @@ def _check_limits(
     )
     if not limited:
         return
-    rows = session.execute(
-        select(balances_t.c.account_id, balances_t.c.debits, balances_t.c.credits)
-        .where(balances_t.c.account_id.in_(limited), balances_t.c.slot == 0)
-        .order_by(balances_t.c.account_id)
-        .with_for_update()
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(balances_t.c.account_id, balances_t.c.debits, balances_t.c.credits)
+            .where(balances_t.c.account_id.in_(limited), balances_t.c.slot == 0)
+            .order_by(balances_t.c.account_id)
+            .with_for_update()
+        )
+        .all()
+    )
     running = {row.account_id: row.credits - row.debits for row in rows}
     code_of = {info.id: code for code, info in accounts.items()}
     for r in requests:
@@ -284,9 +314,9 @@ def _pick_refs(session: Session, wanted: list[list[str]], taken: set[str]) -> li
         wanted = [refs.candidates() for _ in wanted]
         flat = [ref for group in wanted for ref in group]
         taken = set(
-            session.execute(
-                select(transfers_t.c.human_ref).where(transfers_t.c.human_ref.in_(flat))
-            ).scalars()
+            session.connection()
+            .execute(select(transfers_t.c.human_ref).where(transfers_t.c.human_ref.in_(flat)))
+            .scalars()
         )
 
 
@@ -344,9 +374,8 @@ def post_linked(
     ]
     try:
         ids = (
-            session.execute(
-                insert(transfers_t).returning(transfers_t.c.id, sort_by_parameter_order=True), rows
-            )
+            session.connection()
+            .execute(insert(transfers_t).returning(transfers_t.c.id, sort_by_parameter_order=True), rows)
             .scalars()
             .all()
         )
@@ -425,7 +454,7 @@ def reverse(
 
 
 def get_transfer(session: Session, transfer_id: int) -> PostedTransfer:
-    row = session.execute(_select_transfers().where(transfers_t.c.id == transfer_id)).first()
+    row = session.connection().execute(_select_transfers().where(transfers_t.c.id == transfer_id)).first()
     if row is None:
         raise UnknownTransfer(transfer_id)
     return _posted(row)
@@ -436,32 +465,38 @@ def find_by_ref(session: Session, text: str) -> PostedTransfer | None:
     ref = refs.normalise(text)
     if ref is None:
         return None
-    row = session.execute(_select_transfers().where(transfers_t.c.human_ref == ref)).first()
+    row = session.connection().execute(_select_transfers().where(transfers_t.c.human_ref == ref)).first()
     return None if row is None else _posted(row)
 
 
 def transfers_for(session: Session, reference: str) -> list[PostedTransfer]:
     """Every transfer posted for one cause (a pickup, a redemption), oldest first."""
-    rows = session.execute(
-        _select_transfers().where(transfers_t.c.reference == reference).order_by(transfers_t.c.id)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(_select_transfers().where(transfers_t.c.reference == reference).order_by(transfers_t.c.id))
+        .all()
+    )
     return [_posted(row) for row in rows]
 
 
 def balances(session: Session, codes: Iterable[str]) -> dict[str, Balance]:
     """Current balances, read from the counters: a fixed number of rows however long the history."""
     wanted = set(codes)
-    rows = session.execute(
-        select(
-            accounts_t.c.code,
-            func.coalesce(func.sum(balances_t.c.debits), 0).label("debits"),
-            func.coalesce(func.sum(balances_t.c.credits), 0).label("credits"),
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                accounts_t.c.code,
+                func.coalesce(func.sum(balances_t.c.debits), 0).label("debits"),
+                func.coalesce(func.sum(balances_t.c.credits), 0).label("credits"),
+            )
+            .select_from(accounts_t)
+            .outerjoin(balances_t, balances_t.c.account_id == accounts_t.c.id)
+            .where(accounts_t.c.code.in_(wanted))
+            .group_by(accounts_t.c.code)
         )
-        .select_from(accounts_t)
-        .outerjoin(balances_t, balances_t.c.account_id == accounts_t.c.id)
-        .where(accounts_t.c.code.in_(wanted))
-        .group_by(accounts_t.c.code)
-    ).all()
+        .all()
+    )
     found = {row.code: Balance(int(row.debits), int(row.credits)) for row in rows}
     for code in sorted(wanted - found.keys()):
         raise UnknownAccount(code)

@@ -18,11 +18,18 @@ CANDIDATE_LENGTHS = (4, 4, 4, 5, 5, 6, 6)
 
 
 def random_ref(length: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    # 256 is a multiple of 32: each random byte picks a character uniformly.
+    return "".join(ALPHABET[byte % 32] for byte in secrets.token_bytes(length))
 
 
 def candidates() -> list[str]:
-    return [random_ref(n) for n in CANDIDATE_LENGTHS]
+    """One draw from the system's randomness for all of a transfer's candidates."""
+    pool = secrets.token_bytes(sum(CANDIDATE_LENGTHS))
+    found, start = [], 0
+    for length in CANDIDATE_LENGTHS:
+        found.append("".join(ALPHABET[byte % 32] for byte in pool[start : start + length]))
+        start += length
+    return found
 
 
 def normalise(text: str) -> str | None:
