@@ -214,30 +214,22 @@ def _account_id(session: Session, code: str) -> int:
 
 def _totals_at_seq(session: Session, account_id: int, seq: int) -> tuple[int, int, int]:
     """(debits, credits, seq of the last link that moved them) as of link ``seq``; two index seeks."""
-    as_debit = (
-        session.connection()
-        .execute(
-            select(chain_t.c.seq, chain_t.c.debit_side_debits, chain_t.c.debit_side_credits)
-            .where(chain_t.c.debit_account_id == account_id, chain_t.c.seq <= seq)
+    sides = (
+        (chain_t.c.debit_account_id, chain_t.c.debit_side_debits, chain_t.c.debit_side_credits),
+        (chain_t.c.credit_account_id, chain_t.c.credit_side_debits, chain_t.c.credit_side_credits),
+    )
+    db = session.connection()
+    latest: tuple[int, int, int] = (0, 0, 0)
+    for account, debits, credits in sides:
+        row = db.execute(
+            select(chain_t.c.seq, debits, credits)
+            .where(account == account_id, chain_t.c.seq <= seq)
             .order_by(chain_t.c.seq.desc())
             .limit(1)
-        )
-        .first()
-    )
-    as_credit = (
-        session.connection()
-        .execute(
-            select(chain_t.c.seq, chain_t.c.credit_side_debits, chain_t.c.credit_side_credits)
-            .where(chain_t.c.credit_account_id == account_id, chain_t.c.seq <= seq)
-            .order_by(chain_t.c.seq.desc())
-            .limit(1)
-        )
-        .first()
-    )
-    latest = max((r for r in (as_debit, as_credit) if r is not None), key=lambda r: r[0], default=None)
-    if latest is None:
-        return 0, 0, 0
-    return int(latest[1]), int(latest[2]), int(latest[0])
+        ).first()
+        if row is not None and row[0] > latest[2]:
+            latest = (int(row[1]), int(row[2]), int(row[0]))
+    return latest
 
 
 def balance_at(session: Session, code: str, *, seq: int | None = None, at: datetime | None = None) -> Balance:
