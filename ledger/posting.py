@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Boolean, Integer, cast, func, insert, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -208,32 +208,43 @@ def _originals(session: Session, requests: Sequence[TransferRequest]) -> list[Po
     return [by_key[k] for k in keys]
 
 
-def _claim(session: Session, requests: Sequence[TransferRequest]) -> list[str] | None:
-    """One round trip for two questions: was this posted before (None), and which references are free?"""
+def _look_up(
+    session: Session, requests: Sequence[TransferRequest]
+) -> tuple[list[str] | None, dict[str, AccountInfo]]:
+    """One round trip for three questions: was this posted before (then None), which references
+    are free, and which accounts do the codes name?"""
     keys = {r.idempotency_key for r in requests}
+    codes = {r.debit for r in requests} | {r.credit for r in requests}
     wanted = [refs.candidates() for _ in requests]
-    rows = (
-        session.connection()
-        .execute(
-            select(transfers_t.c.idempotency_key, transfers_t.c.human_ref).where(
-                transfers_t.c.idempotency_key.in_(keys)
-                | transfers_t.c.human_ref.in_([ref for group in wanted for ref in group])
-            )
-        )
-        .all()
+    earlier = select(
+        literal("transfer").label("source"),
+        transfers_t.c.idempotency_key.label("name"),
+        transfers_t.c.human_ref.label("detail"),
+        cast(null(), Integer).label("account_id"),
+        cast(null(), Boolean).label("no_overdraft"),
+    ).where(
+        transfers_t.c.idempotency_key.in_(keys)
+        | transfers_t.c.human_ref.in_([ref for group in wanted for ref in group])
     )
-    if any(row.idempotency_key in keys for row in rows):
-        return None
-    return _pick_refs(session, wanted, {row.human_ref for row in rows})
-
-
-def _accounts(session: Session, codes: Iterable[str]) -> dict[str, AccountInfo]:
-    wanted = set(codes)
-    rows = session.connection().execute(select(accounts_t).where(accounts_t.c.code.in_(wanted))).all()
-    found = {row.code: AccountInfo(row.id, row.code, row.kind, bool(row.no_overdraft)) for row in rows}
-    for code in sorted(wanted - found.keys()):
+    named = select(
+        literal("account"),
+        accounts_t.c.code,
+        accounts_t.c.kind,
+        accounts_t.c.id,
+        accounts_t.c.no_overdraft,
+    ).where(accounts_t.c.code.in_(codes))
+    rows = session.connection().execute(union_all(earlier, named)).all()
+    accounts = {
+        row.name: AccountInfo(row.account_id, row.name, row.detail, bool(row.no_overdraft))
+        for row in rows
+        if row.source == "account"
+    }
+    claimed = [row for row in rows if row.source == "transfer"]
+    if any(row.name in keys for row in claimed):
+        return None, accounts
+    for code in sorted(codes - accounts.keys()):
         raise UnknownAccount(code)
-    return found
+    return _pick_refs(session, wanted, {row.detail for row in claimed}), accounts
 
 
 def _check_reversals(session: Session, requests: Sequence[TransferRequest]) -> None:
@@ -348,10 +359,9 @@ def post_linked(
     transfers and writes nothing; the same keys with other content raise ``IdempotencyConflict``.
     """
     _validate(requests)
-    human_refs = _claim(session, requests)
+    human_refs, accounts = _look_up(session, requests)
     if human_refs is None:
         return _originals(session, requests)
-    accounts = _accounts(session, [r.debit for r in requests] + [r.credit for r in requests])
     _check_reversals(session, requests)
     _check_limits(session, requests, accounts)
     recorded_at = _now(now)
