@@ -323,7 +323,8 @@ def main() -> None:
         print(
             f"balance reads at {reads['history']} transfers: household p50 {reads['household']['p50_ms']} ms "
             f"p99 {reads['household']['p99_ms']} ms; issuance p50 {reads['issuance']['p50_ms']} ms "
-            f"p99 {reads['issuance']['p99_ms']} ms; as-of-seq p99 {reads['household_as_of_seq']['p99_ms']} ms",
+            f"p99 {reads['issuance']['p99_ms']} ms; "
+            f"as-of-seq p99 {reads['household_as_of_seq']['p99_ms']} ms",
             flush=True,
         )
     print("sealing throughput on a fresh backlog is in the fill phases; timing verify ...", flush=True)
@@ -343,8 +344,8 @@ def main() -> None:
             ratio = ours[workers] / result["transfers_per_s"]
             result["kolekt_ratio"] = round(ratio, 1)
             print(
-                f"   hordak x{workers}: {round(result['transfers_per_s'])} transfers/s; Kolekt {ours[workers]} "
-                f"= {ratio:.1f}x",
+                f"   hordak x{workers}: {round(result['transfers_per_s'])} transfers/s; "
+                f"Kolekt {ours[workers]} = {ratio:.1f}x",
                 flush=True,
             )
     RESULTS.mkdir(exist_ok=True)
