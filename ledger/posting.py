@@ -35,6 +35,8 @@ from .models import accounts_t, balances_t, chain_t, transfers_t
 from .values import AccountInfo, Balance, PostedTransfer, TransferRequest
 
 MAX_KEY_LENGTH = 200
+# Far above any real posting, far below where sums of them could overflow 64-bit counters.
+MAX_AMOUNT = 10**12
 MAX_MEMO_LENGTH = 500
 
 
@@ -131,8 +133,8 @@ def _validate(requests: Sequence[TransferRequest]) -> None:
         raise InvalidTransfer("nothing to post")
     keys = set()
     for r in requests:
-        if type(r.amount) is not int or r.amount <= 0:
-            raise InvalidTransfer(f"amount must be a whole number above zero, not {r.amount!r}")
+        if type(r.amount) is not int or not 0 < r.amount <= MAX_AMOUNT:
+            raise InvalidTransfer(f"amount must be a whole number from 1 to {MAX_AMOUNT}, not {r.amount!r}")
         if r.debit == r.credit:
             raise InvalidTransfer(f"a transfer needs two different accounts, not {r.debit!r} twice")
         if not r.idempotency_key or len(r.idempotency_key) > MAX_KEY_LENGTH:

@@ -63,6 +63,7 @@ def test_same_key_other_content_is_a_conflict(books: Session) -> None:
         (TransferRequest(ISSUANCE, "member:K4821X", -5, "pickup_credit", "k"), ledger.InvalidTransfer),
         (TransferRequest(ISSUANCE, "member:K4821X", 1.5, "pickup_credit", "k"), ledger.InvalidTransfer),  # type: ignore[arg-type]
         (TransferRequest(ISSUANCE, "member:K4821X", True, "pickup_credit", "k"), ledger.InvalidTransfer),
+        (TransferRequest(ISSUANCE, "member:K4821X", 2**63, "pickup_credit", "k"), ledger.InvalidTransfer),
         (TransferRequest(ISSUANCE, ISSUANCE, 5, "pickup_credit", "k"), ledger.InvalidTransfer),
         (TransferRequest(ISSUANCE, "member:K4821X", 5, "pickup_credit", ""), ledger.InvalidTransfer),
         (TransferRequest(ISSUANCE, "member:NOPE", 5, "pickup_credit", "k"), ledger.UnknownAccount),
