@@ -14,7 +14,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, cast, func, insert, literal, null, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    String,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +43,7 @@ from .errors import (
     UnknownAccount,
     UnknownTransfer,
 )
-from .models import accounts_t, balances_t, chain_t, transfers_t
+from .models import UTCDateTime, accounts_t, balances_t, chain_t, transfers_t
 from .values import AccountInfo, Balance, PostedTransfer, TransferRequest
 
 MAX_KEY_LENGTH = 200
@@ -352,6 +364,74 @@ def translate_integrity_error(error: IntegrityError, limited_debits: Sequence[st
     return RetryablePostingError(text)
 
 
+# The length the fast path tries for a new reference: what the careful path last found free.
+_reference_length = [refs.MIN_LENGTH]
+
+
+def _dialect_insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(transfers_t)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(transfers_t)
+
+
+def _post_fast(session: Session, request: TransferRequest, recorded_at: datetime) -> PostedTransfer | None:
+    """The everyday posting (a pickup: no limit on the debited account, not a reversal, a new key)
+    in one round trip: INSERT ... SELECT the accounts by code, doing nothing on any conflict.
+
+    None when no row went in (a replay, a clash of references, an unknown or limited account):
+    nothing was written, and the careful path finds out which and answers.
+    """
+    debit, credit = accounts_t.alias("debit"), accounts_t.alias("credit")
+    human_ref = refs.random_ref(_reference_length[0])
+    occurred_at = request.occurred_at or recorded_at
+    values = {
+        "human_ref": literal(human_ref, String()),
+        "debit_account_id": debit.c.id,
+        "credit_account_id": credit.c.id,
+        "amount": literal(request.amount, BigInteger()),
+        "code": literal(request.code, String()),
+        "reference": literal(request.reference, String()),
+        "memo": literal(request.memo, String()),
+        "actor": literal(request.actor, String()),
+        "occurred_at": literal(occurred_at, UTCDateTime()),
+        "recorded_at": literal(recorded_at, UTCDateTime()),
+        "idempotency_key": literal(request.idempotency_key, String()),
+    }
+    source = (
+        select(*values.values())
+        .select_from(debit.join(credit, credit.c.code == request.credit))
+        .where(debit.c.code == request.debit, debit.c.no_overdraft.is_(False))
+    )
+    statement = (
+        _dialect_insert(session)
+        .from_select(list(values), source)
+        .on_conflict_do_nothing()
+        .returning(transfers_t.c.id)
+    )
+    transfer_id = session.connection().execute(statement).scalar()
+    if transfer_id is None:
+        return None
+    return PostedTransfer(
+        id=transfer_id,
+        human_ref=human_ref,
+        debit=request.debit,
+        credit=request.credit,
+        amount=request.amount,
+        code=request.code,
+        reference=request.reference,
+        memo=request.memo,
+        actor=request.actor,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        idempotency_key=request.idempotency_key,
+        reverses=None,
+    )
+
+
 def post_linked(
     session: Session, requests: Sequence[TransferRequest], *, now: datetime | None = None
 ) -> list[PostedTransfer]:
@@ -361,12 +441,17 @@ def post_linked(
     transfers and writes nothing; the same keys with other content raise ``IdempotencyConflict``.
     """
     _validate(requests)
+    recorded_at = _now(now)
+    if len(requests) == 1 and requests[0].reverses is None:
+        posted = _post_fast(session, requests[0], recorded_at)
+        if posted is not None:
+            return [posted]
     human_refs, accounts = _look_up(session, requests)
     if human_refs is None:
         return _originals(session, requests)
     _check_reversals(session, requests)
     _check_limits(session, requests, accounts)
-    recorded_at = _now(now)
+    _reference_length[0] = len(human_refs[-1])
     rows: list[dict[str, Any]] = [
         {
             "human_ref": human_ref,

@@ -60,44 +60,46 @@ POSTGRESQL_TRIGGERS = [
     " FOR EACH ROW EXECUTE FUNCTION ledger_balances_guard()",
     "CREATE TRIGGER ledger_balances_refuse_truncate BEFORE TRUNCATE ON ledger_balances"
     " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
-    # plpgsql keeps a prepared plan for each statement below: the per-row cost stays small.
+    # Once per INSERT statement, over all its rows (a transition table): a batch of 100 pickups
+    # adds to the issuance account's counter once, not 100 times.
     f"""
-    CREATE FUNCTION ledger_count_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION ledger_count_transfers() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         spread integer := (txid_current() % {SPREAD})::integer;
-        debit_limited boolean;
-        credit_limited boolean;
-        debit_code text;
-        new_debits bigint;
-        new_credits bigint;
+        overdrawn text;
     BEGIN
-        SELECT no_overdraft, code INTO debit_limited, debit_code FROM ledger_accounts WHERE id = NEW.debit_account_id;
-        SELECT no_overdraft INTO credit_limited FROM ledger_accounts WHERE id = NEW.credit_account_id;
-        -- Limited accounts (one row each) are locked first, spread ones after: one lock order.
-        IF credit_limited THEN
-            INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
-            VALUES (NEW.credit_account_id, 0, 0, NEW.amount)
-            ON CONFLICT (account_id, slot) DO UPDATE SET credits = b.credits + EXCLUDED.credits;
-        END IF;
+        -- Limited accounts (one counter row each, in id order) first, spread ones after: one
+        -- lock order for every posting.
         INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
-        VALUES (NEW.debit_account_id, CASE WHEN debit_limited THEN 0 ELSE spread END, NEW.amount, 0)
-        ON CONFLICT (account_id, slot) DO UPDATE SET debits = b.debits + EXCLUDED.debits
-        RETURNING b.debits, b.credits INTO new_debits, new_credits;
-        IF debit_limited AND new_debits > new_credits THEN
-            RAISE EXCEPTION 'ledger_insufficient_funds: % would go below zero', debit_code
+        SELECT moved.account_id, CASE WHEN a.no_overdraft THEN 0 ELSE spread END,
+               sum(moved.debit), sum(moved.credit)
+        FROM (
+            SELECT debit_account_id AS account_id, amount AS debit, 0 AS credit FROM new_transfers
+            UNION ALL
+            SELECT credit_account_id, 0, amount FROM new_transfers
+        ) AS moved
+        JOIN ledger_accounts a ON a.id = moved.account_id
+        GROUP BY moved.account_id, a.no_overdraft
+        ORDER BY a.no_overdraft DESC, moved.account_id
+        ON CONFLICT (account_id, slot)
+        DO UPDATE SET debits = b.debits + EXCLUDED.debits, credits = b.credits + EXCLUDED.credits;
+        -- The counters just moved hold the row locks: this check sees what no one else can change.
+        SELECT a.code INTO overdrawn
+        FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
+        WHERE b.slot = 0 AND a.no_overdraft AND b.debits > b.credits
+          AND b.account_id IN (SELECT debit_account_id FROM new_transfers)
+        ORDER BY a.id
+        LIMIT 1;
+        IF overdrawn IS NOT NULL THEN
+            RAISE EXCEPTION 'ledger_insufficient_funds: % would go below zero', overdrawn
                 USING ERRCODE = 'check_violation';
         END IF;
-        IF NOT credit_limited THEN
-            INSERT INTO ledger_balances AS b (account_id, slot, debits, credits)
-            VALUES (NEW.credit_account_id, spread, 0, NEW.amount)
-            ON CONFLICT (account_id, slot) DO UPDATE SET credits = b.credits + EXCLUDED.credits;
-        END IF;
-        INSERT INTO ledger_pending (transfer_id) VALUES (NEW.id);
+        INSERT INTO ledger_pending (transfer_id) SELECT id FROM new_transfers;
         RETURN NULL;
     END $$
     """,
     "CREATE TRIGGER ledger_transfers_count AFTER INSERT ON ledger_transfers"
-    " FOR EACH ROW EXECUTE FUNCTION ledger_count_transfer()",
+    " REFERENCING NEW TABLE AS new_transfers FOR EACH STATEMENT EXECUTE FUNCTION ledger_count_transfers()",
 ]
 
 # SQLite has one writer at a time, so every account keeps one counter row (slot 0).
@@ -308,7 +310,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_change ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_truncate ON {table}")
         op.execute("DROP TRIGGER IF EXISTS ledger_transfers_count ON ledger_transfers")
-        op.execute("DROP FUNCTION IF EXISTS ledger_count_transfer()")
+        op.execute("DROP FUNCTION IF EXISTS ledger_count_transfers()")
         op.execute("DROP FUNCTION IF EXISTS ledger_refuse_change()")
         op.execute("DROP FUNCTION IF EXISTS ledger_balances_guard()")
     op.drop_table("ledger_pending")
