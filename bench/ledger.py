@@ -8,7 +8,7 @@ The real pattern: every transfer debits the one programme issuance account and c
 own connection:
 - single-transfer commits: one transfer per transaction (a pickup, as the webhook posts it);
 - batches: 100 transfers per transaction;
-while a sealer process chains what is committed every half second, as the worker's cron does
+while a sealer process chains what is committed every 2 seconds, as the worker's cron does
 (its backlog is reported: the chain is not a global lock, and it keeps up).
 Then balances are read (p50/p99) at 100k and at 1M transfers of history, and verify is timed.
 django-hordak's ``transfer_to`` runs the same single-transfer pattern on the same PostgreSQL
@@ -44,6 +44,7 @@ from ledger import TransferRequest  # noqa: E402
 from service.db import make_engine, make_session_factory, run_in_transaction, unit_of_work  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.programme import ISSUANCE, open_programme_accounts  # noqa: E402
+from service.schedule import SEAL_EVERY_SECONDS  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -131,7 +132,7 @@ def _sealer(url: str, stop: Any, out: Any) -> None:
         sealed += result.sealed
         most_pending = max(most_pending, result.pending + result.sealed)
         if not result.pending:
-            stop.wait(0.5)
+            stop.wait(SEAL_EVERY_SECONDS)
     out.put({"sealed": sealed, "most_waiting": most_pending, "sealing_seconds": round(seal_seconds, 2)})
     engine.dispose()
 

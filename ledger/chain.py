@@ -126,24 +126,22 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
     if not _take_sealer_lock(session):
         return SealResult(0, head(session), pending_count(session))
     top = head(session)
-    debit = accounts_t.alias("debit")
-    credit = accounts_t.alias("credit")
-    rows = (
-        session.connection()
-        .execute(
-            select(transfers_t, debit.c.code.label("debit_code"), credit.c.code.label("credit_code"))
-            .select_from(pending_t)
-            .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
-            .join(debit, debit.c.id == transfers_t.c.debit_account_id)
-            .join(credit, credit.c.id == transfers_t.c.credit_account_id)
-            .order_by(pending_t.c.transfer_id)
-            .limit(limit)
-        )
-        .all()
-    )
+    db = session.connection()
+    # The waiting ids first, then their transfers and account codes by key: each step an index
+    # look-up, whatever the size of the ledger.
+    waiting = select(pending_t.c.transfer_id).order_by(pending_t.c.transfer_id).limit(limit).scalar_subquery()
+    rows = db.execute(
+        select(transfers_t).where(transfers_t.c.id.in_(waiting)).order_by(transfers_t.c.id)
+    ).all()
     if not rows:
         return SealResult(0, top, 0)
     account_ids = {row.debit_account_id for row in rows} | {row.credit_account_id for row in rows}
+    codes = {
+        account_id: code
+        for account_id, code in db.execute(
+            select(accounts_t.c.id, accounts_t.c.code).where(accounts_t.c.id.in_(account_ids))
+        )
+    }
     totals: dict[int, list[int]] = {
         r.account_id: [r.debits, r.credits]
         for r in session.connection().execute(
@@ -159,7 +157,9 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
     touched: dict[int, int] = {}
     for row in rows:
         seq += 1
-        previous = link_hash(previous, canonical(seq, row, row.debit_code, row.credit_code))
+        previous = link_hash(
+            previous, canonical(seq, row, codes[row.debit_account_id], codes[row.credit_account_id])
+        )
         debit_totals = totals.setdefault(row.debit_account_id, [0, 0])
         debit_totals[0] += row.amount
         credit_totals = totals.setdefault(row.credit_account_id, [0, 0])

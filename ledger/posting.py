@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Integer,
-    String,
     cast,
     func,
     insert,
@@ -43,7 +41,7 @@ from .errors import (
     UnknownAccount,
     UnknownTransfer,
 )
-from .models import UTCDateTime, accounts_t, balances_t, chain_t, transfers_t
+from .models import accounts_t, balances_t, chain_t, transfers_t
 from .values import AccountInfo, Balance, PostedTransfer, TransferRequest
 
 MAX_KEY_LENGTH = 200
@@ -368,14 +366,32 @@ def translate_integrity_error(error: IntegrityError, limited_debits: Sequence[st
 _reference_length = [refs.MIN_LENGTH]
 
 
-def _dialect_insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+# The everyday posting, written once per dialect and sent straight to the driver: it runs
+# thousands of times a second, and SQLAlchemy's statement machinery would cost more than the
+# database's own work. Any unique constraint (key, reference) that clashes makes it insert nothing.
+_FAST_INSERT = """
+INSERT INTO ledger_transfers (human_ref, debit_account_id, credit_account_id, amount, code, reference,
+                              memo, actor, occurred_at, recorded_at, idempotency_key)
+SELECT {human_ref}, debit.id, credit.id, {amount}, {code}, {reference}, {memo}, {actor}, {occurred_at},
+       {recorded_at}, {idempotency_key}
+FROM ledger_accounts AS debit JOIN ledger_accounts AS credit ON credit.code = {credit}
+WHERE debit.code = {debit} AND NOT debit.no_overdraft
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+_FIELDS: tuple[str, ...] = (
+    *("human_ref", "amount", "code", "reference", "memo", "actor", "occurred_at", "recorded_at"),
+    *("idempotency_key", "credit", "debit"),
+)
+_FAST_SQL = {
+    "postgresql": _FAST_INSERT.format(**{name: f"%({name})s" for name in _FIELDS}),
+    "sqlite": _FAST_INSERT.format(**{name: f":{name}" for name in _FIELDS}),
+}
 
-        return postgresql_insert(transfers_t)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(transfers_t)
+def _sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy keeps it in SQLite (what ``UTCDateTime`` reads back)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _post_fast(session: Session, request: TransferRequest, recorded_at: datetime) -> PostedTransfer | None:
@@ -385,38 +401,47 @@ def _post_fast(session: Session, request: TransferRequest, recorded_at: datetime
     None when no row went in (a replay, a clash of references, an unknown or limited account):
     nothing was written, and the careful path finds out which and answers.
     """
-    debit, credit = accounts_t.alias("debit"), accounts_t.alias("credit")
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect not in _FAST_SQL:
+        return None
     human_ref = refs.random_ref(_reference_length[0])
     occurred_at = request.occurred_at or recorded_at
-    values = {
-        "human_ref": literal(human_ref, String()),
-        "debit_account_id": debit.c.id,
-        "credit_account_id": credit.c.id,
-        "amount": literal(request.amount, BigInteger()),
-        "code": literal(request.code, String()),
-        "reference": literal(request.reference, String()),
-        "memo": literal(request.memo, String()),
-        "actor": literal(request.actor, String()),
-        "occurred_at": literal(occurred_at, UTCDateTime()),
-        "recorded_at": literal(recorded_at, UTCDateTime()),
-        "idempotency_key": literal(request.idempotency_key, String()),
-    }
-    source = (
-        select(*values.values())
-        .select_from(debit.join(credit, credit.c.code == request.credit))
-        .where(debit.c.code == request.debit, debit.c.no_overdraft.is_(False))
+    times = (
+        (occurred_at, recorded_at)
+        if dialect == "postgresql"
+        else map(_sqlite_time, (occurred_at, recorded_at))
     )
-    statement = (
-        _dialect_insert(session)
-        .from_select(list(values), source)
-        .on_conflict_do_nothing()
-        .returning(transfers_t.c.id)
+    params = dict(
+        zip(
+            _FIELDS,
+            (
+                human_ref,
+                request.amount,
+                request.code,
+                request.reference,
+                request.memo,
+                request.actor,
+                *times,
+                request.idempotency_key,
+                request.credit,
+                request.debit,
+            ),
+            strict=True,
+        )
     )
-    transfer_id = session.connection().execute(statement).scalar()
-    if transfer_id is None:
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(_FAST_SQL[dialect], params)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
         return None
     return PostedTransfer(
-        id=transfer_id,
+        id=row[0],
         human_ref=human_ref,
         debit=request.debit,
         credit=request.credit,
