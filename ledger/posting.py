@@ -323,12 +323,32 @@ def _check_limits(
                 raise InsufficientFunds(code_of[debit_id], before, r.amount)
 
 
+# A length is used only while its free codes outnumber this many times the references one
+# posting needs: concurrent postings drawing from a nearly full space would keep clashing.
+_HEADROOM = 1000
+
+
+def _roomy_lengths(wanted: list[list[str]], taken: set[str]) -> set[int]:
+    """The candidate lengths with room to spare, judged by how many sampled codes were taken."""
+    roomy = set()
+    for length in set(refs.CANDIDATE_LENGTHS):
+        sampled = [ref for group in wanted for ref in group if len(ref) == length]
+        share_taken = sum(ref in taken for ref in sampled) / len(sampled)
+        if len(refs.ALPHABET) ** length * (1 - share_taken) >= _HEADROOM * len(wanted):
+            roomy.add(length)
+    return roomy or {refs.MAX_LENGTH}
+
+
 def _pick_refs(session: Session, wanted: list[list[str]], taken: set[str]) -> list[str]:
-    """One unused reference per transfer, the shortest free candidate; more candidates if all were taken."""
+    """One unused reference per transfer: the shortest free candidate of a length with room to
+    spare; more candidates if all were taken."""
     while True:
+        roomy = _roomy_lengths(wanted, taken)
         chosen: list[str] = []
         for group in wanted:
-            choice = next((ref for ref in group if ref not in taken and ref not in chosen), None)
+            choice = next(
+                (ref for ref in group if len(ref) in roomy and ref not in taken and ref not in chosen), None
+            )
             if choice is None:
                 break
             chosen.append(choice)

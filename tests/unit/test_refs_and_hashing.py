@@ -90,3 +90,18 @@ def test_every_field_changes_the_hash() -> None:
     assert link_hash(bytes(32), canonical(4, _row(), "a", "b")) != base
     assert link_hash(bytes(32), canonical(3, _row(), "b", "a")) != base
     assert link_hash(bytes(31) + b"\x01", canonical(3, _row(), "a", "b")) != base
+
+
+def test_references_move_to_a_longer_length_before_the_short_one_crowds() -> None:
+    from ledger.posting import _roomy_lengths
+
+    few = [refs.candidates() for _ in range(10)]
+    assert _roomy_lengths(few, set()) == {4, 5, 6}
+    # Nine in ten of the sampled 4-character codes taken: about 100,000 free, plenty for one
+    # posting of ten ...
+    fours = [ref for group in few for ref in group if len(ref) == 4]
+    assert 4 in _roomy_lengths(few, set(fours[: len(fours) * 9 // 10]))
+    # ... but not for a thousand at once, which would keep clashing with concurrent postings.
+    many = [refs.candidates() for _ in range(1000)]
+    fours = [ref for group in many for ref in group if len(ref) == 4]
+    assert _roomy_lengths(many, set(fours[: len(fours) * 9 // 10])) == {5, 6}
