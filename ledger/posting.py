@@ -323,9 +323,10 @@ def _check_limits(
                 raise InsufficientFunds(code_of[debit_id], before, r.amount)
 
 
-# A length is used only while its free codes outnumber this many times the references one
-# posting needs: concurrent postings drawing from a nearly full space would keep clashing.
-_HEADROOM = 1000
+# A length is used only while its free codes outnumber this many times the square of the
+# references one posting needs: two postings of n drawing from F free codes at once clash with
+# a chance of about n*n/F (a birthday bound), which this keeps near 1%.
+_HEADROOM = 100
 
 
 def _roomy_lengths(wanted: list[list[str]], taken: set[str]) -> set[int]:
@@ -334,7 +335,7 @@ def _roomy_lengths(wanted: list[list[str]], taken: set[str]) -> set[int]:
     for length in set(refs.CANDIDATE_LENGTHS):
         sampled = [ref for group in wanted for ref in group if len(ref) == length]
         share_taken = sum(ref in taken for ref in sampled) / len(sampled)
-        if len(refs.ALPHABET) ** length * (1 - share_taken) >= _HEADROOM * len(wanted):
+        if len(refs.ALPHABET) ** length * (1 - share_taken) >= _HEADROOM * len(wanted) ** 2:
             roomy.add(length)
     return roomy or {refs.MAX_LENGTH}
 

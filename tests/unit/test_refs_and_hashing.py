@@ -95,13 +95,16 @@ def test_every_field_changes_the_hash() -> None:
 def test_references_move_to_a_longer_length_before_the_short_one_crowds() -> None:
     from ledger.posting import _roomy_lengths
 
-    few = [refs.candidates() for _ in range(10)]
-    assert _roomy_lengths(few, set()) == {4, 5, 6}
+    one = [refs.candidates()]
+    assert _roomy_lengths(one, set()) == {4, 5, 6}
     # Nine in ten of the sampled 4-character codes taken: about 100,000 free, plenty for one
-    # posting of ten ...
-    fours = [ref for group in few for ref in group if len(ref) == 4]
-    assert 4 in _roomy_lengths(few, set(fours[: len(fours) * 9 // 10]))
-    # ... but not for a thousand at once, which would keep clashing with concurrent postings.
-    many = [refs.candidates() for _ in range(1000)]
-    fours = [ref for group in many for ref in group if len(ref) == 4]
-    assert _roomy_lengths(many, set(fours[: len(fours) * 9 // 10])) == {5, 6}
+    # reference at a time ...
+    fours = [ref for ref in one[0] if len(ref) == 4]
+    assert 4 in _roomy_lengths(one, set(fours[:2]))
+    # ... but a posting of a hundred would clash with another one made at the same moment.
+    hundred = [refs.candidates() for _ in range(100)]
+    assert _roomy_lengths(hundred, set()) == {4, 5, 6}
+    fours = [ref for group in hundred for ref in group if len(ref) == 4]
+    assert _roomy_lengths(hundred, set(fours[: len(fours) // 10])) == {5, 6}
+    thousand = [refs.candidates() for _ in range(1000)]
+    assert _roomy_lengths(thousand, set()) == {6}
