@@ -387,6 +387,27 @@ def translate_integrity_error(error: IntegrityError, limited_debits: Sequence[st
 _reference_length = [refs.MIN_LENGTH]
 
 
+def _as_posted(
+    request: TransferRequest, transfer_id: int, human_ref: str, recorded_at: datetime
+) -> PostedTransfer:
+    """What was just written for ``request``, as the ledger hands it out."""
+    return PostedTransfer(
+        id=transfer_id,
+        human_ref=human_ref,
+        debit=request.debit,
+        credit=request.credit,
+        amount=request.amount,
+        code=request.code,
+        reference=request.reference,
+        memo=request.memo,
+        actor=request.actor,
+        occurred_at=request.occurred_at or recorded_at,
+        recorded_at=recorded_at,
+        idempotency_key=request.idempotency_key,
+        reverses=request.reverses,
+    )
+
+
 # The everyday posting, written once per dialect and sent straight to the driver: it runs
 # thousands of times a second, and SQLAlchemy's statement machinery would cost more than the
 # database's own work. Any unique constraint (key, reference) that clashes makes it insert nothing.
@@ -461,21 +482,7 @@ def _post_fast(session: Session, request: TransferRequest, recorded_at: datetime
         cursor.close()
     if row is None:
         return None
-    return PostedTransfer(
-        id=row[0],
-        human_ref=human_ref,
-        debit=request.debit,
-        credit=request.credit,
-        amount=request.amount,
-        code=request.code,
-        reference=request.reference,
-        memo=request.memo,
-        actor=request.actor,
-        occurred_at=occurred_at,
-        recorded_at=recorded_at,
-        idempotency_key=request.idempotency_key,
-        reverses=None,
-    )
+    return _as_posted(request, row[0], human_ref, recorded_at)
 
 
 def post_linked(
@@ -526,21 +533,7 @@ def post_linked(
         limited = [r.debit for r in requests if accounts[r.debit].no_overdraft]
         raise translate_integrity_error(error, limited) from error
     return [
-        PostedTransfer(
-            id=transfer_id,
-            human_ref=row["human_ref"],
-            debit=r.debit,
-            credit=r.credit,
-            amount=r.amount,
-            code=r.code,
-            reference=r.reference,
-            memo=r.memo,
-            actor=r.actor,
-            occurred_at=row["occurred_at"],
-            recorded_at=recorded_at,
-            idempotency_key=r.idempotency_key,
-            reverses=r.reverses,
-        )
+        _as_posted(r, transfer_id, row["human_ref"], recorded_at)
         for transfer_id, row, r in zip(ids, rows, requests, strict=True)
     ]
 
