@@ -386,21 +386,27 @@ def verify(session: Session) -> VerifyReport:
     if checked != top.count:
         return report(checked, f"head says {top.count} links but {checked} were found")
 
-    orphan = (
-        session.connection()
-        .execute(
-            select(transfers_t.c.id)
-            .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
-            .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
-            .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
-            .order_by(transfers_t.c.id)
-            .limit(1)
+    # Every transfer is sealed or waiting: counted first, searched for only when the counts differ.
+    transfers = int(session.connection().execute(select(func.count()).select_from(transfers_t)).scalar_one())
+    if transfers != checked + pending:
+        orphan = (
+            session.connection()
+            .execute(
+                select(transfers_t.c.id)
+                .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
+                .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
+                .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
+                .order_by(transfers_t.c.id)
+                .limit(1)
+            )
+            .scalar()
         )
-        .scalar()
-    )
-    if orphan is not None:
+        if orphan is not None:
+            return report(
+                checked, f"transfer {orphan} is neither sealed nor waiting to be", bad_transfer_id=orphan
+            )
         return report(
-            checked, f"transfer {orphan} is neither sealed nor waiting to be", bad_transfer_id=orphan
+            checked, f"{transfers} transfers but {checked} links and {pending} waiting to be sealed"
         )
 
     sums: dict[int, list[int]] = {}
