@@ -43,26 +43,61 @@ def _micros(value: datetime) -> int:
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def canonical(seq: int, row: Any, debit_code: str, credit_code: str) -> bytes:
-    """The bytes a link hashes: the transfer's own content and its place in the sequence."""
+def _payload(
+    seq: int,
+    transfer_id: int,
+    human_ref: str,
+    debit_code: str,
+    credit_code: str,
+    amount: int,
+    code: str,
+    reference: str,
+    memo: str,
+    actor: str,
+    occurred_us: int,
+    recorded_us: int,
+    idempotency_key: str,
+    reverses_id: int | None,
+) -> bytes:
+    """The canonical form, field by field: the one definition the sealer and verify share."""
     return _encode(
         [
             seq,
-            row.id,
-            row.human_ref,
+            transfer_id,
+            human_ref,
             debit_code,
             credit_code,
-            row.amount,
-            row.code,
-            row.reference,
-            row.memo,
-            row.actor,
-            _micros(row.occurred_at),
-            _micros(row.recorded_at),
-            row.idempotency_key,
-            row.reverses_id,
+            amount,
+            code,
+            reference,
+            memo,
+            actor,
+            occurred_us,
+            recorded_us,
+            idempotency_key,
+            reverses_id,
         ]
     ).encode()
+
+
+def canonical(seq: int, row: Any, debit_code: str, credit_code: str) -> bytes:
+    """The bytes a link hashes: the transfer's own content and its place in the sequence."""
+    return _payload(
+        seq,
+        row.id,
+        row.human_ref,
+        debit_code,
+        credit_code,
+        row.amount,
+        row.code,
+        row.reference,
+        row.memo,
+        row.actor,
+        _micros(row.occurred_at),
+        _micros(row.recorded_at),
+        row.idempotency_key,
+        row.reverses_id,
+    )
 
 
 def link_hash(previous: bytes, payload: bytes) -> bytes:
@@ -347,24 +382,22 @@ def verify(session: Session) -> VerifyReport:
                 bad_seq=seq,
                 bad_transfer_id=transfer_id,
             )
-        payload = _encode(
-            [
-                seq,
-                transfer_id,
-                human_ref,
-                codes[debit_id],
-                codes[credit_id],
-                amount,
-                code,
-                reference,
-                memo,
-                actor,
-                occurred,
-                recorded,
-                key,
-                reverses,
-            ]
-        ).encode()
+        payload = _payload(
+            seq,
+            transfer_id,
+            human_ref,
+            codes[debit_id],
+            codes[credit_id],
+            amount,
+            code,
+            reference,
+            memo,
+            actor,
+            occurred,
+            recorded,
+            key,
+            reverses,
+        )
         previous = sha256(previous + payload).digest()
         if previous.hex() != stored_hash:
             return report(

@@ -58,35 +58,8 @@ def open_account(
     session: Session, code: str, kind: str, *, no_overdraft: bool = False, now: datetime | None = None
 ) -> AccountInfo:
     """Open an account, or return it if it is already open with the same kind and limit."""
-    if not code or len(code) > 64 or not kind or len(kind) > 32:
-        raise InvalidTransfer("an account needs a code (1-64 characters) and a kind (1-32)")
-    existing = (
-        session.connection()
-        .execute(
-            select(accounts_t.c.id, accounts_t.c.kind, accounts_t.c.no_overdraft).where(
-                accounts_t.c.code == code
-            )
-        )
-        .first()
-    )
-    if existing is not None:
-        if existing.kind != kind or bool(existing.no_overdraft) != no_overdraft:
-            raise AccountConflict(code)
-        return AccountInfo(existing.id, code, kind, no_overdraft)
-    account_id = (
-        session.connection()
-        .execute(
-            insert(accounts_t)
-            .values(code=code, kind=kind, no_overdraft=no_overdraft, created_at=_now(now))
-            .returning(accounts_t.c.id)
-        )
-        .scalar_one()
-    )
-    # An account with a limit has exactly one counter row, which postings lock and check.
-    session.connection().execute(
-        insert(balances_t).values(account_id=account_id, slot=0, debits=0, credits=0)
-    )
-    return AccountInfo(account_id, code, kind, no_overdraft)
+    open_accounts(session, [(code, kind, no_overdraft)], now=now)
+    return get_account(session, code)
 
 
 def open_accounts(

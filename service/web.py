@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Flask, current_app, g, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
@@ -37,31 +35,25 @@ def close_session(_error: BaseException | None) -> None:
         session.close()
 
 
-def _head() -> dict[str, Any]:
+def _head() -> tuple[ledger.Head, int]:
     session = db_session()
-    top = ledger.head(session)
-    return {
-        "count": top.count,
-        "hash": top.hash,
-        "sealed_at": top.sealed_at.isoformat() if top.sealed_at else None,
-        "pending": ledger.pending_count(session),
-    }
+    return ledger.head(session), ledger.pending_count(session)
 
 
 @blueprint.get("/")
 def home() -> ResponseReturnValue:
-    runtime = kolekt_runtime()
-    head = _head()
-    sealed_at = None
-    if head["sealed_at"]:
-        sealed_at = ledger.head(db_session()).sealed_at.astimezone(runtime.settings.zone)  # type: ignore[union-attr]
-    return render_template("home.html", settings=runtime.settings, head=head, sealed_at=sealed_at)
+    settings = kolekt_runtime().settings
+    top, pending = _head()
+    sealed_at = top.sealed_at.astimezone(settings.zone) if top.sealed_at else None
+    return render_template("home.html", settings=settings, head=top, pending=pending, sealed_at=sealed_at)
 
 
 @blueprint.get("/ledger/head")
 def ledger_head() -> ResponseReturnValue:
     """The published head: anyone can note it and later check the ledger still extends it."""
-    return jsonify(_head())
+    top, pending = _head()
+    sealed_at = top.sealed_at.isoformat() if top.sealed_at else None
+    return jsonify({"count": top.count, "hash": top.hash, "sealed_at": sealed_at, "pending": pending})
 
 
 @blueprint.get("/healthz")
