@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, union_all
 from sqlalchemy.orm import Session
 
 from .errors import UnknownAccount
@@ -135,13 +135,26 @@ def _take_sealer_lock(session: Session) -> bool:
     )
 
 
+# PostgreSQL: every touched account's totals in one statement (arrays), not one per account.
+_PG_UPSERT_TOTALS = text(
+    """
+    INSERT INTO ledger_sealed_totals AS t (account_id, seq, debits, credits)
+    SELECT * FROM unnest(CAST(:account_id AS integer[]), CAST(:seq AS bigint[]),
+                         CAST(:debits AS bigint[]), CAST(:credits AS bigint[]))
+    ON CONFLICT (account_id)
+    DO UPDATE SET seq = EXCLUDED.seq, debits = EXCLUDED.debits, credits = EXCLUDED.credits
+    """
+)
+
+
 def _upsert_totals(session: Session, rows: list[dict[str, int]]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    statement = dialect_insert(totals_t)
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in ("account_id", "seq", "debits", "credits")}
+        session.connection().execute(_PG_UPSERT_TOTALS, columns)
+        return
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    statement = sqlite_insert(totals_t)
     statement = statement.on_conflict_do_update(
         index_elements=[totals_t.c.account_id],
         set_={
@@ -153,6 +166,35 @@ def _upsert_totals(session: Session, rows: list[dict[str, int]]) -> None:
     session.connection().execute(statement, rows)
 
 
+_LINK_COLUMNS = {
+    "seq": "bigint",
+    "transfer_id": "bigint",
+    "hash": "varchar",
+    "debit_account_id": "integer",
+    "credit_account_id": "integer",
+    "debit_side_debits": "bigint",
+    "debit_side_credits": "bigint",
+    "credit_side_debits": "bigint",
+    "credit_side_credits": "bigint",
+}
+# PostgreSQL: thousands of links in one statement (arrays); a plain executemany sends one each.
+_PG_INSERT_LINKS = text(
+    f"""
+    INSERT INTO ledger_chain ({", ".join(_LINK_COLUMNS)}, sealed_at)
+    SELECT *, CAST(:sealed_at AS timestamptz) FROM unnest(
+        {", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _LINK_COLUMNS.items())})
+    """
+)
+
+
+def _insert_links(session: Session, links: list[dict[str, Any]]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {name: [link[name] for link in links] for name in _LINK_COLUMNS}
+        session.connection().execute(_PG_INSERT_LINKS, {**columns, "sealed_at": links[0]["sealed_at"]})
+        return
+    session.connection().execute(insert(chain_t), links)
+
+
 def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = None) -> SealResult:
     """Chain up to ``limit`` committed transfers that wait in ``ledger_pending``. Caller commits.
 
@@ -162,29 +204,40 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
         return SealResult(0, head(session), pending_count(session))
     top = head(session)
     db = session.connection()
-    # The waiting ids first, then their transfers and account codes by key: each step an index
-    # look-up, whatever the size of the ledger.
-    waiting = select(pending_t.c.transfer_id).order_by(pending_t.c.transfer_id).limit(limit).scalar_subquery()
+    # One query: the first waiting transfers, each with its accounts' codes and their totals as
+    # of the last seal (by key: index look-ups, whatever the size of the ledger).
+    waiting = select(pending_t.c.transfer_id).order_by(pending_t.c.transfer_id).limit(limit).subquery()
+    debit, credit = accounts_t.alias("debit"), accounts_t.alias("credit")
+    debit_sealed, credit_sealed = totals_t.alias("debit_sealed"), totals_t.alias("credit_sealed")
     rows = db.execute(
-        select(transfers_t).where(transfers_t.c.id.in_(waiting)).order_by(transfers_t.c.id)
+        select(
+            transfers_t,
+            debit.c.code.label("debit_code"),
+            credit.c.code.label("credit_code"),
+            debit_sealed.c.debits.label("debit_sealed_debits"),
+            debit_sealed.c.credits.label("debit_sealed_credits"),
+            credit_sealed.c.debits.label("credit_sealed_debits"),
+            credit_sealed.c.credits.label("credit_sealed_credits"),
+        )
+        .join(waiting, waiting.c.transfer_id == transfers_t.c.id)
+        .outerjoin(debit, debit.c.id == transfers_t.c.debit_account_id)
+        .outerjoin(credit, credit.c.id == transfers_t.c.credit_account_id)
+        .outerjoin(debit_sealed, debit_sealed.c.account_id == transfers_t.c.debit_account_id)
+        .outerjoin(credit_sealed, credit_sealed.c.account_id == transfers_t.c.credit_account_id)
+        .order_by(transfers_t.c.id)
     ).all()
     if not rows:
         return SealResult(0, top, 0)
-    account_ids = {row.debit_account_id for row in rows} | {row.credit_account_id for row in rows}
-    codes = {
-        account_id: code
-        for account_id, code in db.execute(
-            select(accounts_t.c.id, accounts_t.c.code).where(accounts_t.c.id.in_(account_ids))
-        )
-    }
-    totals: dict[int, list[int]] = {
-        r.account_id: [r.debits, r.credits]
-        for r in session.connection().execute(
-            select(totals_t.c.account_id, totals_t.c.debits, totals_t.c.credits).where(
-                totals_t.c.account_id.in_(account_ids)
-            )
-        )
-    }
+    totals: dict[int, list[int]] = {}
+    for row in rows:
+        if row.debit_code is None or row.credit_code is None:
+            # Only a hand-made insert can name an account that does not exist: refuse to seal it.
+            missing = row.debit_account_id if row.debit_code is None else row.credit_account_id
+            raise UnknownAccount(f"#{missing} (named by transfer {row.id})")
+        if row.debit_sealed_debits is not None:
+            totals.setdefault(row.debit_account_id, [row.debit_sealed_debits, row.debit_sealed_credits])
+        if row.credit_sealed_debits is not None:
+            totals.setdefault(row.credit_account_id, [row.credit_sealed_debits, row.credit_sealed_credits])
     sealed_at = max(now or datetime.now(UTC), top.sealed_at or _EPOCH)
     previous = bytes.fromhex(top.hash)
     seq = top.count
@@ -192,9 +245,7 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
     touched: dict[int, int] = {}
     for row in rows:
         seq += 1
-        previous = link_hash(
-            previous, canonical(seq, row, codes[row.debit_account_id], codes[row.credit_account_id])
-        )
+        previous = link_hash(previous, canonical(seq, row, row.debit_code, row.credit_code))
         debit_totals = totals.setdefault(row.debit_account_id, [0, 0])
         debit_totals[0] += row.amount
         credit_totals = totals.setdefault(row.credit_account_id, [0, 0])
@@ -214,7 +265,7 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
                 "sealed_at": sealed_at,
             }
         )
-    session.connection().execute(insert(chain_t), links)
+    _insert_links(session, links)
     _upsert_totals(
         session,
         [
@@ -222,9 +273,9 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
             for a, s in touched.items()
         ],
     )
-    session.connection().execute(
-        delete(pending_t).where(pending_t.c.transfer_id.in_([row.id for row in rows]))
-    )
+    # What was just chained leaves the queue: named by the new links, not by a list of ids.
+    just_sealed = select(chain_t.c.transfer_id).where(chain_t.c.seq > top.count)
+    session.connection().execute(delete(pending_t).where(pending_t.c.transfer_id.in_(just_sealed)))
     return SealResult(len(rows), Head(seq, previous.hex(), sealed_at), pending_count(session))
 
 
@@ -287,15 +338,14 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
         or 0
     )
     debits, credits, _ = _totals_at_seq(session, account_id, sealed_by)
-    late = (
-        select(transfers_t.c.debit_account_id, transfers_t.c.amount)
-        .select_from(transfers_t)
-        .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
-        .where(
-            (transfers_t.c.debit_account_id == account_id) | (transfers_t.c.credit_account_id == account_id),
-            transfers_t.c.recorded_at <= at,
-            (chain_t.c.seq > sealed_by) | chain_t.c.seq.is_(None),
-        )
+    # Recorded by then but sealed after (or not yet): this account's later links, and what waits.
+    mine = (chain_t.c.debit_account_id == account_id) | (chain_t.c.credit_account_id == account_id)
+    later = select(chain_t.c.transfer_id).where(mine, chain_t.c.seq > sealed_by)
+    waiting = select(pending_t.c.transfer_id)
+    late = select(transfers_t.c.debit_account_id, transfers_t.c.amount).where(
+        transfers_t.c.id.in_(union_all(later, waiting)),
+        (transfers_t.c.debit_account_id == account_id) | (transfers_t.c.credit_account_id == account_id),
+        transfers_t.c.recorded_at <= at,
     )
     for debit_account_id, amount in session.connection().execute(late):
         if debit_account_id == account_id:
@@ -382,12 +432,20 @@ def verify(session: Session) -> VerifyReport:
                 bad_seq=seq,
                 bad_transfer_id=transfer_id,
             )
+        debit_code, credit_code = codes.get(debit_id), codes.get(credit_id)
+        if debit_code is None or credit_code is None:
+            return report(
+                seq - 1,
+                f"transfer {transfer_id} (link {seq}) names an account that does not exist",
+                bad_seq=seq,
+                bad_transfer_id=transfer_id,
+            )
         payload = _payload(
             seq,
             transfer_id,
             human_ref,
-            codes[debit_id],
-            codes[credit_id],
+            debit_code,
+            credit_code,
             amount,
             code,
             reference,
@@ -463,6 +521,20 @@ def verify(session: Session) -> VerifyReport:
             ).group_by(balances_t.c.account_id)
         )
     }
+    unknown = sorted(sums.keys() - codes.keys())
+    if unknown:
+        stray = (
+            session.connection()
+            .execute(
+                select(func.min(transfers_t.c.id)).where(
+                    transfers_t.c.debit_account_id.in_(unknown) | transfers_t.c.credit_account_id.in_(unknown)
+                )
+            )
+            .scalar()
+        )
+        return report(
+            checked, f"transfer {stray} names an account that does not exist", bad_transfer_id=stray
+        )
     for account_id in sorted(sums.keys() | stored.keys()):
         if sums.get(account_id, [0, 0]) != stored.get(account_id, [0, 0]):
             code = codes.get(account_id, str(account_id))

@@ -13,6 +13,13 @@ history append-only and keep the balance counters); these models describe it for
 - ``ledger_chain``: the SHA-256 hash chain, one row per transfer, in sequence order, with each
   account's running totals after it (for balances as of any past sequence number).
 - ``ledger_sealed_totals``: each account's running totals as of the last sealed transfer.
+
+Posted history (transfers, chain, pending) has no foreign keys to accounts or between its own
+tables, on purpose. Its rows are never changed or deleted (the triggers), so a key could only
+check inserts, which posting already does by resolving account codes; and on PostgreSQL each
+check takes a share lock on the parent row, which for the issuance account that every pickup
+debits is exactly the hot lock the design avoids. ``verify()`` checks every such reference
+instead. (``reverses_id`` keeps its key: reversals are rare and must name a real transfer.)
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -92,15 +100,21 @@ class Transfer(LedgerBase):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
-        Index("ix_ledger_transfers_debit_account", "debit_account_id", "id"),
-        Index("ix_ledger_transfers_credit_account", "credit_account_id", "id"),
         Index("ix_ledger_transfers_reference", "reference"),
+        # A transfer is reversed at most once; most are never reversed and need no index entry.
+        Index(
+            "uq_ledger_transfers_reverses_id",
+            "reverses_id",
+            unique=True,
+            postgresql_where=text("reverses_id IS NOT NULL"),
+            sqlite_where=text("reverses_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     human_ref: Mapped[str] = mapped_column(String(6), unique=True)
-    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
-    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    debit_account_id: Mapped[int] = mapped_column(Integer)
+    credit_account_id: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
     code: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(128))
@@ -110,7 +124,7 @@ class Transfer(LedgerBase):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     reverses_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("ledger_transfers.id"), unique=True, nullable=True
+        BigInteger, ForeignKey("ledger_transfers.id"), nullable=True
     )
 
 
@@ -127,9 +141,7 @@ class BalanceSlot(LedgerBase):
 class Pending(LedgerBase):
     __tablename__ = "ledger_pending"
 
-    transfer_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("ledger_transfers.id"), primary_key=True, autoincrement=False
-    )
+    transfer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class ChainLink(LedgerBase):
@@ -141,10 +153,10 @@ class ChainLink(LedgerBase):
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    transfer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_transfers.id"), unique=True)
+    transfer_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     hash: Mapped[str] = mapped_column(String(64))
-    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
-    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    debit_account_id: Mapped[int] = mapped_column(Integer)
+    credit_account_id: Mapped[int] = mapped_column(Integer)
     # Running totals of the debited and of the credited account once this transfer is counted.
     debit_side_debits: Mapped[int] = mapped_column(BigInteger)
     debit_side_credits: Mapped[int] = mapped_column(BigInteger)

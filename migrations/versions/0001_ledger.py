@@ -211,16 +211,6 @@ def upgrade() -> None:
             name=op.f("ck_ledger_transfers_distinct_accounts"),
         ),
         sa.ForeignKeyConstraint(
-            ["credit_account_id"],
-            ["ledger_accounts.id"],
-            name=op.f("fk_ledger_transfers_credit_account_id_ledger_accounts"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["debit_account_id"],
-            ["ledger_accounts.id"],
-            name=op.f("fk_ledger_transfers_debit_account_id_ledger_accounts"),
-        ),
-        sa.ForeignKeyConstraint(
             ["reverses_id"],
             ["ledger_transfers.id"],
             name=op.f("fk_ledger_transfers_reverses_id_ledger_transfers"),
@@ -228,21 +218,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transfers")),
         sa.UniqueConstraint("human_ref", name=op.f("uq_ledger_transfers_human_ref")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_ledger_transfers_idempotency_key")),
-        sa.UniqueConstraint("reverses_id", name=op.f("uq_ledger_transfers_reverses_id")),
-    )
-    op.create_index(
-        "ix_ledger_transfers_credit_account",
-        "ledger_transfers",
-        ["credit_account_id", "id"],
-        unique=False,
-    )
-    op.create_index(
-        "ix_ledger_transfers_debit_account",
-        "ledger_transfers",
-        ["debit_account_id", "id"],
-        unique=False,
     )
     op.create_index("ix_ledger_transfers_reference", "ledger_transfers", ["reference"], unique=False)
+    # A transfer is reversed at most once; most are never reversed and need no index entry.
+    op.create_index(
+        "uq_ledger_transfers_reverses_id",
+        "ledger_transfers",
+        ["reverses_id"],
+        unique=True,
+        postgresql_where=sa.text("reverses_id IS NOT NULL"),
+        sqlite_where=sa.text("reverses_id IS NOT NULL"),
+    )
     op.create_table(
         "ledger_chain",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -255,21 +241,6 @@ def upgrade() -> None:
         sa.Column("credit_side_debits", sa.BigInteger(), nullable=False),
         sa.Column("credit_side_credits", sa.BigInteger(), nullable=False),
         sa.Column("sealed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["credit_account_id"],
-            ["ledger_accounts.id"],
-            name=op.f("fk_ledger_chain_credit_account_id_ledger_accounts"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["debit_account_id"],
-            ["ledger_accounts.id"],
-            name=op.f("fk_ledger_chain_debit_account_id_ledger_accounts"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["transfer_id"],
-            ["ledger_transfers.id"],
-            name=op.f("fk_ledger_chain_transfer_id_ledger_transfers"),
-        ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_ledger_chain")),
         sa.UniqueConstraint("transfer_id", name=op.f("uq_ledger_chain_transfer_id")),
     )
@@ -289,11 +260,6 @@ def upgrade() -> None:
     op.create_table(
         "ledger_pending",
         sa.Column("transfer_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["transfer_id"],
-            ["ledger_transfers.id"],
-            name=op.f("fk_ledger_pending_transfer_id_ledger_transfers"),
-        ),
         sa.PrimaryKeyConstraint("transfer_id", name=op.f("pk_ledger_pending")),
     )
     if op.get_bind().dialect.name == "postgresql":
@@ -319,8 +285,7 @@ def downgrade() -> None:
     op.drop_index("ix_ledger_chain_credit_account", table_name="ledger_chain")
     op.drop_table("ledger_chain")
     op.drop_index("ix_ledger_transfers_reference", table_name="ledger_transfers")
-    op.drop_index("ix_ledger_transfers_debit_account", table_name="ledger_transfers")
-    op.drop_index("ix_ledger_transfers_credit_account", table_name="ledger_transfers")
+    op.drop_index("uq_ledger_transfers_reverses_id", table_name="ledger_transfers")
     op.drop_table("ledger_transfers")
     op.drop_table("ledger_sealed_totals")
     op.drop_table("ledger_balances")

@@ -270,3 +270,40 @@ def test_opening_accounts_in_bulk(books: Session) -> None:
     assert ledger.balance(books, "member:B02499").credit_balance == 3
     with pytest.raises(ledger.AccountConflict):
         ledger.open_accounts(books, [("member:B00001", "member", False)])
+
+
+def test_a_batch_with_one_replayed_key_is_a_conflict_and_posts_none_of_it(books: Session) -> None:
+    first = ledger.post(books, credit("member:K4821X", 5, "b/2"))
+    batch = [credit("member:K4821X", 5, f"b/{i}") for i in range(1, 4)]
+    with pytest.raises(ledger.IdempotencyConflict):
+        ledger.post_linked(books, batch)
+    assert ledger.transfers_for(books, "collection:1") == [first]
+    assert ledger.balance(books, "member:K4821X").credits == 5
+
+
+def test_a_batch_naming_an_unknown_account_posts_none_of_it(books: Session) -> None:
+    batch = [
+        credit("member:K4821X", 5, "u/1"),
+        credit("member:NOPE", 5, "u/2"),
+        credit("member:K7000A", 5, "u/3"),
+    ]
+    with pytest.raises(ledger.UnknownAccount):
+        ledger.post_linked(books, batch)
+    assert ledger.transfers_for(books, "collection:1") == []
+    assert ledger.balance(books, ISSUANCE) == ledger.Balance(0, 0)
+
+
+def test_a_batch_whose_reference_clashes_still_posts_all_of_it_in_order(
+    books: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = ledger.post(books, credit("member:K4821X", 1, "t/0"))
+    draws = iter([taken.human_ref] * 5)
+    real = ledger.refs.random_ref
+    monkeypatch.setattr(ledger.refs, "random_ref", lambda length: next(draws, None) or real(length))
+    batch = ledger.post_linked(books, [credit("member:K7000A", n, f"t/{n}") for n in range(1, 6)])
+    assert [p.amount for p in batch] == [1, 2, 3, 4, 5]
+    assert [p.id for p in batch] == sorted(p.id for p in batch)
+    assert taken.human_ref not in {p.human_ref for p in batch}
+    assert len({p.human_ref for p in batch}) == 5
+    assert ledger.transfers_for(books, "collection:1") == [taken, *batch]
+    assert ledger.balance(books, "member:K7000A").credits == 15
