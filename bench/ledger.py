@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import random
 import statistics
 import subprocess
@@ -249,7 +250,7 @@ def time_verify(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     with unit_of_work(make_session_factory(engine)) as session:
         started = time.perf_counter()
-        report = ledger.verify(session)
+        report = ledger.verify(session, workers=os.cpu_count() or 1)
         seconds = time.perf_counter() - started
     engine.dispose()
     if not report.ok:

@@ -16,18 +16,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, union_all
+from sqlalchemy import Connection, create_engine, delete, func, insert, select, text, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from .errors import UnknownAccount
-from .models import accounts_t, balances_t, chain_t, pending_t, totals_t, transfers_t
+from .models import accounts_t, chain_t, pending_t, totals_t, transfers_t
 from .values import Balance, Head, SealResult, VerifyReport
 
 GENESIS = bytes(32)
+# The fewest links worth a process of its own when verify walks the chain in segments.
+_MIN_SEGMENT = 50_000
 SEAL_BATCH = 5000
 # Any constant: it names the sealer's advisory lock on PostgreSQL.
 SEAL_LOCK_KEY = 0x4B4F4C4B  # 32 bits: the two-key form of the lock
@@ -40,7 +49,10 @@ def _micros(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Compact JSON with non-ASCII kept as is: what json.dumps(list, ensure_ascii=False,
+# separators=(",", ":")) writes, built by hand because verify builds it a million times.
+_quote = json.encoder.encode_basestring
+_FORM = "[%d,%d,%s,%s,%s,%d,%s,%s,%s,%s,%d,%d,%s,%s]"
 
 
 def _payload(
@@ -60,23 +72,24 @@ def _payload(
     reverses_id: int | None,
 ) -> bytes:
     """The canonical form, field by field: the one definition the sealer and verify share."""
-    return _encode(
-        [
+    return (
+        _FORM
+        % (
             seq,
             transfer_id,
-            human_ref,
-            debit_code,
-            credit_code,
+            _quote(human_ref),
+            _quote(debit_code),
+            _quote(credit_code),
             amount,
-            code,
-            reference,
-            memo,
-            actor,
+            _quote(code),
+            _quote(reference),
+            _quote(memo),
+            _quote(actor),
             occurred_us,
             recorded_us,
-            idempotency_key,
-            reverses_id,
-        ]
+            _quote(idempotency_key),
+            "null" if reverses_id is None else str(reverses_id),
+        )
     ).encode()
 
 
@@ -363,6 +376,7 @@ SELECT c.seq, c.hash, c.debit_account_id, c.credit_account_id,
        t.id, t.human_ref, t.debit_account_id, t.credit_account_id, t.amount, t.code, t.reference,
        t.memo, t.actor, {occurred}, {recorded}, t.idempotency_key, t.reverses_id
 FROM ledger_chain c LEFT JOIN ledger_transfers t ON t.id = c.transfer_id
+WHERE c.seq BETWEEN {low} AND {high}
 ORDER BY c.seq
 """
 _PG_MICROS = "(extract(epoch FROM t.{0}) * 1000000)::bigint"
@@ -374,11 +388,17 @@ _SQLITE_MICROS = (
 )
 
 
-def _chain_rows(session: Session, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
-    connection = session.connection()
+def _chain_rows(
+    connection: Connection, low: int, high: int, batch: int = 20_000
+) -> Iterator[tuple[Any, ...]]:
     dialect = connection.dialect.name
     micros = _PG_MICROS if dialect == "postgresql" else _SQLITE_MICROS
-    sql = _CHAIN_WALK.format(occurred=micros.format("occurred_at"), recorded=micros.format("recorded_at"))
+    sql = _CHAIN_WALK.format(
+        occurred=micros.format("occurred_at"),
+        recorded=micros.format("recorded_at"),
+        low=int(low),
+        high=int(high),
+    )
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None
     cursor = dbapi.cursor(name="ledger_verify") if dialect == "postgresql" else dbapi.cursor()
@@ -393,105 +413,262 @@ def _chain_rows(session: Session, batch: int = 20_000) -> Iterator[tuple[Any, ..
         cursor.close()
 
 
-def verify(session: Session) -> VerifyReport:
+@dataclass
+class _Segment:
+    """What one walk over links ``low``..``high`` found.
+
+    ``accounts`` maps each account the segment touches to ``[first seq, debits and credits just
+    before that link (as its stored totals imply), debits and credits after the segment, last
+    seq]``: the segments are joined by checking each one's implied start against the totals the
+    segments before it add up to. ``problem`` is the first bad link inside the segment, if any.
+    """
+
+    accounts: dict[int, list[int]] = field(default_factory=dict)
+    problem: tuple[int, int | None, str] | None = None  # (seq, transfer id, what)
+
+
+def _walk(connection: Connection, low: int, high: int, previous: bytes, codes: dict[int, str]) -> _Segment:
+    """Check links ``low``..``high``: sequence, transfer, accounts, hash (from ``previous``, the
+    hash of link ``low - 1``) and running totals, up to the first that is wrong."""
+    found = _Segment()
+    accounts = found.accounts
+    expected = low
+    sha256 = hashlib.sha256
+    for (
+        seq, stored_hash, link_debit, link_credit, dd, dc, cd, cc,
+        transfer_id, human_ref, debit_id, credit_id, amount, code, reference, memo, actor,
+        occurred, recorded, key, reverses,
+    ) in _chain_rows(connection, low, high):  # fmt: skip
+        if seq != expected:
+            found.problem = (expected, None, f"link {expected} is missing")
+            return found
+        expected += 1
+        if transfer_id is None:
+            found.problem = (seq, None, f"link {seq} names no transfer")
+            return found
+        if link_debit != debit_id or link_credit != credit_id:
+            found.problem = (seq, transfer_id, "link's accounts differ from its transfer's")
+            return found
+        debit_code, credit_code = codes.get(debit_id), codes.get(credit_id)
+        if debit_code is None or credit_code is None:
+            found.problem = (
+                seq,
+                transfer_id,
+                f"transfer {transfer_id} (link {seq}) names an account that does not exist",
+            )
+            return found
+        previous = sha256(
+            previous
+            + _payload(
+                seq,
+                transfer_id,
+                human_ref,
+                debit_code,
+                credit_code,
+                amount,
+                code,
+                reference,
+                memo,
+                actor,
+                occurred,
+                recorded,
+                key,
+                reverses,
+            )
+        ).digest()
+        if previous.hex() != stored_hash:
+            found.problem = (
+                seq,
+                transfer_id,
+                f"transfer {transfer_id} (link {seq}) does not match its hash: changed after it was sealed",
+            )
+            return found
+        debit = accounts.get(debit_id)
+        if debit is None:
+            accounts[debit_id] = [seq, dd - amount, dc, dd, dc, seq]
+        else:
+            debit[3] += amount
+            debit[5] = seq
+        credit = accounts.get(credit_id)
+        if credit is None:
+            accounts[credit_id] = [seq, cd, cc - amount, cd, cc, seq]
+        else:
+            credit[4] += amount
+            credit[5] = seq
+        if (debit is not None and (debit[3], debit[4]) != (dd, dc)) or (
+            credit is not None and (credit[3], credit[4]) != (cd, cc)
+        ):
+            found.problem = (seq, transfer_id, f"running totals wrong at link {seq}")
+            return found
+    if expected <= high:
+        found.problem = (expected, None, f"link {expected} is missing")
+    return found
+
+
+_ZERO = (0, 0)
+
+
+def _driver_rows(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """All rows of a plain query as the driver's tuples: verify reads whole tables of them."""
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _account_codes(connection: Connection) -> list[tuple[int, str, bool]]:
+    return _driver_rows(connection, "SELECT id, code, no_overdraft FROM ledger_accounts")
+
+
+def _stored_hash(connection: Connection, seq: int) -> bytes:
+    """The hash of link ``seq`` as stored (the chain starts from GENESIS); empty if it is missing,
+    which the walk over that link reports."""
+    if seq == 0:
+        return GENESIS
+    stored = connection.execute(select(chain_t.c.hash).where(chain_t.c.seq == seq)).scalar()
+    return bytes.fromhex(stored) if stored else b""
+
+
+def walk_in_snapshot(url: str, snapshot: str, low: int, high: int) -> _Segment:
+    """Walk a segment on a connection of its own, in the snapshot another transaction exported."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            codes = {account_id: code for account_id, code, _ in _account_codes(connection)}
+            return _walk(connection, low, high, _stored_hash(connection, low - 1), codes)
+    finally:
+        engine.dispose()
+
+
+def _start_walk_elsewhere(url: str, snapshot: str, low: int, high: int) -> subprocess.Popen[bytes]:
+    """A segment walked by another Python process (``ledger.verify_worker``); the task (with the
+    database URL, so never on the command line) goes in on stdin, the segment comes back pickled."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ledger.verify_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environment,
+    )
+    assert worker.stdin is not None
+    worker.stdin.write(pickle.dumps((url, snapshot, low, high)))
+    worker.stdin.close()
+    return worker
+
+
+def _finish_walk_elsewhere(worker: subprocess.Popen[bytes]) -> _Segment:
+    assert worker.stdout is not None
+    with worker.stdout:
+        output = worker.stdout.read()
+    if worker.wait() != 0:
+        raise RuntimeError(f"a verify worker failed (exit {worker.returncode})")
+    accounts, problem = pickle.loads(output)  # noqa: S301 (our own child, on our own pipe)
+    return _Segment(accounts, problem)
+
+
+def _in_one_snapshot(session: Session) -> str | None:
+    """On PostgreSQL, when nothing has run yet in this transaction, make it a snapshot (REPEATABLE
+    READ) that other connections can share, so that a verify running beside postings and the
+    sealer sees one moment of the books; returns the snapshot's name, else None. (On SQLite the
+    transaction's BEGIN IMMEDIATE already holds every writer off.)"""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    dbapi = connection.connection.dbapi_connection
+    if getattr(getattr(dbapi, "info", None), "transaction_status", None) != 0:  # 0: idle
+        return None
+    connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    return str(connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
+
+
+def verify(session: Session, *, workers: int = 1) -> VerifyReport:
     """Recompute the chain and every total; report the first thing that is wrong.
 
     Checks, in order: each link's hash, sequence and accounts; each link's running totals; that
     every transfer is sealed or pending; every stored balance equals the sum of its transfers;
     all debits equal all credits; no limited account is overdrawn; every reversal is an exact
     opposite; the sealed totals match the chain.
+
+    Call it first thing in a transaction of its own: then on PostgreSQL it reads one snapshot
+    whatever is posted meanwhile, and with ``workers`` > 1 walks the chain in that many segments
+    at once (other processes sharing the snapshot). Link ``n`` is checked against the stored hash
+    of link ``n - 1``, so every link checks exactly when the recomputed chain does, and the first
+    bad one is named whichever segment finds it.
     """
+    snapshot = _in_one_snapshot(session)
     top = head(session)
     pending = pending_count(session)
 
     def report(checked: int, problem: str, **where: Any) -> VerifyReport:
         return VerifyReport(False, top.count, top.hash, pending, checked, problem, **where)
 
-    codes = {
-        row.id: row.code for row in session.connection().execute(select(accounts_t.c.id, accounts_t.c.code))
-    }
-    previous = GENESIS
-    expected_seq = 0
-    running: dict[int, list[int]] = {}
+    accounts = _account_codes(session.connection())
+    codes = {account_id: code for account_id, code, _ in accounts}
+    limited = [account_id for account_id, _, no_overdraft in accounts if no_overdraft]
+    # Segments of the chain, the first walked here, the others (PostgreSQL) elsewhere at once.
+    parts = max(1, min(workers, top.count // _MIN_SEGMENT)) if snapshot is not None else 1
+    bounds = [(top.count * i // parts + 1, top.count * (i + 1) // parts) for i in range(parts)]
+    if parts == 1:
+        segments = [_walk(session.connection(), *bounds[0], GENESIS, codes)]
+    else:
+        assert snapshot is not None
+        url = session.connection().engine.url.render_as_string(hide_password=False)
+        elsewhere = [_start_walk_elsewhere(url, snapshot, low, high) for low, high in bounds[1:]]
+        try:
+            segments = [_walk(session.connection(), *bounds[0], GENESIS, codes)]
+        finally:
+            segments += [_finish_walk_elsewhere(worker) for worker in elsewhere]
+    # Join the segments: each account's totals as its first link in a segment implies them must
+    # be what the segments before added up to. The first problem anywhere is the one reported.
+    problems = [segment.problem for segment in segments if segment.problem is not None]
+    running: dict[int, tuple[int, int]] = {}
     last_link: dict[int, int] = {}
-    sha256 = hashlib.sha256
-    for row in _chain_rows(session):
-        (seq, stored_hash, link_debit, link_credit, dd, dc, cd, cc, transfer_id, human_ref) = row[:10]
-        (debit_id, credit_id, amount, code, reference, memo, actor, occurred, recorded, key, reverses) = row[
-            10:
-        ]
-        expected_seq += 1
-        if seq != expected_seq:
-            return report(expected_seq - 1, f"link {expected_seq} is missing", bad_seq=expected_seq)
-        if transfer_id is None:
-            return report(seq - 1, f"link {seq} names no transfer", bad_seq=seq)
-        if (link_debit, link_credit) != (debit_id, credit_id):
-            return report(
-                seq - 1,
-                "link's accounts differ from its transfer's",
-                bad_seq=seq,
-                bad_transfer_id=transfer_id,
+    for segment in segments:
+        for account_id, (first, start_d, start_c, end_d, end_c, last) in segment.accounts.items():
+            if running.get(account_id, _ZERO) != (start_d, start_c):
+                problems.append((first, None, f"running totals wrong at link {first}"))
+            running[account_id] = (end_d, end_c)
+            last_link[account_id] = last
+    if problems:
+        seq, transfer_id, problem = min(problems, key=lambda found: found[0])
+        if transfer_id is None and "running totals" in problem:
+            transfer_id = (
+                session.connection()
+                .execute(select(chain_t.c.transfer_id).where(chain_t.c.seq == seq))
+                .scalar()
             )
-        debit_code, credit_code = codes.get(debit_id), codes.get(credit_id)
-        if debit_code is None or credit_code is None:
-            return report(
-                seq - 1,
-                f"transfer {transfer_id} (link {seq}) names an account that does not exist",
-                bad_seq=seq,
-                bad_transfer_id=transfer_id,
-            )
-        payload = _payload(
-            seq,
-            transfer_id,
-            human_ref,
-            debit_code,
-            credit_code,
-            amount,
-            code,
-            reference,
-            memo,
-            actor,
-            occurred,
-            recorded,
-            key,
-            reverses,
-        )
-        previous = sha256(previous + payload).digest()
-        if previous.hex() != stored_hash:
-            return report(
-                seq - 1,
-                f"transfer {transfer_id} (link {seq}) does not match its hash: changed after it was sealed",
-                bad_seq=seq,
-                bad_transfer_id=transfer_id,
-            )
-        debit_totals = running.setdefault(debit_id, [0, 0])
-        debit_totals[0] += amount
-        credit_totals = running.setdefault(credit_id, [0, 0])
-        credit_totals[1] += amount
-        last_link[debit_id] = last_link[credit_id] = seq
-        if debit_totals[0] != dd or debit_totals[1] != dc or credit_totals[0] != cd or credit_totals[1] != cc:
-            return report(
-                seq - 1, f"running totals wrong at link {seq}", bad_seq=seq, bad_transfer_id=transfer_id
-            )
-    checked = expected_seq
-    if checked != top.count:
-        return report(checked, f"head says {top.count} links but {checked} were found")
+        return report(seq - 1, problem, bad_seq=seq, bad_transfer_id=transfer_id)
+    checked = top.count
 
-    # Every transfer is sealed or waiting: counted first, searched for only when the counts differ.
-    transfers = int(session.connection().execute(select(func.count()).select_from(transfers_t)).scalar_one())
-    if transfers != checked + pending:
-        orphan = (
-            session.connection()
-            .execute(
-                select(transfers_t.c.id)
-                .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
-                .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
-                .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
-                .order_by(transfers_t.c.id)
-                .limit(1)
-            )
-            .scalar()
+    db = session.connection()
+    # Every transfer is sealed or waiting, never both: counted first, searched only when needed.
+    both = db.execute(
+        select(func.min(pending_t.c.transfer_id)).join(
+            chain_t, chain_t.c.transfer_id == pending_t.c.transfer_id
         )
+    ).scalar()
+    if both is not None:
+        return report(checked, f"transfer {both} is both sealed and waiting to be", bad_transfer_id=both)
+    transfers = int(db.execute(select(func.count()).select_from(transfers_t)).scalar_one())
+    if transfers != checked + pending:
+        orphan = db.execute(
+            select(transfers_t.c.id)
+            .outerjoin(chain_t, chain_t.c.transfer_id == transfers_t.c.id)
+            .outerjoin(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
+            .where(chain_t.c.seq.is_(None), pending_t.c.transfer_id.is_(None))
+            .order_by(transfers_t.c.id)
+            .limit(1)
+        ).scalar()
         if orphan is not None:
             return report(
                 checked, f"transfer {orphan} is neither sealed nor waiting to be", bad_transfer_id=orphan
@@ -500,86 +677,69 @@ def verify(session: Session) -> VerifyReport:
             checked, f"{transfers} transfers but {checked} links and {pending} waiting to be sealed"
         )
 
-    sums: dict[int, list[int]] = {}
-    for account_id, amount in session.connection().execute(
-        select(transfers_t.c.debit_account_id, func.sum(transfers_t.c.amount)).group_by(
-            transfers_t.c.debit_account_id
+    # So every transfer is counted once: the chain's totals plus what waits to be sealed.
+    sums = dict(running)
+    waiting = db.execute(
+        select(
+            transfers_t.c.id,
+            transfers_t.c.debit_account_id,
+            transfers_t.c.credit_account_id,
+            transfers_t.c.amount,
         )
-    ):
-        sums.setdefault(account_id, [0, 0])[0] = int(amount)
-    for account_id, amount in session.connection().execute(
-        select(transfers_t.c.credit_account_id, func.sum(transfers_t.c.amount)).group_by(
-            transfers_t.c.credit_account_id
-        )
-    ):
-        sums.setdefault(account_id, [0, 0])[1] = int(amount)
-    stored = {
-        account_id: [int(d), int(c)]
-        for account_id, d, c in session.connection().execute(
-            select(
-                balances_t.c.account_id, func.sum(balances_t.c.debits), func.sum(balances_t.c.credits)
-            ).group_by(balances_t.c.account_id)
-        )
-    }
-    unknown = sorted(sums.keys() - codes.keys())
-    if unknown:
-        stray = (
-            session.connection()
-            .execute(
-                select(func.min(transfers_t.c.id)).where(
-                    transfers_t.c.debit_account_id.in_(unknown) | transfers_t.c.credit_account_id.in_(unknown)
-                )
-            )
-            .scalar()
-        )
-        return report(
-            checked, f"transfer {stray} names an account that does not exist", bad_transfer_id=stray
-        )
-    for account_id in sorted(sums.keys() | stored.keys()):
-        if sums.get(account_id, [0, 0]) != stored.get(account_id, [0, 0]):
-            code = codes.get(account_id, str(account_id))
+        .join(pending_t, pending_t.c.transfer_id == transfers_t.c.id)
+        .order_by(transfers_t.c.id)
+    ).all()
+    for transfer_id, debit_id, credit_id, amount in waiting:
+        if debit_id not in codes or credit_id not in codes:
             return report(
                 checked,
-                f"stored balance of {code} is {stored.get(account_id, [0, 0])} (debits, credits) "
-                f"but its transfers sum to {sums.get(account_id, [0, 0])}",
-                bad_account=code,
+                f"transfer {transfer_id} names an account that does not exist",
+                bad_transfer_id=transfer_id,
             )
+        debits, credits = sums.get(debit_id, _ZERO)
+        sums[debit_id] = (debits + amount, credits)
+        debits, credits = sums.get(credit_id, _ZERO)
+        sums[credit_id] = (debits, credits + amount)
+    # Compared whole first (fast); searched account by account only when they differ.
+    stored = {
+        account_id: (int(debits), int(credits))
+        for account_id, debits, credits in _driver_rows(
+            db,
+            "SELECT account_id, sum(debits), sum(credits) FROM ledger_balances GROUP BY account_id"
+            " HAVING sum(debits) <> 0 OR sum(credits) <> 0",
+        )
+    }
+    moved = {account_id: pair for account_id, pair in sums.items() if pair != _ZERO}
+    if moved != stored:
+        for account_id in sorted(moved.keys() | stored.keys()):
+            if moved.get(account_id, _ZERO) != stored.get(account_id, _ZERO):
+                code = codes.get(account_id, str(account_id))
+                return report(
+                    checked,
+                    f"stored balance of {code} is {list(stored.get(account_id, _ZERO))} (debits, credits) "
+                    f"but its transfers sum to {list(moved.get(account_id, _ZERO))}",
+                    bad_account=code,
+                )
     all_debits = sum(d for d, _ in sums.values())
     all_credits = sum(c for _, c in sums.values())
     if all_debits != all_credits:
         return report(checked, f"debits {all_debits} do not equal credits {all_credits}")
-
-    overdrawn = (
-        session.connection()
-        .execute(
-            select(accounts_t.c.code)
-            .join(balances_t, balances_t.c.account_id == accounts_t.c.id)
-            .where(accounts_t.c.no_overdraft.is_(True))
-            .group_by(accounts_t.c.code)
-            .having(func.sum(balances_t.c.debits) > func.sum(balances_t.c.credits))
-            .limit(1)
-        )
-        .scalar()
-    )
-    if overdrawn is not None:
-        return report(checked, f"account {overdrawn} is below zero", bad_account=overdrawn)
+    overdrawn = sorted(codes[a] for a in limited if a in sums and sums[a][0] > sums[a][1])
+    if overdrawn:
+        return report(checked, f"account {overdrawn[0]} is below zero", bad_account=overdrawn[0])
 
     original = transfers_t.alias("original")
-    bad_reversal = (
-        session.connection()
-        .execute(
-            select(transfers_t.c.id)
-            .join(original, original.c.id == transfers_t.c.reverses_id)
-            .where(
-                (transfers_t.c.debit_account_id != original.c.credit_account_id)
-                | (transfers_t.c.credit_account_id != original.c.debit_account_id)
-                | (transfers_t.c.amount != original.c.amount)
-            )
-            .order_by(transfers_t.c.id)
-            .limit(1)
+    bad_reversal = db.execute(
+        select(transfers_t.c.id)
+        .join(original, original.c.id == transfers_t.c.reverses_id)
+        .where(
+            (transfers_t.c.debit_account_id != original.c.credit_account_id)
+            | (transfers_t.c.credit_account_id != original.c.debit_account_id)
+            | (transfers_t.c.amount != original.c.amount)
         )
-        .scalar()
-    )
+        .order_by(transfers_t.c.id)
+        .limit(1)
+    ).scalar()
     if bad_reversal is not None:
         return report(
             checked,
@@ -588,13 +748,15 @@ def verify(session: Session) -> VerifyReport:
         )
 
     sealed = {
-        account_id: (seq, [debits, credits])
-        for account_id, seq, debits, credits in session.connection().execute(
-            select(totals_t.c.account_id, totals_t.c.seq, totals_t.c.debits, totals_t.c.credits)
+        account_id: (seq, debits, credits)
+        for account_id, seq, debits, credits in _driver_rows(
+            db, "SELECT account_id, seq, debits, credits FROM ledger_sealed_totals"
         )
     }
-    for account_id in sorted(sealed.keys() | running.keys()):
-        if sealed.get(account_id) != (last_link.get(account_id), running.get(account_id)):
-            code = codes.get(account_id, str(account_id))
-            return report(checked, f"sealed totals of {code} differ from the chain", bad_account=code)
+    chained = {account_id: (last_link[account_id], *pair) for account_id, pair in running.items()}
+    if sealed != chained:
+        for account_id in sorted(sealed.keys() | chained.keys()):
+            if sealed.get(account_id) != chained.get(account_id):
+                code = codes.get(account_id, str(account_id))
+                return report(checked, f"sealed totals of {code} differ from the chain", bad_account=code)
     return VerifyReport(True, top.count, top.hash, pending, checked)

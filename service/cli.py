@@ -93,14 +93,21 @@ def ledger_head() -> None:
 
 @ledger_group.command("verify", help="Recompute the chain and every balance; non-zero exit if broken.")
 @click.option("--no-seal", is_flag=True, help="Verify as it stands, without sealing waiting transfers first.")
-def ledger_verify(no_seal: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=os.cpu_count() or 1,
+    show_default="the CPU count",
+    help="Walk the chain in this many segments at once (PostgreSQL).",
+)
+def ledger_verify(no_seal: bool, workers: int) -> None:
     started = time.perf_counter()
     try:
         if not no_seal:
             with unit_of_work(_runtime().sessions) as session:
                 ledger.seal_all(session)
         with unit_of_work(_runtime().sessions) as session:
-            report = ledger.verify(session)
+            report = ledger.verify(session, workers=workers)
     except (OperationalError, ProgrammingError) as error:
         _no_schema(error)
     seconds = time.perf_counter() - started

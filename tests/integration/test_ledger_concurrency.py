@@ -466,3 +466,53 @@ def test_ten_concurrent_identical_postings_make_one_transfer(store: Store) -> No
         assert raced == []
     print(f"\n[{store.dialect}] identical postings that lost the race and were retried: {len(raced)}")
     assert seal_and_verify(setup).count == 1
+
+
+@pytest.mark.parametrize(
+    "workers",
+    [1, pytest.param(2, marks=pytest.mark.skipif(not ON_POSTGRESQL, reason="segments are PostgreSQL's"))],
+)
+def test_verify_beside_postings_and_the_sealer_sees_one_moment_and_says_ok(
+    store: Store, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verify reads counters, chain, queue and transfers in several statements; postings and the
+    sealer committing between them must not look like a broken ledger."""
+    monkeypatch.setattr("ledger.chain._MIN_SEGMENT", 5)
+    members = [MEMBER, *(f"member:V{n}" for n in range(3))]
+    setup = store.factory()
+    open_books(setup, members)
+    post_credits(setup, 30)
+    seal_everything(setup)
+    done = threading.Event()
+
+    def post_and_seal(i: int, factory: sessionmaker[Session]) -> int:
+        posted = 0
+        while not done.is_set():
+            wanted = TransferRequest(ISSUANCE, members[posted % 4], 1, "pickup_credit", f"v{i}-{posted}")
+            run_in_transaction(factory, lambda session, r=wanted: post(session, r), attempts=5)
+            posted += 1
+            if posted % 3 == 0:
+                with unit_of_work(factory) as session:
+                    ledger.seal(session)
+        return posted
+
+    def verify_repeatedly(i: int, factory: sessionmaker[Session]) -> list[ledger.VerifyReport]:
+        try:
+            reports = []
+            for _ in range(8):
+                with unit_of_work(factory) as session:
+                    reports.append(ledger.verify(session, workers=workers))
+            return reports
+        finally:
+            done.set()
+
+    def work(i: int, factory: sessionmaker[Session]) -> Any:
+        return verify_repeatedly(i, factory) if i == 0 else post_and_seal(i, factory)
+
+    outcomes = run_together(store.factories(3), work)
+    assert failures(outcomes) == []
+    reports = outcomes[0]
+    assert isinstance(reports, list)
+    assert [r.problem for r in reports if not r.ok] == []
+    assert sum(o for o in outcomes[1:] if isinstance(o, int)) > 0
+    assert seal_and_verify(setup).ok

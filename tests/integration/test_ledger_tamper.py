@@ -76,6 +76,7 @@ class Books:
     engine: Engine
     factory: sessionmaker[Session]
     transfers: list[PostedTransfer]  # in sequence order: transfers[seq - 1]
+    workers: int = 1  # verify's chain walk in this many segments at once (PostgreSQL)
 
     @property
     def dialect(self) -> str:
@@ -104,7 +105,7 @@ class Books:
 
     def verify(self) -> VerifyReport:
         with unit_of_work(self.factory) as session:
-            return ledger.verify(session)
+            return ledger.verify(session, workers=self.workers)
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every ledger table, to show that a refused statement changed nothing."""
@@ -153,9 +154,18 @@ class MakesDatabases(Protocol):
     def new(self) -> str: ...
 
 
-@pytest.fixture
-def books(fresh_database: Callable[[], str]) -> Iterator[Books]:
+# On PostgreSQL every tamper is also found by verify walking the chain in segments (in other
+# processes, sharing one snapshot), here 20 links in three segments of 6 or 7.
+WALKS = [1, pytest.param(3, id="3-segments", marks=postgresql_only)]
+
+
+@pytest.fixture(params=WALKS)
+def books(
+    fresh_database: Callable[[], str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Books]:
+    monkeypatch.setattr("ledger.chain._MIN_SEGMENT", 1)
     made = make_books(fresh_database())
+    made.workers = request.param
     yield made
     made.engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import canonical, link_hash, refs
+from ledger.chain import _payload
 
 
 def test_alphabet_has_no_look_alikes() -> None:
@@ -108,3 +110,30 @@ def test_references_move_to_a_longer_length_before_the_short_one_crowds() -> Non
     assert _roomy_lengths(hundred, set(fours[: len(fours) // 10])) == {5, 6}
     thousand = [refs.candidates() for _ in range(1000)]
     assert _roomy_lengths(thousand, set()) == {6}
+
+
+_texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+
+
+@given(
+    st.integers(1, 2**62),
+    st.integers(1, 2**62),
+    st.lists(_texts, min_size=8, max_size=8),
+    st.integers(1, 10**12),
+    st.tuples(st.integers(-(2**62), 2**62), st.integers(-(2**62), 2**62)),
+    st.none() | st.integers(1, 2**62),
+)
+def test_the_canonical_form_is_compact_json(
+    seq: int,
+    transfer_id: int,
+    texts: list[str],
+    amount: int,
+    times: tuple[int, int],
+    reverses: int | None,
+) -> None:
+    """Anyone can rebuild it with any JSON library: a list, no spaces, non-ASCII kept as is."""
+    human_ref, debit, credit, code, reference, memo, actor, key = texts
+    fields = [seq, transfer_id, human_ref, debit, credit, amount, code, reference, memo, actor]
+    fields += [*times, key, reverses]
+    expected = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    assert _payload(*fields) == expected  # type: ignore[arg-type]
