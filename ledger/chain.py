@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, func, insert, select, text, union_all
+from sqlalchemy import Connection, bindparam, create_engine, delete, func, insert, select, text, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -302,33 +302,37 @@ def seal_all(session: Session, *, now: datetime | None = None) -> SealResult:
     return SealResult(total, result.head, result.pending)
 
 
-def _account_id(session: Session, code: str) -> int:
-    account_id = (
-        session.connection().execute(select(accounts_t.c.id).where(accounts_t.c.code == code)).scalar()
-    )
-    if account_id is None:
-        raise UnknownAccount(code)
-    return int(account_id)
-
-
-def _totals_at_seq(session: Session, account_id: int, seq: int) -> tuple[int, int, int]:
-    """(debits, credits, seq of the last link that moved them) as of link ``seq``; two index seeks."""
+def _last_link_totals() -> Any:
+    """Built once: an account's last link on either side at or before a sequence number (two
+    index seeks into the running totals, one round trip)."""
     sides = (
         (chain_t.c.debit_account_id, chain_t.c.debit_side_debits, chain_t.c.debit_side_credits),
         (chain_t.c.credit_account_id, chain_t.c.credit_side_debits, chain_t.c.credit_side_credits),
     )
+    last_links = [
+        select(chain_t.c.seq, debits.label("debits"), credits.label("credits"))
+        .where(account == bindparam("account_id"), chain_t.c.seq <= bindparam("seq"))
+        .order_by(chain_t.c.seq.desc())
+        .limit(1)
+        .subquery()
+        for account, debits, credits in sides
+    ]
+    return union_all(*(select(link) for link in last_links))
+
+
+_LAST_LINK_TOTALS = _last_link_totals()
+_ACCOUNT_BY_CODE = select(accounts_t.c.id).where(accounts_t.c.code == bindparam("code"))
+
+
+def _totals_at_seq(session: Session, code: str, seq: int) -> tuple[int, int, int]:
+    """(account id, debits, credits) as of link ``seq``."""
     db = session.connection()
-    latest: tuple[int, int, int] = (0, 0, 0)
-    for account, debits, credits in sides:
-        row = db.execute(
-            select(chain_t.c.seq, debits, credits)
-            .where(account == account_id, chain_t.c.seq <= seq)
-            .order_by(chain_t.c.seq.desc())
-            .limit(1)
-        ).first()
-        if row is not None and row[0] > latest[2]:
-            latest = (int(row[1]), int(row[2]), int(row[0]))
-    return latest
+    account_id = db.execute(_ACCOUNT_BY_CODE, {"code": code}).scalar()
+    if account_id is None:
+        raise UnknownAccount(code)
+    rows = db.execute(_LAST_LINK_TOTALS, {"account_id": account_id, "seq": seq}).all()
+    latest = max(rows, key=lambda row: row[0], default=None)
+    return (int(account_id), 0, 0) if latest is None else (int(account_id), int(latest[1]), int(latest[2]))
 
 
 def balance_at(session: Session, code: str, *, seq: int | None = None, at: datetime | None = None) -> Balance:
@@ -339,9 +343,8 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
     """
     if (seq is None) == (at is None):
         raise ValueError("give exactly one of seq or at")
-    account_id = _account_id(session, code)
     if seq is not None:
-        debits, credits, _ = _totals_at_seq(session, account_id, seq)
+        _, debits, credits = _totals_at_seq(session, code, seq)
         return Balance(debits, credits)
     assert at is not None
     sealed_by = (
@@ -350,7 +353,7 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
         .scalar()
         or 0
     )
-    debits, credits, _ = _totals_at_seq(session, account_id, sealed_by)
+    account_id, debits, credits = _totals_at_seq(session, code, sealed_by)
     # Recorded by then but sealed after (or not yet): this account's later links, and what waits.
     mine = (chain_t.c.debit_account_id == account_id) | (chain_t.c.credit_account_id == account_id)
     later = select(chain_t.c.transfer_id).where(mine, chain_t.c.seq > sealed_by)
