@@ -2,3 +2,30 @@
 
 Pure functions and adapters only: nothing here imports Flask, the database or the ledger.
 """
+
+from .commands import Command, Line, Member, ParseError, Role
+from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse
+from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
+from .member_codes import looks_like_member_code, member_code, parse_member_code
+from .phones import mask_phone, normalise_phone
+
+__all__ = [
+    "DEFAULT_VOCABULARY",
+    "Command",
+    "Line",
+    "Member",
+    "ParseError",
+    "Role",
+    "Segments",
+    "Vocabulary",
+    "fits",
+    "is_gsm7",
+    "looks_like_member_code",
+    "mask_phone",
+    "member_code",
+    "normalise_phone",
+    "parse",
+    "parse_member_code",
+    "segments",
+    "to_gsm7",
+]

@@ -1,0 +1,177 @@
+"""What a text message asks for, once read: one frozen value per command of SMS-PROTOCOL.md.
+
+``sms.parse`` turns text into one of these or into a ``ParseError``; the service decides what each
+does. Weights are integer grams, phone numbers E.164, member codes canonical with their check
+letter, references upper case in the ledger's alphabet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["household", "collector"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A household as a collector names it: by member code or by phone number (one of the two)."""
+
+    code: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    material: str  # a material code, e.g. PET
+    grams: int
+
+
+# --- household commands ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Join:
+    name: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    pass
+
+
+@dataclass(frozen=True)
+class History:
+    pass
+
+
+@dataclass(frozen=True)
+class Pickup:
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    pass
+
+
+@dataclass(frozen=True)
+class Rewards:
+    pass
+
+
+@dataclass(frozen=True)
+class Redeem:
+    item: str  # a reward's code as typed (upper case) or its number in the catalogue
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class Dispute:
+    ref: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Confirm:
+    ref: str
+
+
+@dataclass(frozen=True)
+class Check:
+    ref: str
+
+
+@dataclass(frozen=True)
+class Rate:
+    ref: str
+    stars: int
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # EN, PCM, YO, HA, IG
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Stop:
+    word: str  # the opt-out word used (STOP, UNSUBSCRIBE, ...), for the record
+
+
+@dataclass(frozen=True)
+class Start:
+    word: str
+
+
+# --- collector commands ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Log:
+    member: Member
+    lines: tuple[Line, ...]
+    seq: int | None = None  # the phone's own message number (#17): a repeat is the same pickup
+
+
+@dataclass(frozen=True)
+class Undo:
+    ref: str
+
+
+@dataclass(frozen=True)
+class Register:
+    """NEW: a collector registers a household at its door."""
+
+    phone: str
+    name: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    pass
+
+
+@dataclass(frozen=True)
+class Today:
+    pass
+
+
+Command = (
+    Join
+    | Balance
+    | History
+    | Pickup
+    | Skip
+    | Rewards
+    | Redeem
+    | Dispute
+    | Confirm
+    | Check
+    | Rate
+    | Language
+    | Help
+    | Stop
+    | Start
+    | Log
+    | Undo
+    | Register
+    | Route
+    | Today
+)
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Text that could not be read, and why: ``reason`` names the reply template, ``details`` fill
+    it (the word not understood, the command, what was missing)."""
+
+    reason: str
+    details: dict[str, str] = field(default_factory=dict)
+    command: str | None = None  # the command it was meant as, when that much was understood

@@ -1,0 +1,479 @@
+"""Reading what people type on basic phones, in a hurry (SMS-PROTOCOL.md, "Reading what people type").
+
+``parse(text, role)`` returns a command (``sms.commands``) or a ``ParseError``, never raises, and
+never guesses wrong: a keyword one typo away from exactly one command is taken, a member code
+whose check letter fails is refused, a weight with more than three decimals is an error and not
+a rounding.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from .commands import (
+    Balance,
+    Check,
+    Command,
+    Confirm,
+    Dispute,
+    Help,
+    History,
+    Join,
+    Language,
+    Line,
+    Log,
+    Member,
+    ParseError,
+    Pickup,
+    Rate,
+    Redeem,
+    Register,
+    Rewards,
+    Role,
+    Route,
+    Skip,
+    Start,
+    Stop,
+    Today,
+    Undo,
+)
+from .member_codes import looks_like_member_code, parse_member_code
+from .phones import DEFAULT_REGION, looks_like_phone, normalise_phone
+
+MAX_LENGTH = 1600
+MAX_LINES = 12
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # the ledger's (a test keeps the two equal)
+LANGUAGES = {
+    "EN": "EN",
+    "ENGLISH": "EN",
+    "PCM": "PCM",
+    "PIDGIN": "PCM",
+    "YO": "YO",
+    "YORUBA": "YO",
+    "HA": "HA",
+    "HAUSA": "HA",
+    "IG": "IG",
+    "IGBO": "IG",
+}
+
+HOUSEHOLD_COMMANDS = (
+    "JOIN",
+    "BAL",
+    "HIST",
+    "PICKUP",
+    "SKIP",
+    "REWARDS",
+    "REDEEM",
+    "NO",
+    "YES",
+    "CHECK",
+    "RATE",
+    "LANG",
+    "HELP",
+    "STOP",
+    "START",
+)
+COLLECTOR_COMMANDS = ("LOG", "UNDO", "NEW", "ROUTE", "TODAY", "CHECK", "BAL", "LANG", "HELP", "STOP", "START")
+
+# Words that mean a command, beyond its own name (carrier opt-out words included). Language
+# synonyms are defaults that a programme can change.
+DEFAULT_KEYWORDS: Mapping[str, str] = {
+    "BALANCE": "BAL",
+    "POINTS": "BAL",
+    "HISTORY": "HIST",
+    "REGISTER": "JOIN",
+    "REWARD": "REWARDS",
+    "INFO": "HELP",
+    "PICK": "PICKUP",
+    "LANGUAGE": "LANG",
+    **dict.fromkeys(("STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"), "STOP"),
+    "UNSTOP": "START",
+    # Nigerian Pidgin
+    "WETIN": "BAL",
+    "HELEP": "HELP",
+    "CARRY": "PICKUP",
+    # Yoruba
+    "OWO": "BAL",
+    "DARAPO": "JOIN",
+    "ITAN": "HIST",
+    "IRANLOWO": "HELP",
+    "EBUN": "REWARDS",
+    # Hausa
+    "KUDI": "BAL",
+    "TAIMAKO": "HELP",
+    # Igbo
+    "ENYEMAKA": "HELP",
+}
+
+DEFAULT_MATERIALS: Mapping[str, str] = {
+    **dict.fromkeys(("PET", "BOTTLE", "BOTTLES", "PLASTIC", "PLASTICS"), "PET"),
+    **dict.fromkeys(
+        ("SACHET", "SACHETS", "PURE WATER", "PUREWATER", "PW", "NYLON SACHET", "NYLON"), "SACHET"
+    ),
+    **dict.fromkeys(("ALU", "CAN", "CANS", "ALUMINIUM", "ALUMINUM"), "ALU"),
+    **dict.fromkeys(("HDPE", "JERRYCAN", "JERRYCANS"), "HDPE"),
+    **dict.fromkeys(("PAPER", "CARTON", "CARTONS", "CARDBOARD"), "PAPER"),
+    **dict.fromkeys(("GLASS", "JAR", "JARS"), "GLASS"),
+}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What a programme's people may type: materials and their synonyms (upper case, one or two
+    words), extra command words, the largest weight one line may carry, the phone region."""
+
+    materials: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MATERIALS))
+    keywords: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
+    max_grams_per_line: int = 200_000
+    region: str = DEFAULT_REGION
+
+
+DEFAULT_VOCABULARY = Vocabulary()
+
+# Quotes and dashes a phone's keyboard or autocorrect puts in place of the plain ones.
+_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\uff03": "#",
+    }
+)
+
+
+def clean(text: str) -> str:
+    """Drop what carries no meaning: invisible format characters, emoji and other symbols; unify
+    look-alike quotes, dashes and spaces; NFKC (full-width digits become digits)."""
+    text = unicodedata.normalize("NFKC", text.translate(_LOOKALIKES))
+    kept = []
+    for character in text:
+        category = unicodedata.category(character)
+        if category in ("Cf", "Co", "Cs", "Cn", "So", "Sk") or (category == "Cc" and character not in "\n\t"):
+            continue
+        kept.append(" " if category == "Zs" or character in "\n\t" else character)
+    return "".join(kept).strip()
+
+
+# Separators between words; '.' and ',' only when not between two digits (4.5 and 4,5 are weights).
+_SEPARATORS = re.compile(r"[:;\s\"'()]+|(?<!\d)[.,]+|[.,]+(?!\d)|(?<![\d])-+|-+(?![\d])")
+_KEYWORD = re.compile(r"[^\W\d_]+")
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in _SEPARATORS.split(text) if word]
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """Within one edit: a letter changed, added or dropped, or two neighbours swapped."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _command_for(word: str, role: Role, vocabulary: Vocabulary) -> str | ParseError:
+    allowed = COLLECTOR_COMMANDS if role == "collector" else HOUSEHOLD_COMMANDS
+    names = {command: command for command in (*HOUSEHOLD_COMMANDS, *COLLECTOR_COMMANDS)}
+    names.update(vocabulary.keywords)
+    exact = names.get(word)
+    if exact is not None:
+        if exact in allowed:
+            return exact
+        return ParseError("not_for_role", {"command": exact}, command=exact)
+    if len(word) >= 3:
+        close = {command for name, command in names.items() if len(name) >= 3 and _one_typo(word, name)}
+        close &= set(allowed)
+        if len(close) == 1:
+            return close.pop()
+    return ParseError("unknown_command", {"word": word[:20]})
+
+
+def _ref(word: str | None, command: str) -> str | ParseError:
+    if word is None:
+        return ParseError("missing_ref", {"command": command}, command=command)
+    ref = word.upper()
+    if not 4 <= len(ref) <= 6 or not set(ref) <= set(REF_ALPHABET):
+        return ParseError("bad_ref", {"command": command, "ref": ref[:8]}, command=command)
+    return ref
+
+
+def _rest_after(words: list[str], count: int, original: str) -> str | None:
+    """The text after the first ``count`` words, as the person typed it (case and commas kept)."""
+    position = 0
+    for word in words[:count]:
+        position = original.index(word, position) + len(word)
+    rest = original[position:].strip(" :;,.-")
+    return rest or None
+
+
+def _name_and_address(text: str | None, command: str) -> tuple[str, str | None] | ParseError:
+    if not text:
+        return ParseError("missing_name", {"command": command}, command=command)
+    typed_name, _, typed_address = text.partition(",")
+    name = " ".join(typed_name.split())[:60]
+    address = " ".join(typed_address.split())[:120]
+    if not any(character.isalpha() for character in name):
+        return ParseError("missing_name", {"command": command}, command=command)
+    return name, address or None
+
+
+def _phone_at_start(words: list[str], region: str) -> tuple[str, int] | None:
+    """A phone number typed as one word or spread over up to four (0803 123 4567)."""
+    for count in range(min(4, len(words)), 0, -1):
+        joined = "".join(words[:count])
+        if looks_like_phone(joined):
+            phone = normalise_phone(joined, region)
+            if phone is not None:
+                return phone, count
+    return None
+
+
+# --- LOG -------------------------------------------------------------------------------------------
+
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_UNITS = {"KG": "KG", "KGS": "KG", "KILO": "KG", "KILOS": "KG", "G": "G"}
+_WEIGHT = re.compile(rf"^({_NUMBER})([A-Z]*)$")
+_MATERIAL_THEN_WEIGHT = re.compile(rf"^([A-Z]+)({_NUMBER})([A-Z]*)$")
+_SEQ = re.compile(r"^#(\d{1,9})$")
+
+
+def _grams(number: str, unit: str, limit: int) -> int | ParseError:
+    try:
+        value = Decimal(number.replace(",", "."))
+    except InvalidOperation:
+        return ParseError("bad_weight", {"weight": number}, command="LOG")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3:
+        return ParseError("too_many_decimals", {"weight": number}, command="LOG")
+    grams = value if unit == "G" else value * 1000
+    if grams != grams.to_integral_value():
+        return ParseError("too_many_decimals", {"weight": number}, command="LOG")
+    if grams <= 0:
+        return ParseError("bad_weight", {"weight": number}, command="LOG")
+    if grams > limit:
+        return ParseError("weight_too_large", {"weight": number, "limit": str(limit // 1000)}, command="LOG")
+    return int(grams)
+
+
+@dataclass
+class _Weight:
+    number: str
+    unit: str = ""
+
+
+def _items(words: list[str], vocabulary: Vocabulary) -> tuple[list[str | _Weight], int | None] | ParseError:
+    """The words of a LOG as materials (codes) and weights, glued ones split, and the #seq."""
+    items: list[str | _Weight] = []
+    seq: int | None = None
+    upper = [word.upper() for word in words]
+    index = 0
+    while index < len(upper):
+        word = upper[index]
+        if word == "#" and index + 1 < len(upper) and upper[index + 1].isdigit():
+            index += 1
+            word = "#" + upper[index]
+        two = f"{word} {upper[index + 1]}" if index + 1 < len(upper) else ""
+        if seq_match := _SEQ.match(word):
+            seq = int(seq_match.group(1))
+        elif word in _UNITS and items and isinstance(items[-1], _Weight) and not items[-1].unit:
+            items[-1].unit = _UNITS[word]  # "4.5 kg": the unit apart from its number
+        elif two in vocabulary.materials:
+            items.append(vocabulary.materials[two])
+            index += 1
+        elif word in vocabulary.materials:
+            items.append(vocabulary.materials[word])
+        elif weight := _WEIGHT.match(word):
+            letters = weight.group(2)
+            # 4.5, 4.5KG, 4.5PET, 4.5KGPET: the letters are a unit, a material, or both.
+            splits = [(letters[: len(u)], letters[len(u) :]) for u in ("", *_UNITS) if letters.startswith(u)]
+            for unit, material in splits:
+                if (unit == "" or unit in _UNITS) and (material == "" or material in vocabulary.materials):
+                    items.append(_Weight(weight.group(1), _UNITS.get(unit, "")))
+                    if material:
+                        items.append(vocabulary.materials[material])
+                    break
+            else:
+                return ParseError("unknown_material", {"material": letters[:20]}, command="LOG")
+        elif glued := _MATERIAL_THEN_WEIGHT.match(word):
+            material, number, unit = glued.groups()
+            if material not in vocabulary.materials:
+                return ParseError("unknown_material", {"material": material[:20]}, command="LOG")
+            if unit and unit not in _UNITS:
+                return ParseError("bad_weight", {"weight": word[:20]}, command="LOG")
+            items += [vocabulary.materials[material], _Weight(number, _UNITS.get(unit, ""))]
+        else:
+            return ParseError("unknown_material", {"material": words[index][:20]}, command="LOG")
+        index += 1
+    return items, seq
+
+
+def _lines(words: list[str], vocabulary: Vocabulary) -> tuple[tuple[Line, ...], int | None] | ParseError:
+    """Material and weight pairs in either order (PET 4.5 or 4.5 PET), glued or apart."""
+    found = _items(words, vocabulary)
+    if isinstance(found, ParseError):
+        return found
+    items, seq = found
+    if not items:
+        return ParseError("missing_lines", {}, command="LOG")
+    pairs = [items[i : i + 2] for i in range(0, len(items), 2)]
+    weight_first = isinstance(items[0], _Weight)
+    totals: dict[str, int] = {}
+    for pair in pairs:
+        if (
+            len(pair) != 2
+            or isinstance(pair[0], _Weight) != weight_first
+            or isinstance(pair[1], _Weight) == weight_first
+        ):
+            return ParseError("unpaired_weight", {}, command="LOG")
+        weight, material = (pair[0], pair[1]) if weight_first else (pair[1], pair[0])
+        assert isinstance(weight, _Weight) and isinstance(material, str)
+        grams = _grams(weight.number, weight.unit, vocabulary.max_grams_per_line)
+        if isinstance(grams, ParseError):
+            return grams
+        totals[material] = totals.get(material, 0) + grams
+        if totals[material] > vocabulary.max_grams_per_line:
+            limit = str(vocabulary.max_grams_per_line // 1000)
+            return ParseError("weight_too_large", {"weight": material, "limit": limit}, command="LOG")
+    if len(totals) > MAX_LINES:
+        return ParseError("too_many_lines", {"limit": str(MAX_LINES)}, command="LOG")
+    return tuple(Line(material, grams) for material, grams in totals.items()), seq
+
+
+def _log(words: list[str], vocabulary: Vocabulary) -> Command | ParseError:
+    if not words:
+        return ParseError("missing_member", {}, command="LOG")
+    member: Member
+    phone = _phone_at_start(words, vocabulary.region)
+    if phone is not None:
+        member, used = Member(phone=phone[0]), phone[1]
+    else:
+        code = parse_member_code(words[0])
+        if code is None:
+            if looks_like_member_code(words[0]):
+                return ParseError("bad_member_code", {"code": words[0].upper()[:12]}, command="LOG")
+            return ParseError("missing_member", {"word": words[0][:20]}, command="LOG")
+        member, used = Member(code=code), 1
+    lines = _lines(words[used:], vocabulary)
+    if isinstance(lines, ParseError):
+        return lines
+    return Log(member, *lines)
+
+
+# --- the rest --------------------------------------------------------------------------------------
+
+
+def _parse_command(
+    command: str, words: list[str], rest: Callable[[int], str | None], vocabulary: Vocabulary
+) -> Command | ParseError:
+    first = words[0] if words else None
+    if command == "JOIN":
+        named = _name_and_address(rest(0), command)
+        return named if isinstance(named, ParseError) else Join(*named)
+    if command == "NEW":
+        phone = _phone_at_start(words, vocabulary.region)
+        if phone is None:
+            return ParseError("bad_phone", {"phone": (first or "")[:20]}, command=command)
+        named = _name_and_address(rest(phone[1]), command)
+        return named if isinstance(named, ParseError) else Register(phone[0], *named)
+    if command == "LOG":
+        return _log(words, vocabulary)
+    simple: dict[str, Command] = {
+        "BAL": Balance(),
+        "HIST": History(),
+        "SKIP": Skip(),
+        "REWARDS": Rewards(),
+        "ROUTE": Route(),
+        "TODAY": Today(),
+    }
+    if command in simple:
+        return simple[command]
+    if command == "HELP":
+        return Help(first.upper()[:10] if first else None)
+    if command == "PICKUP":
+        note = rest(0)
+        return Pickup(note[:100] if note else None)
+    if command == "STOP":
+        return Stop(command)
+    if command == "START":
+        return Start(command)
+    if command == "LANG":
+        if first is None or first.upper() not in LANGUAGES:
+            return ParseError("bad_language", {"language": (first or "")[:10]}, command=command)
+        return Language(LANGUAGES[first.upper()])
+    if command == "REDEEM":
+        if first is None:
+            return ParseError("missing_item", {}, command=command)
+        amount: int | None = None
+        if len(words) > 1:
+            if not words[1].isdigit() or not 0 < int(words[1]) <= 10**7:
+                return ParseError("bad_amount", {"amount": words[1][:10]}, command=command)
+            amount = int(words[1])
+        return Redeem(first.upper()[:20], amount)
+    if command == "RATE":
+        ref = _ref(first, command)
+        if isinstance(ref, ParseError):
+            return ref
+        if len(words) < 2 or words[1] not in ("1", "2", "3", "4", "5"):
+            return ParseError("bad_rating", {"ref": ref}, command=command)
+        return Rate(ref, int(words[1]))
+    ref = _ref(first, command)
+    if isinstance(ref, ParseError):
+        return ref
+    if command == "NO":
+        reason = rest(1)
+        return Dispute(ref, reason[:160] if reason else None)
+    if command == "YES":
+        return Confirm(ref)
+    if command == "CHECK":
+        return Check(ref)
+    if command == "UNDO":
+        return Undo(ref)
+    raise AssertionError(f"no reading for {command}")  # every allowed command is handled above
+
+
+def parse(
+    text: str, role: Role = "household", vocabulary: Vocabulary = DEFAULT_VOCABULARY
+) -> Command | ParseError:
+    """The command a message asks for, or why it could not be read. Never raises."""
+    if len(text) > MAX_LENGTH:
+        return ParseError("too_long", {"limit": str(MAX_LENGTH)})
+    cleaned = clean(text)
+    start = cleaned.lstrip(" :;,.-#*\"'(")
+    keyword = _KEYWORD.match(start)
+    if keyword is None:
+        return ParseError("empty" if not start else "unknown_command", {"word": start[:20]})
+    word = keyword.group(0).upper()
+    after = start[keyword.end() :]
+    command = _command_for(word, role, vocabulary)
+    if isinstance(command, ParseError):
+        return command
+    words = _words(after)
+    # YES alone opts back in (a carrier word); YES with a reference confirms a pickup.
+    if command == "YES" and not words:
+        return Start(word)
+    if command == "STOP" or command == "START":
+        return Stop(word) if command == "STOP" else Start(word)
+    return _parse_command(command, words, lambda count: _rest_after(words, count, after), vocabulary)
