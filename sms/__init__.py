@@ -8,6 +8,7 @@ from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse
 from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
 from .member_codes import looks_like_member_code, member_code, parse_member_code
 from .phones import mask_phone, normalise_phone
+from .templates import render
 
 __all__ = [
     "DEFAULT_VOCABULARY",
@@ -26,6 +27,7 @@ __all__ = [
     "normalise_phone",
     "parse",
     "parse_member_code",
+    "render",
     "segments",
     "to_gsm7",
 ]

@@ -1,0 +1,138 @@
+"""Every reply Kolekt sends, per language, in GSM-7 and within its segment budget.
+
+A text costs money per segment, and one character outside GSM-7 switches the whole message to
+UCS-2 (70 characters a segment instead of 160). So templates are written in GSM-7, every value
+put into one is made GSM-7 (``to_gsm7``) and clipped to a width, and a test renders every
+template with long, realistic values and checks the budget. English is complete; a language
+without a template for a key falls back to English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .gsm import to_gsm7
+
+LANGUAGES = ("EN", "PCM", "YO", "HA", "IG")
+
+# The widest each value may be in a reply (longer ones are cut): what keeps a reply
+# within one segment whatever a name or an address holds.
+WIDTHS: Mapping[str, int] = {
+    "programme": 12,
+    "name": 15,
+    "collector": 12,
+    "code": 10,
+    "member": 14,
+    "zone": 12,
+    "days": 16,
+    "points": 8,
+    "naira": 9,
+    "balance": 8,
+    "last": 16,
+    "lines": 48,
+    "ref": 6,
+    "word": 15,
+    "command": 8,
+    "material": 12,
+    "weight": 9,
+    "limit": 4,
+    "phone": 16,
+    "language": 8,
+}
+
+# Segments a reply may take; one unless named here.
+BUDGETS: Mapping[str, int] = {"help_household": 2, "help_collector": 2}
+
+EN: Mapping[str, str] = {
+    # replies
+    "welcome": "Welcome to {programme}, {name}! Your code is {code}. Pickups in {zone}: {days}. "
+    "Text BAL for points, HELP for help.",
+    "balance": "{programme}: {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend.",
+    "balance_new": "{programme}: {points} pts. No pickups yet. Text PICKUP to ask for one.",
+    "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. Wrong? Text NO {ref}",
+    "log_ok": "OK {ref}: {member} {lines} = {points} pts.",
+    "language_set": "OK, {programme} will text you in English.",
+    "stopped": "You will get no more texts from {programme}. Text START to come back.",
+    "started": "Welcome back to {programme}. Text HELP for help.",
+    "help_household": "{programme}: BAL points, HIST last 3, PICKUP, SKIP next day, REWARDS, "
+    "REDEEM item, CHECK ref, NO ref if wrong, YES ref, RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
+    "help_collector": "{programme}: LOG code PET 4.5 ALU 1.2 #seq, UNDO ref, NEW phone name, "
+    "ROUTE, TODAY, CHECK ref, BAL, LANG, STOP.",
+    # why a message could not be read (sms.parse's reasons)
+    "empty": "Text HELP to see what you can do with {programme}.",
+    "too_long": "Message too long. Send one command, e.g. BAL.",
+    "unknown_command": 'Sorry, we did not understand "{word}". Text HELP for the commands.',
+    "not_for_role": "{command} is not for this phone. Text HELP for your commands.",
+    "missing_name": "Send your name: {command} Ada Okafor, 12 Adeniyi St",
+    "missing_ref": "Add the receipt code, e.g. {command} 7F2K",
+    "bad_ref": "No receipt {ref}. Codes are 4-6 letters and digits, e.g. 7F2K.",
+    "bad_rating": "Rate 1 to 5, e.g. RATE {ref} 5",
+    "bad_language": "Choose a language: LANG EN, PCM, YO, HA or IG.",
+    "missing_item": "Say what to redeem, e.g. REDEEM AIRTIME 200. Text REWARDS for the list.",
+    "bad_amount": "The amount must be a number, e.g. REDEEM AIRTIME 200",
+    "missing_member": "Start with the member code or phone, e.g. LOG K0007F PET 4.5",
+    "bad_member_code": "No member {code}. Check the code.",
+    "missing_lines": "Add each material and its kg, e.g. PET 4.5 ALU 1.2",
+    "unknown_material": "Unknown material {material}. Use PET, SACHET, ALU, HDPE, PAPER or GLASS.",
+    "unpaired_weight": "Each material needs its kg, e.g. PET 4.5 ALU 1.2",
+    "too_many_decimals": "Weight {weight}: use at most 3 decimals, e.g. 4.5",
+    "bad_weight": "Weight {weight} is not valid. Send kg, e.g. 4.5",
+    "weight_too_large": "{weight} is over {limit} kg for one line. Check the weight.",
+    "too_many_lines": "At most {limit} materials in one LOG.",
+    "bad_phone": "Phone number {phone} is not valid, e.g. NEW 08031234567 Ada Okafor",
+}
+
+# Nigerian Pidgin and Yoruba: the household's everyday replies (written without tone marks,
+# which GSM-7 cannot carry). To be read by native speakers before launch.
+PCM: Mapping[str, str] = {
+    "welcome": "Welcome to {programme}, {name}! Your code na {code}. Pickup for {zone}: {days}. "
+    "Text BAL for your points, HELP for help.",
+    "balance": "{programme}: you get {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend am.",
+    "balance_new": "{programme}: you get {points} pts. No pickup yet. Text PICKUP make we come.",
+    "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. "
+    "E no correct? Text NO {ref}",
+    "language_set": "OK, {programme} go dey text you for Pidgin.",
+    "stopped": "{programme} no go text you again. Text START if you wan come back.",
+    "started": "Welcome back to {programme}. Text HELP for help.",
+    "unknown_command": 'Sorry, we no understand "{word}". Text HELP to see wetin you fit do.',
+    "empty": "Text HELP to see wetin you fit do for {programme}.",
+}
+
+YO: Mapping[str, str] = {
+    "welcome": "E kaabo si {programme}, {name}! Koodu re ni {code}. Gbigbe ni {zone}: {days}. "
+    "Te BAL fun ami re, HELP fun iranlowo.",
+    "balance": "{programme}: o ni {points} ami (NGN {naira}). Eyi to kehin: {last}. Te REWARDS lati na.",
+    "balance_new": "{programme}: o ni {points} ami. Ko si gbigbe sibesibe. Te PICKUP.",
+    "receipt": "{programme}: +{points} ami lati odo {collector} ({lines}). Apapo {balance}. "
+    "Ko to? Te NO {ref}",
+    "language_set": "O dara, {programme} yoo ma ko si o ni Yoruba.",
+    "stopped": "{programme} ko ni ko si o mo. Te START lati pada.",
+    "started": "E kaabo pada si {programme}. Te HELP fun iranlowo.",
+    "unknown_command": 'E ma binu, a ko ye "{word}". Te HELP.',
+    "empty": "Te HELP lati ri ohun ti o le se pelu {programme}.",
+}
+
+TEMPLATES: Mapping[str, Mapping[str, str]] = {"EN": EN, "PCM": PCM, "YO": YO}
+
+
+def _fit(value: object, width: int) -> str:
+    """GSM-7, one line, at most ``width`` characters: cut at a word where one is near the end,
+    else mid-word with a "." to show it was cut."""
+    text = " ".join(to_gsm7(str(value)).split())
+    if len(text) <= width:
+        return text
+    cut = text[: width + 1]
+    if " " in cut[width // 2 :]:
+        return cut[: cut.rindex(" ")].rstrip(" ,;:-")
+    return text[: width - 1] + "."
+
+
+def template(key: str, language: str = "EN") -> str:
+    """The template for ``key`` in ``language``, or in English when that language has none."""
+    return TEMPLATES.get(language, EN).get(key) or EN[key]
+
+
+def render(key: str, language: str = "EN", /, **values: object) -> str:
+    """A reply: its template with every value made GSM-7 and clipped to its width."""
+    fitted = {name: _fit(value, WIDTHS.get(name, 20)) for name, value in values.items()}
+    return template(key, language).format(**fitted)

@@ -1,0 +1,100 @@
+"""Every reply template, in every language, rendered with long realistic values: GSM-7 and
+within its segment budget (a stray character would switch a message to UCS-2)."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sms import gsm, parse
+from sms.commands import ParseError
+from sms.templates import BUDGETS, EN, LANGUAGES, TEMPLATES, WIDTHS, render, template
+
+# The longest and least GSM-friendly values a reply may be given.
+LONG = {
+    "programme": "Lagos Recycling Cooperative Programme",
+    "name": "Ọláolúwa Adébáyọ̀-Ọ̀gúnlẹ́yẹ Chukwuemeka",
+    "collector": "Babátúndé Olúwaṣeun “Tunde” Àjàyí",
+    "code": "K123456789H",
+    "member": "+2348031234567 (Ọláolúwa)",
+    "zone": "Ìkòyí\u2013Obalende East Extension",
+    "days": "Tue, Thu & Sat 08:00\u201312:00",
+    "points": "12345678",
+    "naira": "123456789",
+    "balance": "99999999",
+    "last": "+1234 on 30 Nov 2026",
+    "lines": "PET 123.456kg, SACHET 99.999kg, ALU 88.888kg, HDPE 77.777kg, PAPER 66kg, GLASS 55kg",
+    "ref": "ABCDEF",
+    "word": "€€€€€€€€€€€€€€€€€€€€ 😀",
+    "command": "REDEEM",
+    "material": "Ẹ̀rọ-ayélujára",
+    "weight": "123456.7890",
+    "limit": "200",
+    "phone": "0803-123-4567-999",
+    "language": "Yorùbá",
+}
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+CASES = [(language, key) for language, templates in TEMPLATES.items() for key in templates]
+
+
+@pytest.mark.parametrize(("language", "key"), CASES)
+def test_every_template_is_gsm7_and_names_only_known_values(language: str, key: str) -> None:
+    text = TEMPLATES[language][key]
+    assert gsm.is_gsm7(text), [c for c in text if not gsm.is_gsm7(c)]
+    assert placeholders(text) <= WIDTHS.keys()
+    assert key in EN, "every key has its English template"
+
+
+@pytest.mark.parametrize(("language", "key"), CASES)
+def test_every_template_rendered_long_stays_gsm7_and_within_budget(language: str, key: str) -> None:
+    values = {name: LONG[name] for name in placeholders(template(key, language))}
+    reply = render(key, language, **values)
+    counted = gsm.segments(reply)
+    assert counted.encoding == "GSM-7", reply
+    assert counted.count <= BUDGETS.get(key, 1), (len(reply), reply)
+
+
+def test_a_language_without_a_template_falls_back_to_english() -> None:
+    assert template("bad_ref", "YO") == EN["bad_ref"]
+    assert template("bad_ref", "HA") == EN["bad_ref"]
+
+
+def test_values_are_made_gsm7_and_clipped() -> None:
+    full_width = "K\uff14\uff18\uff12\uff11\uff38 \U0001f600"  # and an emoji
+    reply = render("bad_member_code", "EN", code=full_width)
+    assert reply == "No member K4821X. Check the code."
+    assert render(
+        "welcome",
+        "EN",
+        programme="Kolekt",
+        name="Ọláolúwa Adébáyọ̀",
+        code="K0007F",
+        zone="Yaba",
+        days="Tue 8-12",
+    ).startswith("Welcome to Kolekt, Olaoluwa! Your code is K0007F.")
+
+
+def test_every_reason_the_parser_gives_has_a_reply() -> None:
+    grammar = (Path(__file__).resolve().parents[2] / "sms" / "grammar.py").read_text()
+    reasons = set(re.findall(r'ParseError\(\s*"(\w+)"', grammar))
+    assert reasons and reasons <= EN.keys(), reasons - EN.keys()
+
+
+@given(st.text(max_size=300), st.sampled_from(["household", "collector"]), st.sampled_from(LANGUAGES))
+def test_every_refusal_of_any_text_gets_a_gsm7_reply_within_two_segments(
+    text: str, role: str, language: str
+) -> None:
+    result = parse(text, role)  # type: ignore[arg-type]
+    if isinstance(result, ParseError):
+        reply = render(result.reason, language, programme="Kolekt", **result.details)
+        assert gsm.fits(reply, parts=2), reply
