@@ -21,6 +21,7 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from .errors import UnknownAccount
-from .models import accounts_t, chain_t, pending_t, totals_t, transfers_t
+from .models import accounts_t, chain_t, driver_cursor, pending_t, totals_t, transfers_t
 from .values import Balance, Head, SealResult, VerifyReport
 
 GENESIS = bytes(32)
@@ -241,27 +242,27 @@ def seal(session: Session, *, limit: int = SEAL_BATCH, now: datetime | None = No
     ).all()
     if not rows:
         return SealResult(0, top, 0)
-    totals: dict[int, list[int]] = {}
-    for row in rows:
-        if row.debit_code is None or row.credit_code is None:
-            # Only a hand-made insert can name an account that does not exist: refuse to seal it.
-            missing = row.debit_account_id if row.debit_code is None else row.credit_account_id
-            raise UnknownAccount(f"#{missing} (named by transfer {row.id})")
-        if row.debit_sealed_debits is not None:
-            totals.setdefault(row.debit_account_id, [row.debit_sealed_debits, row.debit_sealed_credits])
-        if row.credit_sealed_debits is not None:
-            totals.setdefault(row.credit_account_id, [row.credit_sealed_debits, row.credit_sealed_credits])
+    totals: dict[int, list[int]] = {}  # each account's running [debits, credits]
     sealed_at = max(now or datetime.now(UTC), top.sealed_at or _EPOCH)
     previous = bytes.fromhex(top.hash)
     seq = top.count
     links = []
     touched: dict[int, int] = {}
     for row in rows:
+        if row.debit_code is None or row.credit_code is None:
+            # Only a hand-made insert can name an account that does not exist: refuse to seal it.
+            missing = row.debit_account_id if row.debit_code is None else row.credit_account_id
+            raise UnknownAccount(f"#{missing} (named by transfer {row.id})")
         seq += 1
         previous = link_hash(previous, canonical(seq, row, row.debit_code, row.credit_code))
-        debit_totals = totals.setdefault(row.debit_account_id, [0, 0])
+        # An account's first row here brings its totals as of the last seal (none: never sealed).
+        debit_totals = totals.setdefault(
+            row.debit_account_id, [row.debit_sealed_debits or 0, row.debit_sealed_credits or 0]
+        )
         debit_totals[0] += row.amount
-        credit_totals = totals.setdefault(row.credit_account_id, [0, 0])
+        credit_totals = totals.setdefault(
+            row.credit_account_id, [row.credit_sealed_debits or 0, row.credit_sealed_credits or 0]
+        )
         credit_totals[1] += row.amount
         touched[row.debit_account_id] = touched[row.credit_account_id] = seq
         links.append(
@@ -402,13 +403,11 @@ def _chain_rows(
         low=int(low),
         high=int(high),
     )
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
-    cursor = dbapi.cursor(name="ledger_verify") if dialect == "postgresql" else dbapi.cursor()
+    cursor = driver_cursor(connection, "ledger_verify" if dialect == "postgresql" else None)
     try:
         cursor.arraysize = batch
         if dialect == "postgresql":
-            cursor.itersize = batch  # type: ignore[attr-defined]
+            cursor.itersize = batch
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch):
             yield from rows
@@ -513,14 +512,9 @@ _ZERO = (0, 0)
 
 def _driver_rows(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
     """All rows of a plain query as the driver's tuples: verify reads whole tables of them."""
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
-    cursor = dbapi.cursor()
-    try:
+    with closing(driver_cursor(connection)) as cursor:
         cursor.execute(sql)
         return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 def _account_codes(connection: Connection) -> list[tuple[int, str, bool]]:
@@ -579,6 +573,13 @@ def _finish_walk_elsewhere(worker: subprocess.Popen[bytes]) -> _Segment:
     return _Segment(accounts, problem)
 
 
+def _stop_walk_elsewhere(worker: subprocess.Popen[bytes]) -> None:
+    worker.kill()
+    assert worker.stdout is not None
+    worker.stdout.close()
+    worker.wait()
+
+
 def _in_one_snapshot(session: Session) -> str | None:
     """On PostgreSQL, when nothing has run yet in this transaction, make it a snapshot (REPEATABLE
     READ) that other connections can share, so that a verify running beside postings and the
@@ -621,16 +622,18 @@ def verify(session: Session, *, workers: int = 1) -> VerifyReport:
     # Segments of the chain, the first walked here, the others (PostgreSQL) elsewhere at once.
     parts = max(1, min(workers, top.count // _MIN_SEGMENT)) if snapshot is not None else 1
     bounds = [(top.count * i // parts + 1, top.count * (i + 1) // parts) for i in range(parts)]
-    if parts == 1:
-        segments = [_walk(session.connection(), *bounds[0], GENESIS, codes)]
-    else:
+    elsewhere = []
+    if parts > 1:
         assert snapshot is not None
         url = session.connection().engine.url.render_as_string(hide_password=False)
         elsewhere = [_start_walk_elsewhere(url, snapshot, low, high) for low, high in bounds[1:]]
-        try:
-            segments = [_walk(session.connection(), *bounds[0], GENESIS, codes)]
-        finally:
-            segments += [_finish_walk_elsewhere(worker) for worker in elsewhere]
+    try:
+        walked_here = _walk(session.connection(), *bounds[0], GENESIS, codes)
+    except BaseException:
+        for worker in elsewhere:
+            _stop_walk_elsewhere(worker)
+        raise
+    segments = [walked_here, *(_finish_walk_elsewhere(worker) for worker in elsewhere)]
     # Join the segments: each account's totals as its first link in a segment implies them must
     # be what the segments before added up to. The first problem anywhere is the one reported.
     problems = [segment.problem for segment in segments if segment.problem is not None]

@@ -31,6 +31,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Connection,
     DateTime,
     Dialect,
     ForeignKey,
@@ -183,3 +184,11 @@ balances_t = cast(Table, BalanceSlot.__table__)
 pending_t = cast(Table, Pending.__table__)
 chain_t = cast(Table, ChainLink.__table__)
 totals_t = cast(Table, SealedTotals.__table__)
+
+
+def driver_cursor(connection: Connection, name: str | None = None) -> Any:
+    """A cursor on the driver's own connection (server-side when named, on PostgreSQL): the hot
+    paths send plain SQL straight to it, skipping SQLAlchemy's statement machinery."""
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    return dbapi.cursor(name=name) if name else dbapi.cursor()

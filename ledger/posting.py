@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +43,7 @@ from .errors import (
     UnknownAccount,
     UnknownTransfer,
 )
-from .models import accounts_t, balances_t, chain_t, transfers_t
+from .models import accounts_t, balances_t, chain_t, driver_cursor, transfers_t
 from .values import AccountInfo, Balance, PostedTransfer, TransferRequest
 
 MAX_KEY_LENGTH = 200
@@ -446,14 +447,9 @@ def _post_fast(session: Session, request: TransferRequest, recorded_at: datetime
             strict=True,
         )
     )
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
-    cursor = dbapi.cursor()
-    try:
+    with closing(driver_cursor(connection)) as cursor:
         cursor.execute(_FAST_SQL[dialect], params)
         row = cursor.fetchone()
-    finally:
-        cursor.close()
     if row is None:
         return None
     return _as_posted(request, row[0], human_ref, recorded_at)
@@ -514,19 +510,14 @@ def _post_batch_fast(
         "debit": [r.debit for r in requests],
         "credit": [r.credit for r in requests],
     }
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
-    cursor = dbapi.cursor()
-    try:
+    with closing(driver_cursor(connection)) as cursor:
         cursor.execute("SAVEPOINT ledger_batch")
         cursor.execute(_BATCH_INSERT, params)
-        ids = dict((key, transfer_id) for transfer_id, key in cursor.fetchall())
+        ids = {key: transfer_id for transfer_id, key in cursor.fetchall()}
         if len(ids) < len(requests):
             cursor.execute("ROLLBACK TO SAVEPOINT ledger_batch")
             return None
         cursor.execute("RELEASE SAVEPOINT ledger_batch")
-    finally:
-        cursor.close()
     return [
         _as_posted(r, ids[r.idempotency_key], human_ref, recorded_at)
         for r, human_ref in zip(requests, human_refs, strict=True)

@@ -12,6 +12,9 @@ from typing import Literal
 
 Role = Literal["household", "collector"]
 
+# The languages a household may choose (LANG): English, Nigerian Pidgin, Yoruba, Hausa, Igbo.
+LANGUAGES = ("EN", "PCM", "YO", "HA", "IG")
+
 
 @dataclass(frozen=True)
 class Member:
@@ -91,7 +94,7 @@ class Rate:
 
 @dataclass(frozen=True)
 class Language:
-    code: str  # EN, PCM, YO, HA, IG
+    code: str  # one of LANGUAGES
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from .commands import (
+    LANGUAGES,
     Balance,
     Check,
     Command,
@@ -41,23 +42,17 @@ from .commands import (
     Today,
     Undo,
 )
+from .gsm import LOOKALIKES
 from .member_codes import looks_like_member_code, parse_member_code
 from .phones import DEFAULT_REGION, looks_like_phone, normalise_phone
 
 MAX_LENGTH = 1600
 MAX_LINES = 12
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # the ledger's (a test keeps the two equal)
-LANGUAGES = {
-    "EN": "EN",
-    "ENGLISH": "EN",
-    "PCM": "PCM",
-    "PIDGIN": "PCM",
-    "YO": "YO",
-    "YORUBA": "YO",
-    "HA": "HA",
-    "HAUSA": "HA",
-    "IG": "IG",
-    "IGBO": "IG",
+# LANG takes a language's code or its name.
+LANGUAGE_WORDS = {
+    **{code: code for code in LANGUAGES},
+    **{"ENGLISH": "EN", "PIDGIN": "PCM", "YORUBA": "YO", "HAUSA": "HA", "IGBO": "IG"},
 }
 
 HOUSEHOLD_COMMANDS = (
@@ -134,24 +129,8 @@ class Vocabulary:
 
 DEFAULT_VOCABULARY = Vocabulary()
 
-# Quotes and dashes a phone's keyboard or autocorrect puts in place of the plain ones.
-_LOOKALIKES = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u2033": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\uff03": "#",
-    }
-)
+# Quotes, dashes and spaces a phone's keyboard or autocorrect puts in place of the plain ones.
+_LOOKALIKES = str.maketrans(LOOKALIKES)
 
 
 def clean(text: str) -> str:
@@ -338,18 +317,14 @@ def _lines(words: list[str], vocabulary: Vocabulary) -> tuple[tuple[Line, ...], 
     items, seq = found
     if not items:
         return ParseError("missing_lines", {}, command="LOG")
-    pairs = [items[i : i + 2] for i in range(0, len(items), 2)]
+    if len(items) % 2:
+        return ParseError("unpaired_weight", {}, command="LOG")
     weight_first = isinstance(items[0], _Weight)
     totals: dict[str, int] = {}
-    for pair in pairs:
-        if (
-            len(pair) != 2
-            or isinstance(pair[0], _Weight) != weight_first
-            or isinstance(pair[1], _Weight) == weight_first
-        ):
+    for first, second in zip(items[::2], items[1::2], strict=True):
+        weight, material = (first, second) if weight_first else (second, first)
+        if not isinstance(weight, _Weight) or not isinstance(material, str):
             return ParseError("unpaired_weight", {}, command="LOG")
-        weight, material = (pair[0], pair[1]) if weight_first else (pair[1], pair[0])
-        assert isinstance(weight, _Weight) and isinstance(material, str)
         grams = _grams(weight.number, weight.unit, vocabulary.max_grams_per_line)
         if isinstance(grams, ParseError):
             return grams
@@ -420,9 +395,9 @@ def _parse_command(
     if command == "START":
         return Start(command)
     if command == "LANG":
-        if first is None or first.upper() not in LANGUAGES:
+        if first is None or first.upper() not in LANGUAGE_WORDS:
             return ParseError("bad_language", {"language": (first or "")[:10]}, command=command)
-        return Language(LANGUAGES[first.upper()])
+        return Language(LANGUAGE_WORDS[first.upper()])
     if command == "REDEEM":
         if first is None:
             return ParseError("missing_item", {}, command=command)

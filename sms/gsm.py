@@ -42,7 +42,7 @@ _PART_UCS2 = 67  # 3 code units go to the concatenation header
 
 # Look-alikes people (and phones, and word processors) type; mapping them keeps the meaning where
 # decomposition would drop them or change nothing.
-_REPLACEMENTS: dict[str, str] = {
+LOOKALIKES: dict[str, str] = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4`", "'"),
     **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
@@ -98,8 +98,8 @@ def fits(text: str, parts: int = 1) -> bool:
 def _convert_char(ch: str) -> str:
     if ch in _GSM7:
         return ch
-    if ch in _REPLACEMENTS:
-        return _REPLACEMENTS[ch]
+    if ch in LOOKALIKES:
+        return LOOKALIKES[ch]
     category = unicodedata.category(ch)
     if category == "Zs":
         return " "
@@ -110,8 +110,8 @@ def _convert_char(ch: str) -> str:
     for part in unicodedata.normalize("NFKD", ch):
         if part in _GSM7:
             out.append(part)
-        elif part in _REPLACEMENTS:
-            out.append(_REPLACEMENTS[part])
+        elif part in LOOKALIKES:
+            out.append(LOOKALIKES[part])
         elif unicodedata.category(part) == "Zs":
             out.append(" ")
         # combining marks and anything else GSM-7 cannot say are dropped

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 
 from .gsm import to_gsm7
 
-LANGUAGES = ("EN", "PCM", "YO", "HA", "IG")
-
 # The widest each value may be in a reply (longer ones are cut): what keeps a reply
 # within one segment whatever a name or an address holds.
 WIDTHS: Mapping[str, int] = {

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sms import gsm, parse
-from sms.commands import ParseError
-from sms.templates import BUDGETS, EN, LANGUAGES, TEMPLATES, WIDTHS, render, template
+from sms.commands import LANGUAGES, ParseError
+from sms.templates import BUDGETS, EN, TEMPLATES, WIDTHS, render, template
 
 # The longest and least GSM-friendly values a reply may be given.
 LONG = {
