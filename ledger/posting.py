@@ -43,7 +43,7 @@ from .errors import (
     UnknownAccount,
     UnknownTransfer,
 )
-from .models import accounts_t, balances_t, chain_t, driver_cursor, transfers_t
+from .models import accounts_t, balances_t, chain_t, driver_cursor, pending_t, transfers_t
 from .values import AccountInfo, Balance, PostedTransfer, TransferRequest
 
 MAX_KEY_LENGTH = 200
@@ -655,6 +655,42 @@ def transfers_for(session: Session, reference: str) -> list[PostedTransfer]:
         .execute(_select_transfers().where(transfers_t.c.reference == reference).order_by(transfers_t.c.id))
         .all()
     )
+    return [_posted(row) for row in rows]
+
+
+def latest_transfers(session: Session, code: str, *, limit: int = 3) -> list[PostedTransfer]:
+    """An account's most recent transfers, newest first (a statement, a BAL's "Last: +57").
+
+    Sealed transfers are found through the chain's per-account indexes (newest ``limit`` on each
+    side); those still waiting for the sealer (a few seconds' worth) through the pending list.
+    """
+    account = get_account(session, code)
+    connection = session.connection()
+    sealed_ids = [
+        row[0]
+        for column in (chain_t.c.debit_account_id, chain_t.c.credit_account_id)
+        for row in connection.execute(
+            select(chain_t.c.transfer_id)
+            .where(column == account.id)
+            .order_by(chain_t.c.seq.desc())
+            .limit(limit)
+        )
+    ]
+    waiting = (
+        select(pending_t.c.transfer_id)
+        .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
+        .where(
+            (transfers_t.c.debit_account_id == account.id) | (transfers_t.c.credit_account_id == account.id)
+        )
+        .order_by(pending_t.c.transfer_id.desc())
+        .limit(limit)
+    )
+    ids = sealed_ids + [row[0] for row in connection.execute(waiting)]
+    if not ids:
+        return []
+    rows = connection.execute(
+        _select_transfers().where(transfers_t.c.id.in_(ids)).order_by(transfers_t.c.id.desc()).limit(limit)
+    ).all()
     return [_posted(row) for row in rows]
 
 

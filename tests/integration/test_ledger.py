@@ -307,3 +307,25 @@ def test_a_batch_whose_reference_clashes_still_posts_all_of_it_in_order(
     assert len({p.human_ref for p in batch}) == 5
     assert ledger.transfers_for(books, "collection:1") == [taken, *batch]
     assert ledger.balance(books, "member:K7000A").credits == 15
+
+
+def test_latest_transfers_come_newest_first_sealed_or_not(books: Session) -> None:
+    member = "member:K4821X"
+    assert ledger.latest_transfers(books, member) == []
+    first = ledger.post(books, credit(member, 10, "l1"))
+    ledger.post(books, credit("member:K7000A", 99, "other"))  # another account's: never shown
+    second = ledger.post(books, credit(member, 20, "l2"))
+    ledger.seal_all(books)
+    spent = ledger.post(books, TransferRequest(member, AIRTIME, 5, "redemption", "l3"))  # not yet sealed
+    fourth = ledger.post(books, credit(member, 40, "l4"))
+    latest = ledger.latest_transfers(books, member, limit=3)
+    assert [t.id for t in latest] == [fourth.id, spent.id, second.id]
+    assert latest[1].debit == member and latest[2].seq is not None and latest[0].seq is None
+    assert [t.id for t in ledger.latest_transfers(books, member, limit=10)] == [
+        fourth.id,
+        spent.id,
+        second.id,
+        first.id,
+    ]
+    with pytest.raises(ledger.UnknownAccount):
+        ledger.latest_transfers(books, "member:K0000X")
