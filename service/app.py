@@ -17,9 +17,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from . import cli, web
+    from . import cli, simulator, web, webhooks
 
     app.register_blueprint(web.blueprint)
+    app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(simulator.blueprint)
     web.register_errors(app)
     cli.register(app)
     return app

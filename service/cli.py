@@ -203,6 +203,51 @@ def serve(host: str, port: int, web_workers: int) -> None:
                 child.kill()
 
 
+@click.group("sms", cls=AppGroup, help="The SMS channel: try a text, look at the outbox.")
+def sms_group() -> None:
+    pass
+
+
+@sms_group.command("simulate", help="Inject TEXT as if the phone --from sent it, and print every reply.")
+@click.option("--from", "sender", required=True, help="The phone that sends it, e.g. +2348031234567.")
+@click.argument("text")
+def sms_simulate(sender: str, text: str) -> None:
+    import sms
+
+    from .simulator import replies_to, simulate
+
+    runtime = _runtime()
+    phone = sms.normalise_phone(sender, runtime.settings.phone_region)
+    if phone is None:
+        _fail(f"--from {sender!r} is not a phone number (e.g. +2348031234567 or 08031234567)", 2)
+    try:
+        result = simulate(runtime, phone, text)
+        with unit_of_work(runtime.sessions) as session:
+            replies = replies_to(session, result.inbound_id)
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+    click.echo(f"{phone} > {text}   [{result.command}]")
+    for reply in replies:
+        click.echo(f"{reply.to_phone} < {reply.body}   [{reply.status}, {reply.segments} x {reply.encoding}]")
+    if not replies:
+        click.echo("(no reply)")
+
+
+@sms_group.command(
+    "sweep", help="Enqueue every outbox row no job is going to send (what the worker does each minute)."
+)
+def sms_sweep() -> None:
+    from .jobs import sweep_outbox
+    from .runtime import use
+
+    use(_runtime())
+    try:
+        count = sweep_outbox()
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+    click.echo(f"enqueued {count} outbox rows")
+
+
 def register(app: Flask) -> None:
-    for command in (db_group, ledger_group, seed_demo, worker, serve):
+    for command in (db_group, ledger_group, sms_group, seed_demo, worker, serve):
         app.cli.add_command(command)

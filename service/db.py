@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Column, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,3 +108,43 @@ def run_in_transaction(
             if attempt == attempts or not _worth_retrying(error, committing):
                 raise
     raise AssertionError("unreachable")
+
+
+def _insert(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def insert_ignoring_conflict(
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    conflict: tuple[str, ...],
+    returning: Column[Any],
+) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING one column: its value, or None if the row existed.
+
+    Waits for a concurrent insert of the same key to commit or roll back, so of two racing
+    inserts exactly one gets a value (both stores)."""
+    statement = _insert(session, table).values(values).on_conflict_do_nothing(index_elements=list(conflict))
+    return session.execute(statement.returning(returning)).scalar()
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    conflict: tuple[str, ...],
+    update: dict[str, Any],
+    returning: tuple[Column[Any], ...],
+) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the row, new or existing, locked until commit."""
+    statement = (
+        _insert(session, table)
+        .values(values)
+        .on_conflict_do_update(index_elements=list(conflict), set_=update)
+        .returning(*returning)
+    )
+    return session.execute(statement).one()

@@ -5,10 +5,13 @@ The ledger keeps its tables on a metadata of its own (``ledger.metadata``); Alem
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from datetime import UTC, datetime
+from typing import cast
 
-from ledger.models import NAMING_CONVENTION
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ledger.models import NAMING_CONVENTION, BigId, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -16,3 +19,103 @@ class Base(DeclarativeBase):
 
 
 metadata = Base.metadata
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Phone(Base):
+    """A phone number Kolekt has heard from or texts: its language and whether it opted out.
+
+    Opt-outs belong to the number, not to a household: anyone may text STOP, and a number that
+    did is never sent anything again until it texts START.
+    """
+
+    __tablename__ = "phones"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)  # E.164
+    language: Mapped[str] = mapped_column(String(3), default="EN")
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Household(Base):
+    """A member household: registered by JOIN (or a collector's NEW), known by its member code."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # K + the id + a check letter; set in the same transaction as the row (it needs the id).
+    member_code: Mapped[str | None] = mapped_column(String(12), unique=True, nullable=True)
+    phone: Mapped[str] = mapped_column(ForeignKey("phones.number"), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    joined_via: Mapped[str] = mapped_column(String(16), default="sms")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class InboundMessage(Base):
+    """A text as the gateway delivered it, kept before it is acted on: the provider's id makes a
+    repeated webhook a no-op, and the row shows what was received even if acting on it failed."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("provider", "provider_message_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(16), index=True)  # E.164
+    recipient: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # received -> processed | failed
+    status: Mapped[str] = mapped_column(String(12), default="received")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What it was read as: a command name (Balance, Join, ...) or parse-error:<reason>.
+    command: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OutboxMessage(Base):
+    """One text to send, written in the same transaction as the change that caused it and sent by
+    a job after the commit. Its status only moves forward (``sms.gateways.STATUS_RANK``)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id"),
+        # The sweep: what is queued and due.
+        Index("ix_outbox_messages_status_due", "status", "next_attempt_at"),
+        # The loop guard and a phone's conversation.
+        Index("ix_outbox_messages_to_created", "to_phone", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    to_phone: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(3))
+    segments: Mapped[int] = mapped_column(Integer)
+    encoding: Mapped[str] = mapped_column(String(5))  # GSM-7 or UCS-2
+    kind: Mapped[str] = mapped_column(String(16))  # transactional | reminder
+    template: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    inbound_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("inbound_messages.id"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+phones_t = cast(Table, Phone.__table__)
+households_t = cast(Table, Household.__table__)
+inbound_t = cast(Table, InboundMessage.__table__)
+outbox_t = cast(Table, OutboxMessage.__table__)

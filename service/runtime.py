@@ -14,7 +14,10 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sms.gateways import Gateway
+
 from .db import make_engine, make_session_factory
+from .gateway import gateway_for
 from .settings import Settings
 
 
@@ -34,12 +37,24 @@ class Runtime:
     def redis(self) -> Redis:
         return redis_connection(self.settings)
 
+    @cached_property
+    def queue_redis(self) -> Redis:
+        """Redis for enqueuing from a request: short time-outs, so a Redis that hangs delays a
+        webhook's answer by seconds at most (the rows wait for the sweep), never by minutes."""
+        url = self.settings.redis_url or redis_url_of(self.redis)
+        return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return gateway_for(self.settings)
+
     def close(self) -> None:
         """Close the pool's connections (tests; a process that is about to exit)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
-        if "redis" in self.__dict__:
-            self.redis.close()
+        for name in ("queue_redis", "redis"):
+            if name in self.__dict__:
+                self.__dict__[name].close()
 
     def after_fork(self) -> None:
         if "engine" in self.__dict__:

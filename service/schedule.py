@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from rq import cron
 
-from .jobs import seal_ledger
+from .jobs import seal_ledger, sweep_outbox
 
 # The chain trails the last posting by at most a few seconds.
 SEAL_EVERY_SECONDS = 2
+# A text Redis never took is sent at most about two minutes late.
+SWEEP_OUTBOX_EVERY_SECONDS = 60
 
 cron.register(seal_ledger, "default", interval=SEAL_EVERY_SECONDS, job_timeout=300, result_ttl=60)
+cron.register(sweep_outbox, "high", interval=SWEEP_OUTBOX_EVERY_SECONDS, job_timeout=120, result_ttl=60)

@@ -40,6 +40,26 @@ class Settings:
     timezone: str = "Africa/Lagos"
     instance_dir: Path = INSTANCE_DIR
     testing: bool = False
+    # SMS: which gateway sends (console records messages for the simulator; no network).
+    sms_gateway: str = "console"
+    # The address the world uses to reach Kolekt (https://kolekt.example.org): webhook signatures
+    # are checked against it, and delivery-report URLs are built from it. Empty: the request's URL.
+    public_base_url: str = ""
+    # Where phone numbers written without a country code belong (ISO 3166 code).
+    phone_region: str = "NG"
+    # What one point is worth, in kobo (NGN 1 = 100 kobo), for "320 pts (NGN 320)".
+    kobo_per_point: int = 100
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    africastalking_username: str = ""
+    africastalking_api_key: str = ""
+    africastalking_sender_id: str = ""
+    africastalking_api_base_url: str = "https://api.africastalking.com"
+    # The secret Africa's Talking must put in its callback URLs (?secret=...): its only proof.
+    africastalking_callback_secret: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -80,6 +100,7 @@ class Settings:
         redis_url = environ.get("REDIS_URL", "")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {redis_url!r}")
+        sms = _sms_settings(environ)
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -87,4 +108,71 @@ class Settings:
             programme_name=environ.get("PROGRAMME_NAME") or "Kolekt",
             timezone=timezone,
             instance_dir=instance,
+            **sms,
         )
+
+
+SMS_GATEWAYS = ("console", "twilio", "africastalking")
+
+# Each gateway's required settings: Kolekt refuses to start without them rather than fail later.
+_REQUIRED = {
+    "twilio": (
+        ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"),
+        ("TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID"),
+    ),
+    "africastalking": (
+        ("AFRICASTALKING_USERNAME", "AFRICASTALKING_API_KEY", "AFRICASTALKING_CALLBACK_SECRET"),
+        (),
+    ),
+}
+_SMS_NAMES = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_API_BASE_URL",
+    "AFRICASTALKING_USERNAME",
+    "AFRICASTALKING_API_KEY",
+    "AFRICASTALKING_SENDER_ID",
+    "AFRICASTALKING_API_BASE_URL",
+    "AFRICASTALKING_CALLBACK_SECRET",
+)
+
+
+def _http_url(name: str, value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise SettingsError(f"{name} must be an http(s):// URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _sms_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    import phonenumbers
+
+    gateway = (environ.get("SMS_GATEWAY") or "console").strip().lower()
+    if gateway not in SMS_GATEWAYS:
+        raise SettingsError(f"SMS_GATEWAY must be one of {', '.join(SMS_GATEWAYS)}, not {gateway!r}")
+    all_of, one_of = _REQUIRED.get(gateway, ((), ()))
+    missing = [name for name in all_of if not environ.get(name)]
+    if missing:
+        raise SettingsError(f"SMS_GATEWAY={gateway} needs {', '.join(missing)}")
+    if one_of and not any(environ.get(name) for name in one_of):
+        raise SettingsError(f"SMS_GATEWAY={gateway} needs {' or '.join(one_of)}")
+    region = (environ.get("PHONE_REGION") or "NG").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(f"PHONE_REGION must be a country code such as NG, not {region!r}")
+    kobo = environ.get("KOBO_PER_POINT") or "100"
+    if not kobo.isdigit() or int(kobo) < 1:
+        raise SettingsError(f"KOBO_PER_POINT must be a whole number of kobo above 0, not {kobo!r}")
+    values: dict[str, Any] = {
+        "sms_gateway": gateway,
+        "phone_region": region,
+        "kobo_per_point": int(kobo),
+        "public_base_url": _http_url("PUBLIC_BASE_URL", environ["PUBLIC_BASE_URL"])
+        if environ.get("PUBLIC_BASE_URL")
+        else "",
+    }
+    for name in _SMS_NAMES:
+        if environ.get(name):
+            value = environ[name]
+            values[name.lower()] = _http_url(name, value) if name.endswith("_BASE_URL") else value
+    return values

@@ -3,15 +3,17 @@
 Pure functions and adapters only: nothing here imports Flask, the database or the ledger.
 """
 
-from .commands import Command, Line, Member, ParseError, Role
+from .commands import LANGUAGES, Command, Line, Member, ParseError, Role
 from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse
 from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
 from .member_codes import looks_like_member_code, member_code, parse_member_code
 from .phones import mask_phone, normalise_phone
-from .templates import render
+from .templates import LANGUAGE_NAMES, has_templates, render
 
 __all__ = [
     "DEFAULT_VOCABULARY",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
     "Command",
     "Line",
     "Member",
@@ -20,6 +22,7 @@ __all__ = [
     "Segments",
     "Vocabulary",
     "fits",
+    "has_templates",
     "is_gsm7",
     "looks_like_member_code",
     "mask_phone",

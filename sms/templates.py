@@ -45,11 +45,17 @@ EN: Mapping[str, str] = {
     # replies
     "welcome": "Welcome to {programme}, {name}! Your code is {code}. Pickups in {zone}: {days}. "
     "Text BAL for points, HELP for help.",
+    "welcome_no_zone": "Welcome to {programme}, {name}! Your code is {code}. We will text your pickup day. "
+    "Text BAL for points, HELP for help.",
+    "already_member": "You are already in {programme}, {name}. Your code is {code}. Text BAL for points.",
+    "not_member": "You are not in {programme} yet. Text JOIN and your name, e.g. JOIN Ada Okafor",
     "balance": "{programme}: {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend.",
     "balance_new": "{programme}: {points} pts. No pickups yet. Text PICKUP to ask for one.",
     "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. Wrong? Text NO {ref}",
     "log_ok": "OK {ref}: {member} {lines} = {points} pts.",
-    "language_set": "OK, {programme} will text you in English.",
+    "language_set": "OK, {programme} will text you in {language}.",
+    "language_pending": "OK, {language} saved. Until {language} texts are ready, "
+    "{programme} texts you in English.",
     "stopped": "You will get no more texts from {programme}. Text START to come back.",
     "started": "Welcome back to {programme}. Text HELP for help.",
     "help_household": "{programme}: BAL points, HIST last 3, PICKUP, SKIP next day, REWARDS, "
@@ -78,6 +84,9 @@ EN: Mapping[str, str] = {
     "weight_too_large": "{weight} is over {limit} kg for one line. Check the weight.",
     "too_many_lines": "At most {limit} materials in one LOG.",
     "bad_phone": "Phone number {phone} is not valid, e.g. NEW 08031234567 Ada Okafor",
+    # when Kolekt itself cannot answer
+    "not_open": "{command} is not open yet in {programme}. Text HELP for what you can do.",
+    "try_later": "Sorry, {programme} could not do that just now. Please send it again later.",
 }
 
 # Nigerian Pidgin and Yoruba: the household's everyday replies (written without tone marks,
@@ -85,6 +94,9 @@ EN: Mapping[str, str] = {
 PCM: Mapping[str, str] = {
     "welcome": "Welcome to {programme}, {name}! Your code na {code}. Pickup for {zone}: {days}. "
     "Text BAL for your points, HELP for help.",
+    "welcome_no_zone": "Welcome to {programme}, {name}! Your code na {code}. We go text you your pickup day. "
+    "Text BAL for points.",
+    "not_member": "You never join {programme}. Text JOIN and your name, e.g. JOIN Ada Okafor",
     "balance": "{programme}: you get {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend am.",
     "balance_new": "{programme}: you get {points} pts. No pickup yet. Text PICKUP make we come.",
     "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. "
@@ -99,6 +111,9 @@ PCM: Mapping[str, str] = {
 YO: Mapping[str, str] = {
     "welcome": "E kaabo si {programme}, {name}! Koodu re ni {code}. Gbigbe ni {zone}: {days}. "
     "Te BAL fun ami re, HELP fun iranlowo.",
+    "welcome_no_zone": "E kaabo si {programme}, {name}! Koodu re ni {code}. A o fi ojo gbigbe ranse si o. "
+    "Te BAL fun ami re.",
+    "not_member": "O ko ti wa ninu {programme}. Te JOIN ati oruko re, bi JOIN Ada Okafor",
     "balance": "{programme}: o ni {points} ami (NGN {naira}). Eyi to kehin: {last}. Te REWARDS lati na.",
     "balance_new": "{programme}: o ni {points} ami. Ko si gbigbe sibesibe. Te PICKUP.",
     "receipt": "{programme}: +{points} ami lati odo {collector} ({lines}). Apapo {balance}. "
@@ -111,6 +126,20 @@ YO: Mapping[str, str] = {
 }
 
 TEMPLATES: Mapping[str, Mapping[str, str]] = {"EN": EN, "PCM": PCM, "YO": YO}
+
+# What each LANG code is called in a reply.
+LANGUAGE_NAMES: Mapping[str, str] = {
+    "EN": "English",
+    "PCM": "Pidgin",
+    "YO": "Yoruba",
+    "HA": "Hausa",
+    "IG": "Igbo",
+}
+
+
+def has_templates(language: str) -> bool:
+    """Whether replies exist in ``language`` (others are saved and answered in English for now)."""
+    return language in TEMPLATES
 
 
 def _fit(value: object, width: int) -> str:

@@ -1,0 +1,325 @@
+"""One text in, its effects and replies out: the handler registry and the SMS use cases.
+
+``receive`` is the path every inbound text takes, from any gateway, the simulator or the CLI:
+in ONE transaction it stores the raw message keyed by the provider's id (a repeat of that id
+stops here), reads the command, runs its handler and writes the replies to the outbox. Handlers
+are plain functions registered per command type; each gets a ``Conversation`` (the session,
+the sender, their household if any, the outbox) and the parsed command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import ledger
+import sms
+from sms import commands
+from sms.gateways import Inbound
+
+from .db import insert_ignoring_conflict, run_in_transaction, upsert
+from .models import Household, inbound_t, phones_t
+from .outbox import Outbox
+from .programme import member_account
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The most a stored message body may hold (what sms.parse reads is shorter; the rest is refused).
+MAX_STORED_BODY = 2000
+
+
+@dataclass
+class Conversation:
+    """What a handler may use: the transaction, who wrote, and where replies go."""
+
+    session: Session
+    settings: Settings
+    sender: str  # E.164
+    language: str
+    opted_out: bool
+    household: Household | None
+    inbound_id: int
+    outbox: Outbox
+    now: datetime
+    # The provider sends its own STOP/START confirmations (Twilio): Kolekt must not send a second.
+    provider_confirms_opt_out: bool = False
+    replies: list[int] = field(default_factory=list)
+
+    def reply(self, template: str, /, **values: object) -> int:
+        """A reply to the sender, in their language, through the outbox."""
+        return self.text(self.sender, template, self.language, **values)
+
+    def text(self, to: str, template: str, language: str, /, **values: object) -> int:
+        body = sms.render(template, language, programme=self.settings.programme_name, **values)
+        message_id = self.outbox.write(
+            to, body, language=language, template=template, inbound_id=self.inbound_id
+        )
+        self.replies.append(message_id)
+        return message_id
+
+
+C = TypeVar("C")
+Handler = Callable[[Conversation, Any], None]
+HANDLERS: dict[type, Handler] = {}
+
+
+def handles(
+    *command_types: type[C],
+) -> Callable[[Callable[[Conversation, C], None]], Callable[[Conversation, C], None]]:
+    """Register a function as the handler of these command types."""
+
+    def register(function: Callable[[Conversation, C], None]) -> Callable[[Conversation, C], None]:
+        for command_type in command_types:
+            if command_type in HANDLERS:
+                raise ValueError(f"{command_type.__name__} already has a handler")
+            HANDLERS[command_type] = function
+        return function
+
+    return register
+
+
+# --- the path of every inbound text ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one inbound text. ``to_send``: outbox rows to enqueue after the commit."""
+
+    inbound_id: int | None
+    duplicate: bool
+    command: str
+    replies: tuple[int, ...] = ()
+    to_send: tuple[int, ...] = ()
+    failed: bool = False
+
+
+def _command_name(parsed: commands.Command | commands.ParseError) -> str:
+    if isinstance(parsed, commands.ParseError):
+        return f"parse-error:{parsed.reason}"[:40]
+    return type(parsed).__name__
+
+
+def role_of(session: Session, sender: str) -> sms.Role:
+    """Collectors are registered by operators (the field-flows work); until one is, every
+    number is a household's."""
+    return "household"
+
+
+def _store(
+    session: Session, message: Inbound, sender: str, now: datetime, *, command: str, error: str | None = None
+) -> int | None:
+    """The raw message, keyed by the provider's id; None when that id was stored before."""
+    stored: int | None = insert_ignoring_conflict(
+        session,
+        inbound_t,
+        {
+            "provider": message.provider,
+            "provider_message_id": message.provider_id,
+            "sender": sender,
+            "recipient": message.to[:32],
+            "body": message.text[:MAX_STORED_BODY],
+            "received_at": now,
+            "status": "failed" if error else "processed",
+            "processed_at": now,
+            "command": command,
+            "error": error and error[:2000],
+        },
+        conflict=("provider", "provider_message_id"),
+        returning=inbound_t.c.id,
+    )
+    return stored
+
+
+def _handle(
+    session: Session,
+    settings: Settings,
+    message: Inbound,
+    sender: str,
+    now: datetime,
+    provider_confirms_opt_out: bool,
+) -> Received:
+    parsed = sms.parse(message.text, role_of(session, sender))
+    command = _command_name(parsed)
+    inbound_id = _store(session, message, sender, now, command=command)
+    if inbound_id is None:
+        return Received(None, duplicate=True, command=command)
+    # Creating or touching the phone's row also locks it: one number's texts run one at a time.
+    phone = upsert(
+        session,
+        phones_t,
+        {"number": sender, "language": "EN", "created_at": now, "updated_at": now},
+        conflict=("number",),
+        update={"updated_at": now},
+        returning=(phones_t.c.language, phones_t.c.opted_out_at),
+    )
+    household = session.execute(select(Household).where(Household.phone == sender)).scalar_one_or_none()
+    outbox = Outbox(session, now)
+    conversation = Conversation(
+        session=session,
+        settings=settings,
+        sender=sender,
+        language=phone.language,
+        opted_out=phone.opted_out_at is not None,
+        household=household,
+        inbound_id=inbound_id,
+        outbox=outbox,
+        now=now,
+        provider_confirms_opt_out=provider_confirms_opt_out,
+    )
+    if isinstance(parsed, commands.ParseError):
+        conversation.reply(parsed.reason, **parsed.details)
+    else:
+        HANDLERS.get(type(parsed), not_open)(conversation, parsed)
+    return Received(inbound_id, False, command, tuple(conversation.replies), tuple(outbox.to_send))
+
+
+def _record_failure(
+    session: Session, settings: Settings, message: Inbound, sender: str, error: str, now: datetime
+) -> Received:
+    """Acting on the text failed (and rolled back): keep the text, say so, and tell the sender."""
+    inbound_id = _store(session, message, sender, now, command="failed", error=error)
+    if inbound_id is None:  # a repeat raced the failure and was stored first
+        return Received(None, duplicate=True, command="failed", failed=True)
+    language = (
+        session.execute(select(phones_t.c.language).where(phones_t.c.number == sender)).scalar() or "EN"
+    )
+    outbox = Outbox(session, now)
+    body = sms.render("try_later", language, programme=settings.programme_name)
+    reply = outbox.write(sender, body, language=language, template="try_later", inbound_id=inbound_id)
+    return Received(inbound_id, False, "failed", (reply,), tuple(outbox.to_send), failed=True)
+
+
+def receive(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    message: Inbound,
+    sender: str,
+    *,
+    provider_confirms_opt_out: bool = False,
+    now: datetime | None = None,
+) -> Received:
+    """Store, read and act on one inbound text in one transaction; on an unexpected error, store
+    it as failed with an apology instead. ``sender`` is the E.164 form of ``message.sender``."""
+    moment = now or datetime.now(UTC)
+    try:
+        return run_in_transaction(
+            sessions, lambda s: _handle(s, settings, message, sender, moment, provider_confirms_opt_out)
+        )
+    except Exception as error:
+        log.exception("inbound %s %s failed", message.provider, message.provider_id)
+        summary = f"{type(error).__name__}: {error}"
+        return run_in_transaction(
+            sessions, lambda s: _record_failure(s, settings, message, sender, summary, moment)
+        )
+
+
+# --- the handlers ------------------------------------------------------------------------------
+
+
+def not_open(conversation: Conversation, command: Any) -> None:
+    """A command the protocol has but this programme does not run yet."""
+    conversation.reply("not_open", command=type(command).__name__.upper())
+
+
+@handles(commands.Help)
+def help_(conversation: Conversation, _command: commands.Help) -> None:
+    role = role_of(conversation.session, conversation.sender)
+    conversation.reply("help_collector" if role == "collector" else "help_household")
+
+
+@handles(commands.Join)
+def join(conversation: Conversation, command: commands.Join) -> None:
+    existing = conversation.household
+    if existing is not None:
+        conversation.reply("already_member", name=_first_name(existing.name), code=existing.member_code)
+        return
+    household = register_household(
+        conversation.session, conversation.sender, command.name, command.address, "sms", conversation.now
+    )
+    conversation.household = household
+    conversation.reply("welcome_no_zone", name=_first_name(household.name), code=household.member_code)
+
+
+def register_household(
+    session: Session, phone: str, name: str, address: str | None, joined_via: str, now: datetime
+) -> Household:
+    """A new member: its row, its member code (from its id, with a check letter) and its account."""
+    household = Household(
+        phone=phone,
+        name=name[:80],
+        address=(address or None) and address[:160],
+        joined_via=joined_via,
+        created_at=now,
+    )
+    session.add(household)
+    session.flush()
+    household.member_code = sms.member_code(household.id)
+    session.flush()
+    ledger.open_account(session, member_account(household.member_code), "member", no_overdraft=True, now=now)
+    return household
+
+
+def _first_name(name: str) -> str:
+    return name.split()[0] if name.split() else name
+
+
+@handles(commands.Balance)
+def balance(conversation: Conversation, _command: commands.Balance) -> None:
+    household = conversation.household
+    if household is None or household.member_code is None:
+        conversation.reply("not_member")
+        return
+    account = member_account(household.member_code)
+    points = ledger.balance(conversation.session, account).credit_balance
+    latest = ledger.latest_transfers(conversation.session, account, limit=1)
+    if not latest:
+        conversation.reply("balance_new", points=points)
+        return
+    last = latest[0]
+    sign = "+" if last.credit == account else "-"
+    day = last.occurred_at.astimezone(conversation.settings.zone).strftime("%d %b").lstrip("0")
+    naira = points * conversation.settings.kobo_per_point // 100
+    conversation.reply("balance", points=points, naira=naira, last=f"{sign}{last.amount} on {day}")
+
+
+@handles(commands.Language)
+def language(conversation: Conversation, command: commands.Language) -> None:
+    conversation.session.execute(
+        phones_t.update()
+        .where(phones_t.c.number == conversation.sender)
+        .values(language=command.code, updated_at=conversation.now)
+    )
+    conversation.language = command.code
+    name = sms.LANGUAGE_NAMES[command.code]
+    conversation.reply(
+        "language_set" if sms.has_templates(command.code) else "language_pending", language=name
+    )
+
+
+@handles(commands.Stop)
+def stop(conversation: Conversation, _command: commands.Stop) -> None:
+    conversation.session.execute(
+        phones_t.update()
+        .where(phones_t.c.number == conversation.sender, phones_t.c.opted_out_at.is_(None))
+        .values(opted_out_at=conversation.now, updated_at=conversation.now)
+    )
+    if not conversation.provider_confirms_opt_out:
+        conversation.reply("stopped")
+
+
+@handles(commands.Start)
+def start(conversation: Conversation, _command: commands.Start) -> None:
+    conversation.session.execute(
+        phones_t.update()
+        .where(phones_t.c.number == conversation.sender)
+        .values(opted_out_at=None, updated_at=conversation.now)
+    )
+    if not conversation.provider_confirms_opt_out:
+        conversation.reply("started")

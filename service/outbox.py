@@ -1,0 +1,320 @@
+"""The outbox: every text Kolekt sends is first a row, written in the transaction that caused it.
+
+A job sends each row after the commit (``send_message``), so a text exists exactly when the
+change that caused it does: a rolled-back pickup sends no receipt, and a committed one is never
+without its receipt, whether Redis was up or not (``sweep_outbox`` finds rows nobody enqueued).
+
+Sending is at most once per attempt and never again once the provider took the message: a job
+first claims the row (queued -> sending, committed), then hands it over, then records the result.
+Two jobs for the same row cannot both claim it. The one gap no SMS API closes: a worker killed
+between handing a message over and recording it leaves the row "sending"; the sweep treats that
+as a time-out and tries again, as Kolekt does for any time-out, so that text may arrive twice.
+
+Two rules are applied when a row is written and again when it is sent: a number that opted out
+gets nothing (the row is ``suppressed``; only the STOP confirmation itself goes), and more than
+``LOOP_LIMIT`` identical texts to one number within ``LOOP_WINDOW`` are ``held`` (two automated
+systems answering each other, or a phone resending one message, must not run up a bill).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+import sms
+from sms.gateways import FINAL_STATUSES, DeliveryReport, moves_forward
+
+from .models import OutboxMessage, outbox_t, phones_t
+
+log = logging.getLogger(__name__)
+
+KINDS = ("transactional", "reminder")
+LOOP_LIMIT = 5
+LOOP_WINDOW = timedelta(minutes=30)
+# The one text that still goes to a number that has just opted out: the confirmation of STOP.
+OPT_OUT_CONFIRMATION = "stopped"
+# Attempts in all, and the wait before each retry after a transient failure.
+MAX_ATTEMPTS = 6
+BACKOFF = (
+    timedelta(seconds=10),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+)
+# A queued row this long past due was never enqueued (Redis down) or its job was lost.
+SWEEP_GRACE = timedelta(seconds=60)
+# A row "sending" this long belongs to a worker that died (a send job times out after a minute).
+STALE_SENDING = timedelta(minutes=5)
+SEND_QUEUE = "high"
+SEND_JOB_TIMEOUT = 60
+
+
+@dataclass
+class Outbox:
+    """The texts one transaction writes. After the commit, ``enqueue_sends(outbox.to_send)``."""
+
+    session: Session
+    now: datetime
+    to_send: list[int] = field(default_factory=list)
+    written: list[int] = field(default_factory=list)
+
+    def write(
+        self,
+        to: str,
+        body: str,
+        *,
+        language: str,
+        template: str,
+        kind: str = "transactional",
+        inbound_id: int | None = None,
+    ) -> int:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        status, reason = _refusal(self.session, to, body, template, self.now)
+        counted = sms.segments(body)
+        row = self.session.execute(
+            outbox_t.insert()
+            .values(
+                to_phone=to,
+                body=body,
+                language=language,
+                segments=counted.count,
+                encoding=counted.encoding,
+                kind=kind,
+                template=template,
+                status=status,
+                attempts=0,
+                last_error=reason,
+                inbound_id=inbound_id,
+                created_at=self.now,
+                next_attempt_at=self.now,
+                final_at=self.now if status != "queued" else None,
+            )
+            .returning(outbox_t.c.id)
+        ).scalar_one()
+        self.written.append(row)
+        if status == "queued":
+            self.to_send.append(row)
+        else:
+            log.info("outbox %d to %s %s: %s", row, sms.mask_phone(to), status, reason)
+        return int(row)
+
+
+def _refusal(session: Session, to: str, body: str, template: str, now: datetime) -> tuple[str, str | None]:
+    """("queued", None), or the final status a text gets instead of being sent, and why."""
+    opted_out = session.execute(select(phones_t.c.opted_out_at).where(phones_t.c.number == to)).scalar()
+    if opted_out is not None and template != OPT_OUT_CONFIRMATION:
+        return "suppressed", "the number opted out (STOP)"
+    identical = session.execute(
+        select(func.count())
+        .select_from(outbox_t)
+        .where(
+            outbox_t.c.to_phone == to,
+            outbox_t.c.created_at > now - LOOP_WINDOW,
+            outbox_t.c.body == body,
+        )
+    ).scalar_one()
+    if identical >= LOOP_LIMIT:
+        return "held", f"loop guard: {identical} identical texts to this number in 30 min"
+    return "queued", None
+
+
+# --- after the commit: the queue ---------------------------------------------------------------
+
+
+def enqueue_sends(connection: Redis, ids: Sequence[int], *, tag: str = "0") -> bool:
+    """Enqueue a send job per row (one round trip). Redis being down loses nothing: the rows stay
+    queued and the sweep enqueues them. Returns whether Redis took them."""
+    if not ids:
+        return True
+    queue = Queue(SEND_QUEUE, connection=connection)
+    try:
+        queue.enqueue_many(
+            [
+                Queue.prepare_data(
+                    "service.jobs.send_message",
+                    args=(message_id,),
+                    job_id=f"send-{message_id}-{tag}",
+                    timeout=SEND_JOB_TIMEOUT,
+                    result_ttl=300,
+                    failure_ttl=7 * 24 * 3600,
+                )
+                for message_id in ids
+            ]
+        )
+    except RedisError as error:
+        log.warning("Redis refused %d send jobs (%s); the outbox sweep will send them", len(ids), error)
+        return False
+    return True
+
+
+def enqueue_retry(connection: Redis, message_id: int, attempt: int, wait: timedelta) -> None:
+    try:
+        Queue(SEND_QUEUE, connection=connection).enqueue_in(
+            wait,
+            "service.jobs.send_message",
+            message_id,
+            job_id=f"send-{message_id}-{attempt}",
+            job_timeout=SEND_JOB_TIMEOUT,
+            result_ttl=300,
+        )
+    except RedisError as error:
+        log.warning("Redis refused the retry of outbox %d (%s); the sweep will retry it", message_id, error)
+
+
+# --- the send job's three steps ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    to: str
+    body: str
+    attempt: int
+
+
+def claim(session: Session, message_id: int, now: datetime) -> Claimed | None:
+    """Take a queued, due row for sending (queued -> sending); None when there is nothing to do:
+    another job has it, it went already, or it waits for a later retry."""
+    row = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+    ).scalar_one_or_none()
+    if row is None or row.status != "queued" or row.next_attempt_at > now:
+        return None
+    opted_out = session.execute(
+        select(phones_t.c.opted_out_at).where(phones_t.c.number == row.to_phone)
+    ).scalar()
+    if opted_out is not None and row.template != OPT_OUT_CONFIRMATION:
+        _finish(row, "suppressed", now, error="the number opted out (STOP) before this was sent")
+        return None
+    row.status = "sending"
+    row.attempts += 1
+    row.sending_at = now
+    return Claimed(row.id, row.to_phone, row.body, row.attempts)
+
+
+def _finish(row: OutboxMessage, status: str, now: datetime, *, error: str | None = None) -> None:
+    row.status = status
+    if status in FINAL_STATUSES:
+        row.final_at = now
+    if error is not None:
+        row.last_error = error
+
+
+def record_sent(
+    session: Session, message_id: int, provider: str, provider_id: str, status: str, now: datetime
+) -> None:
+    """The provider took it. A delivery report may have come first: the status never goes back."""
+    row = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+    ).scalar_one()
+    row.provider = provider
+    row.provider_message_id = provider_id
+    row.sent_at = now
+    if moves_forward(row.status, status):
+        _finish(row, status, now)
+
+
+def record_failure(
+    session: Session,
+    message_id: int,
+    *,
+    transient: bool,
+    code: str | None,
+    error: str,
+    opted_out: bool,
+    now: datetime,
+) -> timedelta | None:
+    """The provider did not take it. Returns the wait before the retry, or None if failed for good."""
+    row = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+    ).scalar_one()
+    row.error_code = code
+    row.last_error = error[:500]
+    if opted_out:
+        opt_out(session, row.to_phone, now)
+    if transient and row.attempts < MAX_ATTEMPTS:
+        wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        row.status = "queued"
+        row.next_attempt_at = now + wait
+        return wait
+    _finish(row, "failed", now)
+    return None
+
+
+def record_delivery(
+    session: Session, report: DeliveryReport, now: datetime, *, message_id: int | None = None
+) -> bool:
+    """A delivery report. Finds the row by Kolekt's id (in the callback URL, which can beat the
+    job's own record of the provider's id) or by the provider's id; moves its status forward
+    only. Returns whether a row was found."""
+    query = select(OutboxMessage).with_for_update()
+    if message_id is not None:
+        query = query.where(OutboxMessage.id == message_id)
+    else:
+        query = query.where(
+            OutboxMessage.provider == report.provider,
+            OutboxMessage.provider_message_id == report.provider_id,
+        )
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        return False
+    if row.provider_message_id is None:
+        row.provider, row.provider_message_id = report.provider, report.provider_id
+    if report.error_code:
+        row.error_code = report.error_code[:32]
+        row.last_error = report.error or row.last_error
+    if moves_forward(row.status, report.status):
+        _finish(row, report.status, now)
+    if report.error_code == "21610":  # Twilio: the recipient has unsubscribed
+        opt_out(session, row.to_phone, now)
+    return True
+
+
+def opt_out(session: Session, number: str, now: datetime) -> None:
+    session.execute(
+        update(phones_t)
+        .where(phones_t.c.number == number, phones_t.c.opted_out_at.is_(None))
+        .values(opted_out_at=now, updated_at=now)
+    )
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def rows_to_sweep(session: Session, now: datetime, *, limit: int = 500) -> list[int]:
+    """Rows no job is going to send: queued and overdue, or stuck "sending" by a dead worker
+    (put back to queued, as after a time-out; the attempt counts)."""
+    stale = session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.sending_at < now - STALE_SENDING)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars()
+    overdue = now - SWEEP_GRACE
+    for row in stale:
+        if row.attempts >= MAX_ATTEMPTS:
+            _finish(row, "failed", now, error="no answer from the worker sending it")
+        else:
+            row.status = "queued"
+            row.next_attempt_at = overdue - timedelta(seconds=1)
+            row.last_error = "the worker sending it stopped; sending again"
+    session.flush()
+    return [
+        int(i)
+        for i in session.execute(
+            select(outbox_t.c.id)
+            .where(outbox_t.c.status == "queued", outbox_t.c.next_attempt_at < overdue)
+            .order_by(outbox_t.c.next_attempt_at)
+            .limit(limit)
+        ).scalars()
+    ]
