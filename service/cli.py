@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import ledger
@@ -214,6 +215,7 @@ def sms_group() -> None:
 def sms_simulate(sender: str, text: str) -> None:
     import sms
 
+    from .models import InboundMessage
     from .simulator import replies_to, simulate
 
     runtime = _runtime()
@@ -221,6 +223,8 @@ def sms_simulate(sender: str, text: str) -> None:
     if phone is None:
         _fail(f"--from {sender!r} is not a phone number (e.g. +2348031234567 or 08031234567)", 2)
     try:
+        with unit_of_work(runtime.sessions) as session:  # the schema is there (no traceback if not)
+            session.execute(select(InboundMessage.id).limit(0))
         result = simulate(runtime, phone, text)
         with unit_of_work(runtime.sessions) as session:
             replies = replies_to(session, result.inbound_id)

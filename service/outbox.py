@@ -22,14 +22,29 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 import sms
+from ledger.models import UTCDateTime
 from sms.gateways import FINAL_STATUSES, DeliveryReport, moves_forward
 
 from .models import OutboxMessage, outbox_t, phones_t
@@ -79,53 +94,82 @@ class Outbox:
     ) -> int:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        status, reason = _refusal(self.session, to, body, template, self.now)
         counted = sms.segments(body)
-        row = self.session.execute(
-            outbox_t.insert()
-            .values(
-                to_phone=to,
-                body=body,
-                language=language,
-                segments=counted.count,
-                encoding=counted.encoding,
-                kind=kind,
-                template=template,
-                status=status,
-                attempts=0,
-                last_error=reason,
-                inbound_id=inbound_id,
-                created_at=self.now,
-                next_attempt_at=self.now,
-                final_at=self.now if status != "queued" else None,
-            )
-            .returning(outbox_t.c.id)
-        ).scalar_one()
-        self.written.append(row)
+        statement = _WRITE_CONFIRMATION if template == OPT_OUT_CONFIRMATION else _WRITE
+        written = self.session.execute(
+            statement,
+            {
+                "to": to,
+                "body": body,
+                "language": language,
+                "segments": counted.count,
+                "encoding": counted.encoding,
+                "kind": kind,
+                "template": template,
+                "inbound_id": inbound_id,
+                "now": self.now,
+                "window_start": self.now - LOOP_WINDOW,
+            },
+        ).one()
+        message_id, status = int(written.id), written.status
+        self.written.append(message_id)
         if status == "queued":
-            self.to_send.append(row)
-        else:
-            log.info("outbox %d to %s %s: %s", row, sms.mask_phone(to), status, reason)
-        return int(row)
+            self.to_send.append(message_id)
+            return message_id
+        reason = REFUSALS[status]
+        self.session.execute(
+            update(outbox_t).where(outbox_t.c.id == message_id).values(last_error=reason, final_at=self.now)
+        )
+        log.info("outbox %d to %s %s: %s", message_id, sms.mask_phone(to), status, reason)
+        return message_id
 
 
-def _refusal(session: Session, to: str, body: str, template: str, now: datetime) -> tuple[str, str | None]:
-    """("queued", None), or the final status a text gets instead of being sent, and why."""
-    opted_out = session.execute(select(phones_t.c.opted_out_at).where(phones_t.c.number == to)).scalar()
-    if opted_out is not None and template != OPT_OUT_CONFIRMATION:
-        return "suppressed", "the number opted out (STOP)"
-    identical = session.execute(
+REFUSALS = {
+    "suppressed": "the number opted out (STOP)",
+    "held": f"loop guard: more than {LOOP_LIMIT} identical texts to this number in 30 min",
+}
+
+
+def _write_statement(*, confirmation: bool) -> Any:
+    """INSERT ... SELECT deciding the status in the same statement (one round trip): suppressed
+    if the number opted out (but for the STOP confirmation), held by the loop guard, or queued."""
+    to, now = bindparam("to", type_=String), bindparam("now", type_=UTCDateTime)
+    opted_out = exists().where(phones_t.c.number == to, phones_t.c.opted_out_at.is_not(None))
+    identical = (
         select(func.count())
         .select_from(outbox_t)
         .where(
             outbox_t.c.to_phone == to,
-            outbox_t.c.created_at > now - LOOP_WINDOW,
-            outbox_t.c.body == body,
+            outbox_t.c.created_at > bindparam("window_start", type_=UTCDateTime),
+            outbox_t.c.body == bindparam("body", type_=Text),
         )
-    ).scalar_one()
-    if identical >= LOOP_LIMIT:
-        return "held", f"loop guard: {identical} identical texts to this number in 30 min"
-    return "queued", None
+        .scalar_subquery()
+    )
+    whens: list[tuple[Any, Any]] = [] if confirmation else [(opted_out, literal("suppressed"))]
+    whens.append((identical >= LOOP_LIMIT, literal("held")))
+    columns: dict[str, Any] = {
+        "to_phone": to,
+        "body": bindparam("body", type_=Text),
+        "language": bindparam("language", type_=String),
+        "segments": bindparam("segments", type_=Integer),
+        "encoding": bindparam("encoding", type_=String),
+        "kind": bindparam("kind", type_=String),
+        "template": bindparam("template", type_=String),
+        "status": case(*whens, else_=literal("queued")),
+        "attempts": literal(0, Integer),
+        "inbound_id": bindparam("inbound_id", type_=BigInteger),
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    return (
+        insert(outbox_t)
+        .from_select(list(columns), select(*columns.values()))
+        .returning(outbox_t.c.id, outbox_t.c.status)
+    )
+
+
+_WRITE = _write_statement(confirmation=False)
+_WRITE_CONFIRMATION = _write_statement(confirmation=True)
 
 
 # --- after the commit: the queue ---------------------------------------------------------------
@@ -270,11 +314,11 @@ def record_delivery(
         return False
     if row.provider_message_id is None:
         row.provider, row.provider_message_id = report.provider, report.provider_id
-    if report.error_code:
-        row.error_code = report.error_code[:32]
-        row.last_error = report.error or row.last_error
-    if moves_forward(row.status, report.status):
+    if moves_forward(row.status, report.status):  # a late or repeated report changes nothing
         _finish(row, report.status, now)
+        if report.error_code:
+            row.error_code = report.error_code[:32]
+            row.last_error = report.error or row.last_error
     if report.error_code == "21610":  # Twilio: the recipient has unsubscribed
         opt_out(session, row.to_phone, now)
     return True

@@ -130,7 +130,10 @@ def _record(report: DeliveryReport, message_id: int | None) -> ResponseReturnVal
 def twilio_status() -> ResponseReturnValue:
     form = _twilio_form()
     report = _read(read_twilio_status, form)
-    return _record(report, request.args.get("m", type=int))
+    message_id = request.args.get("m", type=int)
+    if message_id is not None and not 0 < message_id < 2**63:
+        abort(400, description="m must be a message id")
+    return _record(report, message_id)
 
 
 @blueprint.post("/africastalking/delivery")

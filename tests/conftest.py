@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import fields
@@ -24,12 +26,14 @@ from flask import Flask
 from redis import Redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from service import create_app
 from service.db import make_engine
 from service.migrate import upgrade
 from service.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 ENV_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ENV_REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -68,7 +72,7 @@ class Databases:
     def _new_postgresql(self) -> str:
         base = _normalised(ENV_DATABASE_URL)
         schema = f"kt_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base, poolclass=None)
+        admin = make_engine(base, poolclass=NullPool)  # no idle connection kept per schema
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         separator = "&" if "?" in base else "?"
@@ -170,6 +174,19 @@ def make_settings(tmp_path: Path, redis_url: str) -> Callable[..., Settings]:
         return settings.with_changes(**changes) if changes else settings
 
     return make
+
+
+def run_cli(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``flask --app wsgi ARGUMENTS`` in a process of its own, on these settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
+        cwd=ROOT,
+        env=settings_environ(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def settings_environ(settings: Settings) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from service import create_app
 from service.db import make_engine, make_session_factory, unit_of_work
 from service.programme import ISSUANCE, open_programme_accounts
 from service.settings import Settings
-from tests.conftest import settings_environ
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,16 +41,7 @@ def post_credits(database_url: str, count: int, *, seal: bool = False) -> None:
         engine.dispose()
 
 
-def cli(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
-        cwd=ROOT,
-        env=settings_environ(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+cli = run_cli
 
 
 def test_a_real_rq_worker_seals_what_was_posted(
