@@ -64,6 +64,10 @@ def open_account(
     return get_account(session, code)
 
 
+_INSERT_ACCOUNT = insert(accounts_t).returning(accounts_t.c.id)
+_INSERT_EMPTY_BALANCE = insert(balances_t).values(slot=0, debits=0, credits=0)
+
+
 def open_accounts(
     session: Session, accounts: Sequence[tuple[str, str, bool]], *, now: datetime | None = None
 ) -> int:
@@ -89,6 +93,13 @@ def open_accounts(
     if not wanted:
         return 0
     created_at = _now(now)
+    if len(wanted) == 1:  # one account (a household joining): the plain single-row statements
+        [(code, (kind, no_overdraft))] = wanted.items()
+        values = {"code": code, "kind": kind, "no_overdraft": no_overdraft, "created_at": created_at}
+        connection = session.connection()
+        account_id = connection.execute(_INSERT_ACCOUNT, values).scalar_one()
+        connection.execute(_INSERT_EMPTY_BALANCE, {"account_id": account_id})
+        return 1
     ids = (
         session.connection()
         .execute(
@@ -658,39 +669,48 @@ def transfers_for(session: Session, reference: str) -> list[PostedTransfer]:
     return [_posted(row) for row in rows]
 
 
+def _latest_statement() -> Any:
+    """One statement: the newest ``limit`` transfer ids on each side of the account's chain
+    (its per-account indexes), and among those waiting for the sealer, then those transfers."""
+    account = select(accounts_t.c.id).where(accounts_t.c.code == bindparam("code")).scalar_subquery()
+    limit: Any = bindparam("limit", type_=Integer)
+    parts = [
+        select(chain_t.c.transfer_id.label("id"))
+        .where(column == account)
+        .order_by(chain_t.c.seq.desc())
+        .limit(limit)
+        .subquery()
+        for column in (chain_t.c.debit_account_id, chain_t.c.credit_account_id)
+    ]
+    parts.append(
+        select(pending_t.c.transfer_id.label("id"))
+        .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
+        .where((transfers_t.c.debit_account_id == account) | (transfers_t.c.credit_account_id == account))
+        .order_by(pending_t.c.transfer_id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    candidates = union_all(*(select(part.c.id) for part in parts)).subquery()
+    return (
+        _select_transfers()
+        .where(transfers_t.c.id.in_(select(candidates.c.id)))
+        .order_by(transfers_t.c.id.desc())
+        .limit(limit)
+    )
+
+
+_LATEST = _latest_statement()
+
+
 def latest_transfers(session: Session, code: str, *, limit: int = 3) -> list[PostedTransfer]:
     """An account's most recent transfers, newest first (a statement, a BAL's "Last: +57").
 
-    Sealed transfers are found through the chain's per-account indexes (newest ``limit`` on each
-    side); those still waiting for the sealer (a few seconds' worth) through the pending list.
+    Sealed transfers are found through the chain's per-account indexes; those still waiting for
+    the sealer (a few seconds' worth) through the pending list. One round trip.
     """
-    account = get_account(session, code)
-    connection = session.connection()
-    sealed_ids = [
-        row[0]
-        for column in (chain_t.c.debit_account_id, chain_t.c.credit_account_id)
-        for row in connection.execute(
-            select(chain_t.c.transfer_id)
-            .where(column == account.id)
-            .order_by(chain_t.c.seq.desc())
-            .limit(limit)
-        )
-    ]
-    waiting = (
-        select(pending_t.c.transfer_id)
-        .join(transfers_t, transfers_t.c.id == pending_t.c.transfer_id)
-        .where(
-            (transfers_t.c.debit_account_id == account.id) | (transfers_t.c.credit_account_id == account.id)
-        )
-        .order_by(pending_t.c.transfer_id.desc())
-        .limit(limit)
-    )
-    ids = sealed_ids + [row[0] for row in connection.execute(waiting)]
-    if not ids:
-        return []
-    rows = connection.execute(
-        _select_transfers().where(transfers_t.c.id.in_(ids)).order_by(transfers_t.c.id.desc()).limit(limit)
-    ).all()
+    rows = session.connection().execute(_LATEST, {"code": code, "limit": limit}).all()
+    if not rows:
+        get_account(session, code)  # none, or no such account (UnknownAccount)
     return [_posted(row) for row in rows]
 
 

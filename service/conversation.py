@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ledger
@@ -24,7 +24,7 @@ from sms import commands
 from sms.gateways import Inbound
 
 from .db import insert_ignoring_conflict, run_in_transaction, upsert
-from .models import Household, inbound_t, phones_t
+from .models import households_t, inbound_t, phones_t
 from .outbox import Outbox
 from .programme import member_account
 from .settings import Settings
@@ -44,7 +44,7 @@ class Conversation:
     sender: str  # E.164
     language: str
     opted_out: bool
-    household: Household | None
+    household: Member | None
     inbound_id: int
     outbox: Outbox
     now: datetime
@@ -63,6 +63,25 @@ class Conversation:
         )
         self.replies.append(message_id)
         return message_id
+
+
+class Member(NamedTuple):
+    """A member household, as a conversation needs it."""
+
+    id: int
+    member_code: str
+    name: str
+
+
+_MEMBER_BY_PHONE = select(households_t.c.id, households_t.c.member_code, households_t.c.name).where(
+    households_t.c.phone == bindparam("phone"), households_t.c.member_code.is_not(None)
+)
+_INSERT_HOUSEHOLD = households_t.insert().returning(households_t.c.id)
+_SET_MEMBER_CODE = (
+    households_t.update()
+    .where(households_t.c.id == bindparam("household_id"))
+    .values(member_code=bindparam("code"))
+)
 
 
 C = TypeVar("C")
@@ -112,6 +131,11 @@ def role_of(session: Session, sender: str) -> sms.Role:
     return "household"
 
 
+def _storable(text: str) -> str:
+    """Text as a database column can hold it: PostgreSQL text cannot contain NUL."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _store(
     session: Session, message: Inbound, sender: str, now: datetime, *, command: str, error: str | None = None
 ) -> int | None:
@@ -123,8 +147,8 @@ def _store(
             "provider": message.provider,
             "provider_message_id": message.provider_id,
             "sender": sender,
-            "recipient": message.to[:32],
-            "body": message.text[:MAX_STORED_BODY],
+            "recipient": _storable(message.to)[:32],
+            "body": _storable(message.text)[:MAX_STORED_BODY],
             "received_at": now,
             "status": "failed" if error else "processed",
             "processed_at": now,
@@ -159,7 +183,8 @@ def _handle(
         update={"updated_at": now},
         returning=(phones_t.c.language, phones_t.c.opted_out_at),
     )
-    household = session.execute(select(Household).where(Household.phone == sender)).scalar_one_or_none()
+    found = session.execute(_MEMBER_BY_PHONE, {"phone": sender}).first()
+    household = Member(*found) if found else None
     outbox = Outbox(session, now)
     conversation = Conversation(
         session=session,
@@ -249,21 +274,22 @@ def join(conversation: Conversation, command: commands.Join) -> None:
 
 def register_household(
     session: Session, phone: str, name: str, address: str | None, joined_via: str, now: datetime
-) -> Household:
+) -> Member:
     """A new member: its row, its member code (from its id, with a check letter) and its account."""
-    household = Household(
-        phone=phone,
-        name=name[:80],
-        address=(address or None) and address[:160],
-        joined_via=joined_via,
-        created_at=now,
-    )
-    session.add(household)
-    session.flush()
-    household.member_code = sms.member_code(household.id)
-    session.flush()
-    ledger.open_account(session, member_account(household.member_code), "member", no_overdraft=True, now=now)
-    return household
+    household_id = session.execute(
+        _INSERT_HOUSEHOLD,
+        {
+            "phone": phone,
+            "name": name[:80],
+            "address": address[:160] if address else None,
+            "joined_via": joined_via,
+            "created_at": now,
+        },
+    ).scalar_one()
+    code = sms.member_code(household_id)
+    session.execute(_SET_MEMBER_CODE, {"household_id": household_id, "code": code})
+    ledger.open_accounts(session, [(member_account(code), "member", True)], now=now)
+    return Member(household_id, code, name[:80])
 
 
 def _first_name(name: str) -> str:
@@ -273,7 +299,7 @@ def _first_name(name: str) -> str:
 @handles(commands.Balance)
 def balance(conversation: Conversation, _command: commands.Balance) -> None:
     household = conversation.household
-    if household is None or household.member_code is None:
+    if household is None:
         conversation.reply("not_member")
         return
     account = member_account(household.member_code)
@@ -305,12 +331,13 @@ def language(conversation: Conversation, command: commands.Language) -> None:
 
 @handles(commands.Stop)
 def stop(conversation: Conversation, _command: commands.Stop) -> None:
-    conversation.session.execute(
+    opted_out = conversation.session.execute(
         phones_t.update()
         .where(phones_t.c.number == conversation.sender, phones_t.c.opted_out_at.is_(None))
         .values(opted_out_at=conversation.now, updated_at=conversation.now)
     )
-    if not conversation.provider_confirms_opt_out:
+    # One confirmation, when the number opts out; a STOP from a number already out gets nothing.
+    if opted_out.rowcount and not conversation.provider_confirms_opt_out:  # type: ignore[attr-defined]
         conversation.reply("stopped")
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Engine, Table, create_engine, event
+from sqlalchemy import Column, Engine, Table, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -110,9 +111,27 @@ def run_in_transaction(
     raise AssertionError("unreachable")
 
 
-def _insert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+@lru_cache(maxsize=64)
+def _conflict_statement(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...] | None,
+    returning: tuple[str, ...],
+) -> Any:
+    """INSERT ... ON CONFLICT, built once per shape (building one costs more than running it)."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    )
+    if update is None:
+        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+    else:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={name: bindparam(f"set_{name}", type_=table.c[name].type) for name in update},
+        )
+    return statement.returning(*(table.c[name] for name in returning))
 
 
 def insert_ignoring_conflict(
@@ -127,8 +146,9 @@ def insert_ignoring_conflict(
 
     Waits for a concurrent insert of the same key to commit or roll back, so of two racing
     inserts exactly one gets a value (both stores)."""
-    statement = _insert(session, table).values(values).on_conflict_do_nothing(index_elements=list(conflict))
-    return session.execute(statement.returning(returning)).scalar()
+    dialect = session.get_bind().dialect.name
+    statement = _conflict_statement(dialect, table, tuple(values), conflict, None, (returning.name,))
+    return session.execute(statement, values).scalar()
 
 
 def upsert(
@@ -141,10 +161,8 @@ def upsert(
     returning: tuple[Column[Any], ...],
 ) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the row, new or existing, locked until commit."""
-    statement = (
-        _insert(session, table)
-        .values(values)
-        .on_conflict_do_update(index_elements=list(conflict), set_=update)
-        .returning(*returning)
-    )
-    return session.execute(statement).one()
+    dialect = session.get_bind().dialect.name
+    names = tuple(column.name for column in returning)
+    statement = _conflict_statement(dialect, table, tuple(values), conflict, tuple(update), names)
+    parameters = {**values, **{f"set_{name}": value for name, value in update.items()}}
+    return session.execute(statement, parameters).one()

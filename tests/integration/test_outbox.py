@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -138,10 +138,11 @@ def row(runtime: Runtime, message_id: int) -> OutboxMessage:
 
 
 def work(redis: Redis, until: Callable[[], bool], *, rounds: int = 10) -> None:
-    """Run a real RQ worker in burst mode (with its scheduler, for retries) until ``until()``."""
+    """Run a real RQ worker, of the kind ``flask worker`` runs, in burst mode (with its scheduler,
+    for retries) until ``until()``."""
     queues = [Queue(name, connection=redis) for name in ("high", "default", "low")]
     for _ in range(rounds):
-        Worker(queues, connection=redis).work(burst=True, with_scheduler=True)
+        SimpleWorker(queues, connection=redis).work(burst=True, with_scheduler=True)
         if until():
             return
     raise AssertionError("the worker did not get there")
