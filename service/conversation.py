@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ledger
@@ -24,7 +24,8 @@ from sms import commands
 from sms.gateways import Inbound
 
 from .db import insert_ignoring_conflict, run_in_transaction, upsert
-from .models import households_t, inbound_t, phones_t
+from .households import Member, member_by_phone, register_household
+from .models import inbound_t, phones_t
 from .outbox import Outbox
 from .programme import member_account
 from .settings import Settings
@@ -63,25 +64,6 @@ class Conversation:
         )
         self.replies.append(message_id)
         return message_id
-
-
-class Member(NamedTuple):
-    """A member household, as a conversation needs it."""
-
-    id: int
-    member_code: str
-    name: str
-
-
-_MEMBER_BY_PHONE = select(households_t.c.id, households_t.c.member_code, households_t.c.name).where(
-    households_t.c.phone == bindparam("phone"), households_t.c.member_code.is_not(None)
-)
-_INSERT_HOUSEHOLD = households_t.insert().returning(households_t.c.id)
-_SET_MEMBER_CODE = (
-    households_t.update()
-    .where(households_t.c.id == bindparam("household_id"))
-    .values(member_code=bindparam("code"))
-)
 
 
 C = TypeVar("C")
@@ -183,8 +165,7 @@ def _handle(
         update={"updated_at": now},
         returning=(phones_t.c.language, phones_t.c.opted_out_at),
     )
-    found = session.execute(_MEMBER_BY_PHONE, {"phone": sender}).first()
-    household = Member(*found) if found else None
+    household = member_by_phone(session, sender)
     outbox = Outbox(session, now)
     conversation = Conversation(
         session=session,
@@ -270,26 +251,6 @@ def join(conversation: Conversation, command: commands.Join) -> None:
     )
     conversation.household = household
     conversation.reply("welcome_no_zone", name=_first_name(household.name), code=household.member_code)
-
-
-def register_household(
-    session: Session, phone: str, name: str, address: str | None, joined_via: str, now: datetime
-) -> Member:
-    """A new member: its row, its member code (from its id, with a check letter) and its account."""
-    household_id = session.execute(
-        _INSERT_HOUSEHOLD,
-        {
-            "phone": phone,
-            "name": name[:80],
-            "address": address[:160] if address else None,
-            "joined_via": joined_via,
-            "created_at": now,
-        },
-    ).scalar_one()
-    code = sms.member_code(household_id)
-    session.execute(_SET_MEMBER_CODE, {"household_id": household_id, "code": code})
-    ledger.open_accounts(session, [(member_account(code), "member", True)], now=now)
-    return Member(household_id, code, name[:80])
 
 
 def _first_name(name: str) -> str:

@@ -15,7 +15,7 @@ import ledger
 from ledger import TransferRequest
 from service import create_app
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.programme import ISSUANCE, open_programme_accounts
+from service.programme import DEMO_HOUSEHOLDS, ISSUANCE, open_programme_accounts
 from service.settings import Settings
 from tests.conftest import run_cli
 
@@ -113,6 +113,10 @@ def test_upgrade_and_seed_demo_are_idempotent(
         assert seeded.exit_code == 0, seeded.output
         assert "demo data ready: 29 demo transfers; ledger head 29 " in seeded.output
     assert runner.invoke(args=["ledger", "verify"]).output.startswith("OK 29 transfers")
+    # the demo households are real members: the simulator's phone has their points
+    simulated = runner.invoke(args=["sms", "simulate", "--from", DEMO_HOUSEHOLDS[0][0], "BAL"])
+    assert simulated.exit_code == 0, simulated.output
+    assert "< Kolekt: 310 pts (NGN 310). Last: -100 on " in simulated.output
     app.extensions["kolekt.runtime"].close()
 
 

@@ -1,0 +1,72 @@
+"""Households: registering one (JOIN, a collector's NEW, the demo) and finding one by phone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+import ledger
+import sms
+
+from .db import insert_ignoring_conflict
+from .models import households_t, phones_t
+from .programme import member_account
+
+
+class Member(NamedTuple):
+    """A member household, as a conversation needs it."""
+
+    id: int
+    member_code: str
+    name: str
+
+
+_MEMBER_BY_PHONE = select(households_t.c.id, households_t.c.member_code, households_t.c.name).where(
+    households_t.c.phone == bindparam("phone"), households_t.c.member_code.is_not(None)
+)
+_INSERT_HOUSEHOLD = households_t.insert().returning(households_t.c.id)
+_SET_MEMBER_CODE = (
+    households_t.update()
+    .where(households_t.c.id == bindparam("household_id"))
+    .values(member_code=bindparam("code"))
+)
+
+
+def member_by_phone(session: Session, phone: str) -> Member | None:
+    found = session.execute(_MEMBER_BY_PHONE, {"phone": phone}).first()
+    return Member(*found) if found else None
+
+
+def ensure_phone(session: Session, number: str, now: datetime) -> None:
+    """The phone's row (language, opt-out), created if Kolekt has not met the number before."""
+    insert_ignoring_conflict(
+        session,
+        phones_t,
+        {"number": number, "language": "EN", "created_at": now, "updated_at": now},
+        conflict=("number",),
+        returning=phones_t.c.number,
+    )
+
+
+def register_household(
+    session: Session, phone: str, name: str, address: str | None, joined_via: str, now: datetime
+) -> Member:
+    """A new member: its row, its member code (from its id, with a check letter) and its account.
+    The phone's row must exist (``ensure_phone``)."""
+    household_id = session.execute(
+        _INSERT_HOUSEHOLD,
+        {
+            "phone": phone,
+            "name": name[:80],
+            "address": address[:160] if address else None,
+            "joined_via": joined_via,
+            "created_at": now,
+        },
+    ).scalar_one()
+    code = sms.member_code(household_id)
+    session.execute(_SET_MEMBER_CODE, {"household_id": household_id, "code": code})
+    ledger.open_accounts(session, [(member_account(code), "member", True)], now=now)
+    return Member(household_id, code, name[:80])
