@@ -9,10 +9,12 @@ the sender, their household if any, the outbox) and the parsed command.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -107,6 +109,13 @@ def _command_name(parsed: commands.Command | commands.ParseError) -> str:
     return type(parsed).__name__
 
 
+@lru_cache(maxsize=8)
+def vocabulary_for(region: str) -> sms.Vocabulary:
+    """The words people may type here: the default materials and keywords; phone numbers written
+    without a country code belong to the programme's region (PHONE_REGION)."""
+    return dataclasses.replace(sms.DEFAULT_VOCABULARY, region=region)
+
+
 def role_of(session: Session, sender: str) -> sms.Role:
     """Collectors are registered by operators (the field-flows work); until one is, every
     number is a household's."""
@@ -151,7 +160,7 @@ def _handle(
     now: datetime,
     provider_confirms_opt_out: bool,
 ) -> Received:
-    parsed = sms.parse(message.text, role_of(session, sender))
+    parsed = sms.parse(message.text, role_of(session, sender), vocabulary_for(settings.phone_region))
     command = _command_name(parsed)
     inbound_id = _store(session, message, sender, now, command=command)
     if inbound_id is None:

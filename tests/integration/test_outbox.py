@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -28,6 +29,8 @@ from service.outbox import Outbox
 from service.runtime import Runtime, use
 from service.settings import Settings
 from sms.gateways import OutgoingMessage, SendError, Sent
+from tests.conftest import TWILIO_TEST_SETTINGS
+from tests.integration.prism import TWILIO_SPEC, prism_mock
 
 PHONE = "+2348031234567"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -374,3 +377,19 @@ def test_a_row_left_sending_by_a_dead_worker_is_swept_and_sent(
     work(redis, lambda: row(runtime, message_id).status == "sent")
     sent = row(runtime, message_id)
     assert sent.attempts == 2 and len(fake.received) == 1
+
+
+@pytest.mark.slow
+def test_the_send_job_speaks_twilios_real_contract(
+    make_runtime: Callable[..., Runtime], redis: Redis, tmp_path: Path
+) -> None:
+    """Outbox row -> RQ worker -> Twilio gateway -> Prism serving Twilio's own OpenAPI spec,
+    which refuses any request the spec does not allow (status callback URL included)."""
+    with prism_mock(TWILIO_SPEC, tmp_path / "prism.log") as url:
+        runtime = make_runtime(**{**TWILIO_TEST_SETTINGS, "twilio_api_base_url": url})
+        message_id = write(runtime, "Kolekt: +81 pts from Tunde (PET 4.5kg, ALU 1.2kg). Bal 401.")
+        assert outbox.enqueue_sends(redis, [message_id])
+        work(redis, lambda: row(runtime, message_id).status in ("sent", "failed"))
+    sent = row(runtime, message_id)
+    assert (sent.status, sent.provider, sent.attempts, sent.last_error) == ("sent", "twilio", 1, None)
+    assert (sent.provider_message_id or "").startswith("SM")

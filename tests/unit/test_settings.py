@@ -47,3 +47,56 @@ def test_explicit_values_win() -> None:
         "redis://h:6379/1",
     )
     assert settings.zone.key == "UTC"
+
+
+TWILIO = {
+    "SECRET_KEY": "s",
+    "SMS_GATEWAY": "twilio",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "TWILIO_FROM_NUMBER": "+15005550006",
+    "PUBLIC_BASE_URL": "https://kolekt.example.org/",
+}
+AFRICASTALKING = {
+    "SECRET_KEY": "s",
+    "SMS_GATEWAY": "africastalking",
+    "AFRICASTALKING_USERNAME": "sandbox",
+    "AFRICASTALKING_API_KEY": "key",
+    "AFRICASTALKING_CALLBACK_SECRET": "long-random",
+}
+
+
+def test_sms_defaults_are_the_console_gateway_in_nigeria() -> None:
+    settings = Settings.from_env({"SECRET_KEY": "s"})
+    assert (settings.sms_gateway, settings.phone_region, settings.kobo_per_point) == ("console", "NG", 100)
+    assert settings.public_base_url == "" and settings.twilio_api_base_url == "https://api.twilio.com"
+
+
+def test_a_gateway_gets_its_settings() -> None:
+    twilio = Settings.from_env({**TWILIO, "TWILIO_API_BASE_URL": "http://127.0.0.1:4010/"})
+    assert (twilio.sms_gateway, twilio.twilio_from_number) == ("twilio", "+15005550006")
+    assert twilio.public_base_url == "https://kolekt.example.org"  # no trailing slash
+    assert twilio.twilio_api_base_url == "http://127.0.0.1:4010"
+    africastalking = Settings.from_env({**AFRICASTALKING, "SMS_GATEWAY": " AfricasTalking "})
+    assert africastalking.sms_gateway == "africastalking"
+    assert africastalking.africastalking_api_base_url == "https://api.africastalking.com"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SMS_GATEWAY": "nexmo"}, "SMS_GATEWAY must be one of console, twilio, africastalking"),
+        ({**TWILIO, "TWILIO_AUTH_TOKEN": ""}, "needs TWILIO_AUTH_TOKEN"),
+        ({**TWILIO, "PUBLIC_BASE_URL": ""}, "needs PUBLIC_BASE_URL"),
+        ({**TWILIO, "TWILIO_FROM_NUMBER": ""}, "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"),
+        ({**TWILIO, "PUBLIC_BASE_URL": "kolekt.example.org"}, "PUBLIC_BASE_URL must be an http"),
+        ({**AFRICASTALKING, "AFRICASTALKING_CALLBACK_SECRET": ""}, "AFRICASTALKING_CALLBACK_SECRET"),
+        ({**AFRICASTALKING, "AFRICASTALKING_API_BASE_URL": "ftp://x"}, "AFRICASTALKING_API_BASE_URL"),
+        ({"PHONE_REGION": "XX"}, "PHONE_REGION"),
+        ({"KOBO_PER_POINT": "0"}, "KOBO_PER_POINT"),
+        ({"KOBO_PER_POINT": "1.5"}, "KOBO_PER_POINT"),
+    ],
+)
+def test_bad_sms_settings_stop_start_up_naming_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({"SECRET_KEY": "s", **environ})
