@@ -56,6 +56,9 @@ LOOP_LIMIT = 5
 LOOP_WINDOW = timedelta(minutes=30)
 # The one text that still goes to a number that has just opted out: the confirmation of STOP.
 OPT_OUT_CONFIRMATION = "stopped"
+# Delivery errors that mean the recipient opted out with the provider or carrier: Twilio's
+# 21610 (unsubscribed), Africa's Talking's UserInBlackList.
+OPTED_OUT_CODES = frozenset({"21610", "userinblacklist"})
 # Attempts in all, and the wait before each retry after a transient failure.
 MAX_ATTEMPTS = 6
 BACKOFF = (
@@ -319,7 +322,7 @@ def record_delivery(
         if report.error_code:
             row.error_code = report.error_code[:32]
             row.last_error = report.error or row.last_error
-    if report.error_code == "21610":  # Twilio: the recipient has unsubscribed
+    if (report.error_code or "").lower() in OPTED_OUT_CODES:
         opt_out(session, row.to_phone, now)
     return True
 

@@ -200,6 +200,18 @@ def test_a_failed_delivery_keeps_its_reason(app: Flask) -> None:
     row = outbox_row(app, reply)
     assert (row.status, row.error_code) == ("failed", "UserInBlackList")
     assert row.last_error == "Failed (UserInBlackList)"
+    # the recipient blacklisted the sender with the carrier: Kolekt stops texting the number
+    phone = phone_row(app)
+    assert phone is not None and phone.opted_out_at is not None
+
+
+def test_a_failed_delivery_for_another_reason_leaves_the_number_subscribed(app: Flask) -> None:
+    provider_id = at_id()
+    a_reply_sent_through_africastalking(app, provider_id)
+    form = {"id": provider_id, "status": "Failed", "failureReason": "DeliveryFailure"}
+    assert post(app.test_client(), AT_DELIVERY, form).get_json() == {"status": "recorded"}
+    phone = phone_row(app)
+    assert phone is not None and phone.opted_out_at is None
 
 
 def test_a_delivery_report_for_another_providers_id_does_not_match(app: Flask) -> None:
