@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -28,7 +28,7 @@ from sms.gateways import Inbound
 from .db import insert_ignoring_conflict, run_in_transaction, upsert
 from .households import Member, member_by_phone, register_household
 from .models import inbound_t, phones_t
-from .outbox import Outbox
+from .outbox import Outbox, opt_out
 from .programme import member_account
 from .settings import Settings
 
@@ -45,15 +45,14 @@ class Conversation:
     session: Session
     settings: Settings
     sender: str  # E.164
+    role: sms.Role
     language: str
-    opted_out: bool
     household: Member | None
     inbound_id: int
     outbox: Outbox
     now: datetime
     # The provider sends its own STOP/START confirmations (Twilio): Kolekt must not send a second.
     provider_confirms_opt_out: bool = False
-    replies: list[int] = field(default_factory=list)
 
     def reply(self, template: str, /, **values: object) -> int:
         """A reply to the sender, in their language, through the outbox."""
@@ -61,11 +60,7 @@ class Conversation:
 
     def text(self, to: str, template: str, language: str, /, **values: object) -> int:
         body = sms.render(template, language, programme=self.settings.programme_name, **values)
-        message_id = self.outbox.write(
-            to, body, language=language, template=template, inbound_id=self.inbound_id
-        )
-        self.replies.append(message_id)
-        return message_id
+        return self.outbox.write(to, body, language=language, template=template, inbound_id=self.inbound_id)
 
 
 C = TypeVar("C")
@@ -160,7 +155,8 @@ def _handle(
     now: datetime,
     provider_confirms_opt_out: bool,
 ) -> Received:
-    parsed = sms.parse(message.text, role_of(session, sender), vocabulary_for(settings.phone_region))
+    role = role_of(session, sender)
+    parsed = sms.parse(message.text, role, vocabulary_for(settings.phone_region))
     command = _command_name(parsed)
     inbound_id = _store(session, message, sender, now, command=command)
     if inbound_id is None:
@@ -172,7 +168,7 @@ def _handle(
         {"number": sender, "language": "EN", "created_at": now, "updated_at": now},
         conflict=("number",),
         update={"updated_at": now},
-        returning=(phones_t.c.language, phones_t.c.opted_out_at),
+        returning=(phones_t.c.language,),
     )
     household = member_by_phone(session, sender)
     outbox = Outbox(session, now)
@@ -180,8 +176,8 @@ def _handle(
         session=session,
         settings=settings,
         sender=sender,
+        role=role,
         language=phone.language,
-        opted_out=phone.opted_out_at is not None,
         household=household,
         inbound_id=inbound_id,
         outbox=outbox,
@@ -192,7 +188,7 @@ def _handle(
         conversation.reply(parsed.reason, **parsed.details)
     else:
         HANDLERS.get(type(parsed), not_open)(conversation, parsed)
-    return Received(inbound_id, False, command, tuple(conversation.replies), tuple(outbox.to_send))
+    return Received(inbound_id, False, command, tuple(outbox.written), tuple(outbox.to_send))
 
 
 def _record_failure(
@@ -245,8 +241,7 @@ def not_open(conversation: Conversation, command: Any) -> None:
 
 @handles(commands.Help)
 def help_(conversation: Conversation, _command: commands.Help) -> None:
-    role = role_of(conversation.session, conversation.sender)
-    conversation.reply("help_collector" if role == "collector" else "help_household")
+    conversation.reply("help_collector" if conversation.role == "collector" else "help_household")
 
 
 @handles(commands.Join)
@@ -301,13 +296,9 @@ def language(conversation: Conversation, command: commands.Language) -> None:
 
 @handles(commands.Stop)
 def stop(conversation: Conversation, _command: commands.Stop) -> None:
-    opted_out = conversation.session.execute(
-        phones_t.update()
-        .where(phones_t.c.number == conversation.sender, phones_t.c.opted_out_at.is_(None))
-        .values(opted_out_at=conversation.now, updated_at=conversation.now)
-    )
     # One confirmation, when the number opts out; a STOP from a number already out gets nothing.
-    if opted_out.rowcount and not conversation.provider_confirms_opt_out:  # type: ignore[attr-defined]
+    opted_out_now = opt_out(conversation.session, conversation.sender, conversation.now)
+    if opted_out_now and not conversation.provider_confirms_opt_out:
         conversation.reply("stopped")
 
 

@@ -327,12 +327,14 @@ def record_delivery(
     return True
 
 
-def opt_out(session: Session, number: str, now: datetime) -> None:
-    session.execute(
+def opt_out(session: Session, number: str, now: datetime) -> bool:
+    """Record that ``number`` opted out; False if it already had (the first time stands)."""
+    result: Any = session.execute(
         update(phones_t)
         .where(phones_t.c.number == number, phones_t.c.opted_out_at.is_(None))
         .values(opted_out_at=now, updated_at=now)
     )
+    return bool(result.rowcount)
 
 
 # --- the sweep ---------------------------------------------------------------------------------

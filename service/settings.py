@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -125,18 +125,6 @@ _REQUIRED = {
         (),
     ),
 }
-_SMS_NAMES = (
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_FROM_NUMBER",
-    "TWILIO_MESSAGING_SERVICE_SID",
-    "TWILIO_API_BASE_URL",
-    "AFRICASTALKING_USERNAME",
-    "AFRICASTALKING_API_KEY",
-    "AFRICASTALKING_SENDER_ID",
-    "AFRICASTALKING_API_BASE_URL",
-    "AFRICASTALKING_CALLBACK_SECRET",
-)
 
 
 def _http_url(name: str, value: str) -> str:
@@ -171,7 +159,10 @@ def _sms_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         if environ.get("PUBLIC_BASE_URL")
         else "",
     }
-    for name in _SMS_NAMES:
+    provider_settings = [
+        f.name.upper() for f in fields(Settings) if f.name.startswith(("twilio_", "africastalking_"))
+    ]
+    for name in provider_settings:
         if environ.get(name):
             value = environ[name]
             values[name.lower()] = _http_url(name, value) if name.endswith("_BASE_URL") else value
