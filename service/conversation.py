@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from redis import Redis
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 import ledger
@@ -25,10 +25,12 @@ import sms
 from sms import commands
 from sms.gateways import Inbound
 
+from .catalogue import vocabulary
 from .db import insert_ignoring_conflict, run_in_transaction, upsert
 from .households import Member, member_by_phone, register_household
-from .models import inbound_t, phones_t
-from .outbox import Outbox, opt_out
+from .jobs_queue import enqueue_job
+from .models import collectors_t, inbound_t, partners_t, phones_t
+from .outbox import Outbox, enqueue_sends, opt_out
 from .programme import member_account
 from .settings import Settings
 
@@ -53,6 +55,14 @@ class Conversation:
     now: datetime
     # The provider sends its own STOP/START confirmations (Twilio): Kolekt must not send a second.
     provider_confirms_opt_out: bool = False
+    # The collector's or partner shop's id when ``role`` is one of those.
+    actor_id: int | None = None
+    # Jobs to enqueue once the transaction has committed: (dotted function name, arguments).
+    jobs: list[tuple[str, tuple[Any, ...]]] = dataclasses.field(default_factory=list)
+
+    def after_commit(self, function: str, *arguments: Any) -> None:
+        """Run ``function(*arguments)`` as a job after the commit (never if it rolls back)."""
+        self.jobs.append((function, arguments))
 
     def reply(self, template: str, /, **values: object) -> int:
         """A reply to the sender, in their language, through the outbox."""
@@ -96,6 +106,7 @@ class Received:
     replies: tuple[int, ...] = ()
     to_send: tuple[int, ...] = ()
     failed: bool = False
+    jobs: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 def _command_name(parsed: commands.Command | commands.ParseError) -> str:
@@ -104,17 +115,22 @@ def _command_name(parsed: commands.Command | commands.ParseError) -> str:
     return type(parsed).__name__
 
 
-@lru_cache(maxsize=8)
-def vocabulary_for(region: str) -> sms.Vocabulary:
-    """The words people may type here: the default materials and keywords; phone numbers written
-    without a country code belong to the programme's region (PHONE_REGION)."""
-    return dataclasses.replace(sms.DEFAULT_VOCABULARY, region=region)
+_ROLE = union_all(
+    select(literal("collector").label("role"), collectors_t.c.id).where(
+        collectors_t.c.phone == bindparam("phone")
+    ),
+    select(literal("partner").label("role"), partners_t.c.id).where(partners_t.c.phone == bindparam("phone")),
+)
 
 
-def role_of(session: Session, sender: str) -> sms.Role:
-    """Collectors are registered by operators (the field-flows work); until one is, every
-    number is a household's."""
-    return "household"
+def role_of(session: Session, sender: str) -> tuple[sms.Role, int | None]:
+    """Who the number belongs to: a collector or a partner shop (registered by operators, with
+    their id), or else a household (or someone who may JOIN)."""
+    found = session.execute(_ROLE, {"phone": sender}).first()
+    if found is None:
+        return "household", None
+    role: sms.Role = found.role
+    return role, found.id
 
 
 def _storable(text: str) -> str:
@@ -155,8 +171,10 @@ def _handle(
     now: datetime,
     provider_confirms_opt_out: bool,
 ) -> Received:
-    role = role_of(session, sender)
-    parsed = sms.parse(message.text, role, vocabulary_for(settings.phone_region))
+    role, actor_id = role_of(session, sender)
+    parsed = sms.parse(
+        message.text, role, vocabulary(session, settings.phone_region, settings.max_kg_per_line)
+    )
     command = _command_name(parsed)
     inbound_id = _store(session, message, sender, now, command=command)
     if inbound_id is None:
@@ -183,12 +201,20 @@ def _handle(
         outbox=outbox,
         now=now,
         provider_confirms_opt_out=provider_confirms_opt_out,
+        actor_id=actor_id,
     )
     if isinstance(parsed, commands.ParseError):
         conversation.reply(parsed.reason, **parsed.details)
     else:
         HANDLERS.get(type(parsed), not_open)(conversation, parsed)
-    return Received(inbound_id, False, command, tuple(outbox.written), tuple(outbox.to_send))
+    return Received(
+        inbound_id,
+        False,
+        command,
+        tuple(outbox.written),
+        tuple(outbox.to_send),
+        jobs=tuple(conversation.jobs),
+    )
 
 
 def _record_failure(
@@ -231,6 +257,14 @@ def receive(
         )
 
 
+def dispatch(connection: Redis, received: Received) -> None:
+    """After the commit: enqueue the replies and any jobs the handlers asked for. Redis being
+    down loses nothing: the outbox sweep and the jobs' own sweeps find what was not enqueued."""
+    enqueue_sends(connection, received.to_send)
+    for function, arguments in received.jobs:
+        enqueue_job(connection, function, *arguments)
+
+
 # --- the handlers ------------------------------------------------------------------------------
 
 
@@ -241,7 +275,7 @@ def not_open(conversation: Conversation, command: Any) -> None:
 
 @handles(commands.Help)
 def help_(conversation: Conversation, _command: commands.Help) -> None:
-    conversation.reply("help_collector" if conversation.role == "collector" else "help_household")
+    conversation.reply(f"help_{conversation.role}")
 
 
 @handles(commands.Join)

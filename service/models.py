@@ -5,10 +5,22 @@ The ledger keeps its tables on a metadata of its own (``ledger.metadata``); Alem
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledger.models import NAMING_CONVENTION, BigId, UTCDateTime
@@ -54,6 +66,8 @@ class Household(Base):
     address: Mapped[str | None] = mapped_column(String(160), nullable=True)
     joined_via: Mapped[str] = mapped_column(String(16), default="sms")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | suspended
 
 
 class InboundMessage(Base):
@@ -115,7 +129,255 @@ class OutboxMessage(Base):
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+# --- the programme: zones, materials, rates, rewards ---------------------------------------------
+
+
+class Zone(Base):
+    """A neighbourhood a collector covers, with its collection days and time window (local time).
+
+    ``days``: lower-case weekday abbreviations in week order, comma-separated ("tue,fri");
+    ``window_start``/``window_end``: "HH:MM" in the programme's time zone.
+    """
+
+    __tablename__ = "zones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    days: Mapped[str] = mapped_column(String(27))
+    window_start: Mapped[str] = mapped_column(String(5))
+    window_end: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Material(Base):
+    """What collectors pick up (PET, SACHET, ...). Its words (code and synonyms) are in ``material_words``."""
+
+    __tablename__ = "materials"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class MaterialWord(Base):
+    """A word (upper case, one or two words) a person may type for a material: a word means one
+    material only."""
+
+    __tablename__ = "material_words"
+
+    word: Mapped[str] = mapped_column(String(30), primary_key=True)
+    material_code: Mapped[str] = mapped_column(ForeignKey("materials.code"), index=True)
+
+
+class Rate(Base):
+    """Points per kg for the household and commission per kg for the collector, for one material
+    from ``effective_from`` on. Never edited in place (the database refuses UPDATE and DELETE):
+    a change is a new row with a later ``effective_from``; a pickup is priced at the row in force
+    when it happened."""
+
+    __tablename__ = "rates"
+    __table_args__ = (UniqueConstraint("material_code", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    material_code: Mapped[str] = mapped_column(ForeignKey("materials.code"))
+    points_per_kg: Mapped[int] = mapped_column(Integer)
+    commission_per_kg: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class Reward(Base):
+    """One item of the rewards catalogue. ``price`` is points per unit: per naira of airtime, per
+    voucher or per item of goods. ``stock`` None means unlimited; ``position`` is its number in
+    the REWARDS reply (REDEEM 2)."""
+
+    __tablename__ = "rewards"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))  # airtime | voucher | goods
+    price: Mapped[int] = mapped_column(Integer)
+    min_units: Mapped[int] = mapped_column(Integer, default=1)
+    max_units: Mapped[int] = mapped_column(Integer, default=1)
+    stock: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+# --- people in the field ---------------------------------------------------------------------------
+
+
+class Collector(Base):
+    """A field agent: their phone gets the collector commands. ``commission_per_kg``, when set,
+    replaces the rates' per-material commission for this collector."""
+
+    __tablename__ = "collectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(ForeignKey("phones.number"), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), nullable=True)
+    commission_per_kg: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | suspended
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Partner(Base):
+    """A shop that accepts vouchers: its phone may text VERIFY code."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(ForeignKey("phones.number"), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | suspended
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+# --- what happens in the field -------------------------------------------------------------------
+
+
+class Collection(Base):
+    """One pickup: who, when, what (its lines), and the ledger transfers that credited it.
+
+    ``reference`` is the human reference of the household's credit transfer (the receipt's code).
+    ``dedupe_key`` makes a pickup count once however often it arrives: ``sms:<collector>:#<seq>``,
+    ``app:<uuid>``, or one per inbound text (``sms:in:<id>``) when no #seq was given; a repeat
+    of the same text within 6 hours is found by ``text_key``.
+    """
+
+    __tablename__ = "collections"
+    __table_args__ = (
+        Index("ix_collections_collector_received", "collector_id", "received_at"),
+        Index("ix_collections_household_occurred", "household_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    reference: Mapped[str | None] = mapped_column(String(8), unique=True, nullable=True)
+    collector_id: Mapped[int] = mapped_column(ForeignKey("collectors.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    channel: Mapped[str] = mapped_column(String(12))  # sms | app | dashboard | demo
+    # credited -> undone (UNDO) | reversed (a dispute upheld)
+    status: Mapped[str] = mapped_column(String(12), default="credited")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    text_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    grams: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    commission: Mapped[int] = mapped_column(Integer)
+    inbound_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("inbound_messages.id"), nullable=True
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reversed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class CollectionLine(Base):
+    """One material of a pickup, with the rate it was priced at (copied: the receipt stands alone)."""
+
+    __tablename__ = "collection_lines"
+
+    collection_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("collections.id"), primary_key=True)
+    material_code: Mapped[str] = mapped_column(ForeignKey("materials.code"), primary_key=True)
+    grams: Mapped[int] = mapped_column(Integer)
+    rate_id: Mapped[int] = mapped_column(ForeignKey("rates.id"))
+    points: Mapped[int] = mapped_column(Integer)
+    commission: Mapped[int] = mapped_column(Integer)
+
+
+class Dispute(Base):
+    """A household's NO to a receipt: open until an operator upholds it (the pickup is reversed)
+    or rejects it with a reason. One per pickup."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_status_opened", "status", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("collections.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | upheld | rejected
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    inbound_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("inbound_messages.id"), nullable=True
+    )
+
+
+class Rating(Base):
+    """A household's 1-5 for the collector of one pickup (a second RATE replaces the first)."""
+
+    __tablename__ = "ratings"
+
+    collection_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("collections.id"), primary_key=True)
+    collector_id: Mapped[int] = mapped_column(ForeignKey("collectors.id"), index=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PickupRequest(Base):
+    """A household's PICKUP (come, please) or SKIP (not this time) for one collection day."""
+
+    __tablename__ = "pickup_requests"
+    __table_args__ = (Index("ix_pickup_requests_zone_date", "zone_id", "collection_date"),)
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    collection_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # pickup | skip
+    note: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Redemption(Base):
+    """Points spent on a reward: created (points debited, same transaction) -> fulfilled, or
+    failed -> refunded (a reversing transfer). ``reference`` is the debit transfer's human
+    reference; a voucher's ``voucher_code`` is unguessable and used once (a partner's VERIFY)."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (Index("ix_redemptions_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    reference: Mapped[str | None] = mapped_column(String(8), unique=True, nullable=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    reward_code: Mapped[str] = mapped_column(ForeignKey("rewards.code"))
+    units: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="created")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    voucher_code: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
+    voucher_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voucher_used_by: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), nullable=True)
+    failure: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    inbound_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("inbound_messages.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 phones_t = cast(Table, Phone.__table__)
 households_t = cast(Table, Household.__table__)
 inbound_t = cast(Table, InboundMessage.__table__)
 outbox_t = cast(Table, OutboxMessage.__table__)
+zones_t = cast(Table, Zone.__table__)
+materials_t = cast(Table, Material.__table__)
+material_words_t = cast(Table, MaterialWord.__table__)
+rates_t = cast(Table, Rate.__table__)
+rewards_t = cast(Table, Reward.__table__)
+collectors_t = cast(Table, Collector.__table__)
+partners_t = cast(Table, Partner.__table__)
+collections_t = cast(Table, Collection.__table__)
+collection_lines_t = cast(Table, CollectionLine.__table__)
+disputes_t = cast(Table, Dispute.__table__)
+ratings_t = cast(Table, Rating.__table__)
+pickup_requests_t = cast(Table, PickupRequest.__table__)
+redemptions_t = cast(Table, Redemption.__table__)

@@ -60,6 +60,12 @@ class Settings:
     africastalking_api_base_url: str = "https://api.africastalking.com"
     # The secret Africa's Talking must put in its callback URLs (?secret=...): its only proof.
     africastalking_callback_secret: str = ""
+    # Field flows: the heaviest one line of a LOG may be, and how long a household may text NO.
+    max_kg_per_line: int = 200
+    dispute_window_hours: int = 48
+    # Who tops up airtime for REDEEM AIRTIME: console (records it, no network) or africastalking
+    # (its airtime API, with the AFRICASTALKING_* credentials).
+    airtime_provider: str = "console"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -101,6 +107,7 @@ class Settings:
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {redis_url!r}")
         sms = _sms_settings(environ)
+        field = _field_settings(environ)
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -109,6 +116,7 @@ class Settings:
             timezone=timezone,
             instance_dir=instance,
             **sms,
+            **field,
         )
 
 
@@ -167,3 +175,32 @@ def _sms_settings(environ: Mapping[str, str]) -> dict[str, Any]:
             value = environ[name]
             values[name.lower()] = _http_url(name, value) if name.endswith("_BASE_URL") else value
     return values
+
+
+AIRTIME_PROVIDERS = ("console", "africastalking")
+
+
+def _whole_number(environ: Mapping[str, str], name: str, default: int, lowest: int, highest: int) -> int:
+    text = (environ.get(name) or str(default)).strip()
+    if not text.isdigit() or not lowest <= int(text) <= highest:
+        raise SettingsError(f"{name} must be a whole number from {lowest} to {highest}, not {text!r}")
+    return int(text)
+
+
+def _field_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    airtime = (environ.get("AIRTIME_PROVIDER") or "console").strip().lower()
+    if airtime not in AIRTIME_PROVIDERS:
+        raise SettingsError(
+            f"AIRTIME_PROVIDER must be one of {', '.join(AIRTIME_PROVIDERS)}, not {airtime!r}"
+        )
+    if airtime == "africastalking":
+        missing = [
+            name for name in ("AFRICASTALKING_USERNAME", "AFRICASTALKING_API_KEY") if not environ.get(name)
+        ]
+        if missing:
+            raise SettingsError(f"AIRTIME_PROVIDER=africastalking needs {', '.join(missing)}")
+    return {
+        "max_kg_per_line": _whole_number(environ, "MAX_KG_PER_LINE", 200, 1, 10_000),
+        "dispute_window_hours": _whole_number(environ, "DISPUTE_WINDOW_HOURS", 48, 1, 24 * 90),
+        "airtime_provider": airtime,
+    }

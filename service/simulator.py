@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 import sms
 from sms.gateways import Inbound
 
-from .conversation import Received, receive
+from .conversation import Received, dispatch, receive
 from .models import InboundMessage, OutboxMessage
-from .outbox import enqueue_sends
 from .runtime import Runtime
 from .web import db_session, kolekt_runtime
 
@@ -41,7 +40,7 @@ def simulate(runtime: Runtime, phone: str, text: str) -> Received:
     """Inject one text as if a gateway delivered it, and enqueue its replies."""
     message = Inbound("simulator", uuid.uuid4().hex, phone, SIMULATOR_NUMBER, text)
     result = receive(runtime.sessions, runtime.settings, message, phone)
-    enqueue_sends(runtime.queue_redis, result.to_send)
+    dispatch(runtime.queue_redis, result)
     return result
 
 

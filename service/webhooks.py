@@ -26,9 +26,9 @@ from sms.gateways.africastalking import (
 )
 from sms.gateways.twilio_sms import read_twilio_inbound, read_twilio_status, verify_twilio_signature
 
-from .conversation import receive
+from .conversation import dispatch, receive
 from .db import run_in_transaction
-from .outbox import enqueue_sends, record_delivery
+from .outbox import record_delivery
 from .web import kolekt_runtime
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ def _accept(message: Inbound, *, provider_confirms_opt_out: bool) -> None:
         sender,
         provider_confirms_opt_out=provider_confirms_opt_out,
     )
-    enqueue_sends(runtime.queue_redis, result.to_send)
+    dispatch(runtime.queue_redis, result)
 
 
 def _read(reader: Callable[[Mapping[str, str]], T], form: Mapping[str, str]) -> T:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Role = Literal["household", "collector"]
+# Who a phone number belongs to: a collector's and a partner shop's numbers are registered by
+# operators; every other number is a household's (or someone's who may JOIN).
+Role = Literal["household", "collector", "partner"]
 
 # The languages a household may choose (LANG): English, Nigerian Pidgin, Yoruba, Hausa, Igbo.
 LANGUAGES = ("EN", "PCM", "YO", "HA", "IG")
@@ -146,6 +148,16 @@ class Today:
     pass
 
 
+# --- partner shops ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verify:
+    """VERIFY code: a partner shop checks a voucher and, if it is good, uses it up."""
+
+    code: str  # upper case, separators dropped
+
+
 Command = (
     Join
     | Balance
@@ -167,6 +179,7 @@ Command = (
     | Register
     | Route
     | Today
+    | Verify
 )
 
 

@@ -41,6 +41,7 @@ from .commands import (
     Stop,
     Today,
     Undo,
+    Verify,
 )
 from .gsm import LOOKALIKES
 from .member_codes import looks_like_member_code, parse_member_code
@@ -73,6 +74,12 @@ HOUSEHOLD_COMMANDS = (
     "START",
 )
 COLLECTOR_COMMANDS = ("LOG", "UNDO", "NEW", "ROUTE", "TODAY", "CHECK", "BAL", "LANG", "HELP", "STOP", "START")
+PARTNER_COMMANDS = ("VERIFY", "CHECK", "LANG", "HELP", "STOP", "START")
+ALLOWED: Mapping[str, tuple[str, ...]] = {
+    "household": HOUSEHOLD_COMMANDS,
+    "collector": COLLECTOR_COMMANDS,
+    "partner": PARTNER_COMMANDS,
+}
 
 # Words that mean a command, beyond its own name (carrier opt-out words included). Language
 # synonyms are defaults that a programme can change.
@@ -174,8 +181,8 @@ def _one_typo(a: str, b: str) -> bool:
 
 
 def _command_for(word: str, role: Role, vocabulary: Vocabulary) -> str | ParseError:
-    allowed = COLLECTOR_COMMANDS if role == "collector" else HOUSEHOLD_COMMANDS
-    names = {command: command for command in (*HOUSEHOLD_COMMANDS, *COLLECTOR_COMMANDS)}
+    allowed = ALLOWED[role]
+    names = {command: command for commands in ALLOWED.values() for command in commands}
     names.update(vocabulary.keywords)
     exact = names.get(word)
     if exact is not None:
@@ -375,6 +382,11 @@ def _parse_command(
         return named if isinstance(named, ParseError) else Register(phone[0], *named)
     if command == "LOG":
         return _log(words, vocabulary)
+    if command == "VERIFY":
+        code = "".join(character for character in "".join(words).upper() if character.isalnum())
+        if not code:
+            return ParseError("missing_voucher", {}, command=command)
+        return Verify(code[:16])
     simple: dict[str, Command] = {
         "BAL": Balance(),
         "HIST": History(),

@@ -36,10 +36,29 @@ WIDTHS: Mapping[str, int] = {
     "limit": 4,
     "phone": 16,
     "language": 8,
+    "date": 10,
+    "window": 11,
+    "reason": 70,
+    "reward": 20,
+    "item": 12,
+    "units": 7,
+    "min": 7,
+    "max": 7,
+    "need": 8,
+    "voucher": 11,
+    "stars": 1,
+    "count": 5,
+    "kg": 9,
+    "commission": 8,
+    "hours": 3,
+    "status": 9,
+    "what": 10,
+    "moves": 100,
+    "list": 230,
 }
 
 # Segments a reply may take; one unless named here.
-BUDGETS: Mapping[str, int] = {"help_household": 2, "help_collector": 2}
+BUDGETS: Mapping[str, int] = {"help_household": 2, "help_collector": 2, "route": 2, "rewards_list": 2}
 
 EN: Mapping[str, str] = {
     # replies
@@ -62,6 +81,60 @@ EN: Mapping[str, str] = {
     "REDEEM item, CHECK ref, NO ref if wrong, YES ref, RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
     "help_collector": "{programme}: LOG code PET 4.5 ALU 1.2 #seq, UNDO ref, NEW phone name, "
     "ROUTE, TODAY, CHECK ref, BAL, LANG, STOP.",
+    # pickups (collectors)
+    "log_duplicate": "Already logged as {ref} on {date}: {member} {points} pts. Nothing added.",
+    "unknown_member_phone": "No member with phone {phone}. Register them: NEW {phone} name",
+    "member_suspended": "Member {code} is suspended. Nothing was logged. Call the hub.",
+    "collector_suspended": "Your collector account is suspended. Nothing was done. Call the hub.",
+    "no_rate": "No rate for {material} yet. Nothing was logged. Ask the hub to set one.",
+    "undo_ok": "Undone {ref}: {member} -{points} pts. Nothing else changed.",
+    "undone": "{programme}: pickup {ref} was cancelled by {collector}: -{points} pts. Bal {balance}.",
+    "undo_too_late": "{ref} is over 30 min old: it cannot be undone. Ask the hub.",
+    "undo_spent": "Cannot undo {ref}: the member has spent the points. Ask the hub.",
+    "unknown_pickup": "No pickup {ref} for you. Check the code.",
+    "pickup_reversed": "Pickup {ref} was already cancelled.",
+    "registered": "OK: {name} is {code}. We texted them a welcome.",
+    "already_registered": "{phone} is already {code} ({name}). LOG with that code.",
+    "route": "Route {date}: {list}",
+    "route_empty": "No pickup requests yet for {date} in {zone}.",
+    "collector_no_zone": "You have no zone yet. Ask the hub to set one.",
+    "today": "Today: {count} pickups, {kg} kg, {points} pts to members, {commission} pts to you.",
+    "collector_balance": "{programme}: your commission is {points} pts. Text TODAY for today.",
+    # households
+    "history": "{programme}: {moves}. Bal {balance}.",
+    "pickup_ok": "OK, pickup asked for {date} ({window}). Put your bags out. Text SKIP to cancel.",
+    "skip_ok": "OK, no pickup and no reminder for you on {date}. Text PICKUP to change it.",
+    "household_no_zone": "Your area has no collection day yet. The hub will text you your day.",
+    "rewards_list": "{programme} rewards: {list}. Text REDEEM and the number or name.",
+    "rewards_empty": "No rewards in {programme} yet. Your points are safe.",
+    "unknown_reward": "No reward {item}. Text REWARDS for the list.",
+    "below_minimum": "{reward}: the least is {min}, e.g. REDEEM {item} {min}. Nothing was taken.",
+    "above_maximum": "{reward}: at most {max} at a time. Nothing was taken.",
+    "not_enough_points": "Not enough points: {reward} costs {need} pts, you have {balance}. Nothing was taken.",
+    "out_of_stock": "{reward} is out of stock. Text REWARDS for others. Nothing was taken.",
+    "voucher_issued": "{programme}: voucher {voucher} for {reward}. Show it at a partner shop. "
+    "-{points} pts, Bal {balance}.",
+    "airtime_sent": "{programme}: NGN {units} airtime sent to this phone. -{points} pts, Bal {balance}. Ref {ref}",
+    "goods_ordered": "{programme}: {units} x {reward} for you. Collect at the hub with ref {ref}. "
+    "-{points} pts, Bal {balance}.",
+    "redeem_refunded": "{programme}: sorry, {reward} failed. Your {points} pts are back. Bal {balance}.",
+    "dispute_opened": "{programme}: we got your NO for {ref}. The hub will check it and text you.",
+    "dispute_too_late": "{ref} is over {hours}h old. Call the hub to dispute it.",
+    "dispute_exists": "{ref} is already disputed ({status}).",
+    "dispute_upheld": "{programme}: your NO for {ref} was upheld. The pickup is cancelled: -{points} pts. "
+    "Bal {balance}.",
+    "dispute_upheld_collector": "Dispute on {ref} upheld: the pickup is cancelled, {member} -{points} pts.",
+    "dispute_rejected": "{programme}: your NO for {ref} was not upheld: {reason}",
+    "dispute_rejected_collector": "Dispute on {ref} ({member}) rejected: your pickup stands.",
+    "confirmed": "Thanks! {ref} is confirmed.",
+    "rated": "Thanks! You gave {collector} {stars} stars for {ref}.",
+    "check_ok": "{ref} is in the {programme} ledger: {what} of {points} pts, {member}, {date}.",
+    "check_unknown": "{ref} is not in the {programme} ledger. Check the code.",
+    # partner shops
+    "verify_ok": "Voucher {voucher} OK: {reward} for {member}. Now used: do not accept it again.",
+    "verify_used": "Voucher {voucher} was already used on {date}. Do not accept it.",
+    "verify_unknown": "No valid voucher {voucher}. Do not accept it.",
+    "help_partner": "{programme}: VERIFY code to check and use a voucher, CHECK ref, STOP.",
     # why a message could not be read (sms.parse's reasons)
     "empty": "Text HELP to see what you can do with {programme}.",
     "too_long": "Message too long. Send one command, e.g. BAL.",
@@ -84,6 +157,7 @@ EN: Mapping[str, str] = {
     "weight_too_large": "{weight} is over {limit} kg for one line. Check the weight.",
     "too_many_lines": "At most {limit} materials in one LOG.",
     "bad_phone": "Phone number {phone} is not valid, e.g. NEW 08031234567 Ada Okafor",
+    "missing_voucher": "Send the voucher code, e.g. VERIFY ABCDE-FGHJK",
     # when Kolekt itself cannot answer
     "not_open": "{command} is not open yet in {programme}. Text HELP for what you can do.",
     "try_later": "Sorry, {programme} could not do that just now. Please send it again later.",

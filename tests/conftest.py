@@ -212,6 +212,9 @@ SMS_SETTINGS = (
     "public_base_url",
     "phone_region",
     "kobo_per_point",
+    "max_kg_per_line",
+    "dispute_window_hours",
+    "airtime_provider",
     *(f.name for f in fields(Settings) if f.name.startswith(("twilio_", "africastalking_"))),
 )
 

@@ -35,7 +35,7 @@ def test_downgrade_to_base_and_up_again(fresh_database: Callable[[], str]) -> No
         assert "outbox_messages" not in inspect(engine).get_table_names()
         engine.dispose()
         upgrade(url)
-        assert {"phones", "households", "inbound_messages", "outbox_messages"} <= set(
+        assert {"phones", "households", "inbound_messages", "outbox_messages", "collections", "rates"} <= set(
             inspect(engine).get_table_names()
         )
     finally:

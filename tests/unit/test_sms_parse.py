@@ -32,6 +32,7 @@ from sms.commands import (
     Stop,
     Today,
     Undo,
+    Verify,
 )
 from sms.grammar import parse
 from sms.member_codes import member_code
@@ -207,7 +208,35 @@ def test_a_programme_can_add_materials_and_change_the_line_limit() -> None:
     assert reason(parse(f"LOG {CODE} PET 50.001", "collector", vocabulary)) == "weight_too_large"
 
 
-@given(st.text(max_size=200), st.sampled_from(["household", "collector"]))
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("VERIFY ABCDE-FGHJK", Verify("ABCDEFGHJK")),
+        ("verify abcde fghjk", Verify("ABCDEFGHJK")),
+        ("VERIFY: abcdefghjk.", Verify("ABCDEFGHJK")),
+        ("VERIFI ABCDEFGHJK", Verify("ABCDEFGHJK")),
+        ("CHECK 7f2k", Check("7F2K")),
+    ],
+)
+def test_partner_commands(text: str, expected: object) -> None:
+    assert parse(text, "partner") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "expected"),
+    [
+        ("VERIFY", "partner", "missing_voucher"),
+        ("BAL", "partner", "not_for_role"),
+        ("LOG K0001E PET 1", "partner", "not_for_role"),
+        ("VERIFY ABCDEFGHJK", "household", "not_for_role"),
+        ("VERIFY ABCDEFGHJK", "collector", "not_for_role"),
+    ],
+)
+def test_verify_is_for_partner_shops_only(text: str, role: str, expected: str) -> None:
+    assert reason(parse(text, role)) == expected  # type: ignore[arg-type]
+
+
+@given(st.text(max_size=200), st.sampled_from(["household", "collector", "partner"]))
 def test_parse_never_raises(text: str, role: str) -> None:
     result = parse(text, role)  # type: ignore[arg-type]
     assert result is not None

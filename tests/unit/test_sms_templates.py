@@ -37,6 +37,25 @@ LONG = {
     "limit": "200",
     "phone": "0803-123-4567-999",
     "language": "Yorùbá",
+    "date": "Wed 30 Sep",
+    "window": "08:00-12:00",
+    "reason": "the scale at the hub shows 2.5 kg of PET, not 4.5 kg as the receipt says, so it stands",
+    "reward": "Golden Penny Semovita 10kg bag",
+    "item": "SEMOVITA10KG",
+    "units": "1000000",
+    "min": "1000000",
+    "max": "1000000",
+    "need": "99999999",
+    "voucher": "ABCDE-FGHJK",
+    "stars": "5",
+    "count": "99999",
+    "kg": "99999.999",
+    "commission": "99999999",
+    "hours": "168",
+    "status": "rejected",
+    "what": "redemption",
+    "moves": "+12345 30 Nov ABCDEF, -12345 29 Nov ABCDEF, +12345 28 Nov ABCDEF, +99 27 Nov ABCDEF",
+    "list": "1 AIRTIME 1 pt/NGN, 2 Golden Penny Semovita 10kg 4500 pts, 3 Peak Milk tin 900 pts, " * 4,
 }
 
 
@@ -90,7 +109,9 @@ def test_every_reason_the_parser_gives_has_a_reply() -> None:
     assert reasons and reasons <= EN.keys(), reasons - EN.keys()
 
 
-@given(st.text(max_size=300), st.sampled_from(["household", "collector"]), st.sampled_from(LANGUAGES))
+@given(
+    st.text(max_size=300), st.sampled_from(["household", "collector", "partner"]), st.sampled_from(LANGUAGES)
+)
 def test_every_refusal_of_any_text_gets_a_gsm7_reply_within_two_segments(
     text: str, role: str, language: str
 ) -> None:
