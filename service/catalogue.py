@@ -58,13 +58,25 @@ def _hour(moment: time) -> str:
     return str(moment.hour) if moment.minute == 0 else f"{moment.hour}:{moment.minute:02d}"
 
 
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(word: str) -> str | None:
+    """``"tue"``, ``"tues"``, ``"Tuesday"`` -> ``"tue"``; None for anything else. A whole word must
+    name the day: cutting every word to three letters read "mon-fri" as Monday alone."""
+    word = word.lower()
+    for short, full in zip(WEEKDAYS, _DAY_NAMES, strict=True):
+        if len(word) >= 3 and full.startswith(word):
+            return short
+    return None
+
+
 def parse_days(text: str) -> str:
     """``"Tue,fri"`` -> ``"tue,fri"`` (week order, no repeats); CatalogueError if a day is unknown."""
-    words = [word.strip().lower()[:3] for word in re.split(r"[,\s]+", text.strip()) if word.strip()]
-    unknown = [word for word in words if word not in WEEKDAYS]
-    if not words or unknown:
+    days = [_weekday(word) for word in re.split(r"[,\s]+", text.strip()) if word]
+    if not days or None in days:
         raise CatalogueError(f"days must be weekdays like tue,fri (not {text!r})")
-    return ",".join(day for day in WEEKDAYS if day in words)
+    return ",".join(day for day in WEEKDAYS if day in days)
 
 
 def parse_window(text: str) -> tuple[str, str]:
@@ -146,18 +158,28 @@ def add_material(session: Session, code: str, name: str, synonyms: Iterable[str]
         raise CatalogueError("a material code is 2 to 12 letters, e.g. PET")
     if session.execute(select(materials_t.c.code).where(materials_t.c.code == code)).first():
         raise CatalogueError(f"material {code} exists already; add words to it with --word")
+    words = _new_words(session, code, [code, *synonyms])  # every word checked before any write
     session.execute(
         materials_t.insert(), {"code": code, "name": name.strip()[:40] or code, "created_at": now}
     )
-    add_words(session, code, [code, *synonyms])
+    _insert_words(session, code, words)
 
 
 def add_words(session: Session, code: str, words: Iterable[str]) -> list[str]:
-    """More words for a material; a word already meaning another material is refused."""
+    """More words for a material; a word already meaning another material is refused (and then
+    none of them is added). Returns the words that were new."""
     code = code.strip().upper()
     if not session.execute(select(materials_t.c.code).where(materials_t.c.code == code)).first():
         raise CatalogueError(f"no material {code}")
-    added = []
+    added = _new_words(session, code, words)
+    _insert_words(session, code, added)
+    return added
+
+
+def _new_words(session: Session, code: str, words: Iterable[str]) -> list[str]:
+    """The words, as stored, that do not mean ``code`` yet; CatalogueError if one is not a word
+    or already means another material."""
+    new: list[str] = []
     for typed in words:
         word = _word(typed)
         if not re.fullmatch(r"[A-Z]+( [A-Z]+)?", word) or len(word) > 30:
@@ -167,11 +189,15 @@ def add_words(session: Session, code: str, words: Iterable[str]) -> list[str]:
         ).scalar()
         if taken is not None and taken != code:
             raise CatalogueError(f"{word} already means {taken}")
-        if taken is None:
-            session.execute(material_words_t.insert(), {"word": word, "material_code": code})
-            added.append(word)
+        if taken is None and word not in new:
+            new.append(word)
+    return new
+
+
+def _insert_words(session: Session, code: str, words: list[str]) -> None:
+    if words:
+        session.execute(material_words_t.insert(), [{"word": word, "material_code": code} for word in words])
     forget_vocabulary()
-    return added
 
 
 def material_words(session: Session) -> dict[str, str]:

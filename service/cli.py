@@ -22,7 +22,6 @@ import ledger
 
 from . import migrate
 from .db import unit_of_work
-from .programme import seed_demo_ledger
 from .runtime import Runtime, redis_url_of
 
 
@@ -129,17 +128,22 @@ def ledger_verify(no_seal: bool, workers: int) -> None:
     sys.exit(1)
 
 
-@click.command("seed-demo", help="Open the programme's accounts and add demo data (idempotent).")
+@click.command(
+    "seed-demo",
+    help="Add demo data: zones, collectors, households, rates, rewards, a shop, pickups (idempotent).",
+)
 @with_appcontext
-def seed_demo() -> None:
+def seed_demo_command() -> None:
+    from .demo import seed_demo
+
     try:
         with unit_of_work(_runtime().sessions) as session:
-            count = seed_demo_ledger(session)
+            count = seed_demo(session)
             result = ledger.seal_all(session)
     except (OperationalError, ProgrammingError) as error:
         _no_schema(error)
     click.echo(
-        f"demo data ready: {count} demo transfers; ledger head {result.head.count} {result.head.hash[:16]}"
+        f"demo data ready: {count} new demo pickups; ledger head {result.head.count} {result.head.hash[:16]}"
     )
 
 
@@ -253,5 +257,19 @@ def sms_sweep() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (db_group, ledger_group, sms_group, seed_demo, worker, serve):
+    from .cli_disputes import DISPUTES_GROUPS
+    from .cli_programme import PROGRAMME_GROUPS  # here: it imports this module's helpers
+    from .cli_rewards import REWARDS_GROUPS
+
+    for command in (
+        db_group,
+        ledger_group,
+        sms_group,
+        seed_demo_command,
+        worker,
+        serve,
+        *PROGRAMME_GROUPS,
+        *REWARDS_GROUPS,
+        *DISPUTES_GROUPS,
+    ):
         app.cli.add_command(command)

@@ -10,28 +10,28 @@ the sender, their household if any, the outbox) and the parsed command.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from redis import Redis
 from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-import ledger
 import sms
 from sms import commands
 from sms.gateways import Inbound
 
 from .catalogue import vocabulary
 from .db import insert_ignoring_conflict, run_in_transaction, upsert
-from .households import Member, member_by_phone, register_household
+from .households import Member, member_by_phone
 from .jobs_queue import enqueue_job
 from .models import collectors_t, inbound_t, partners_t, phones_t
 from .outbox import Outbox, enqueue_sends, opt_out
-from .programme import member_account
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,16 @@ class Conversation:
 C = TypeVar("C")
 Handler = Callable[[Conversation, Any], None]
 HANDLERS: dict[type, Handler] = {}
+# The modules whose handlers register themselves with @handles (imported on first use: they
+# import this module, so it cannot import them at the top).
+HANDLER_MODULES = ("service.members", "service.pickups", "service.rewards")
+
+
+@lru_cache(maxsize=1)
+def handlers() -> dict[type, Handler]:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    return HANDLERS
 
 
 def handles(
@@ -206,7 +216,7 @@ def _handle(
     if isinstance(parsed, commands.ParseError):
         conversation.reply(parsed.reason, **parsed.details)
     else:
-        HANDLERS.get(type(parsed), not_open)(conversation, parsed)
+        handlers().get(type(parsed), not_open)(conversation, parsed)
     return Received(
         inbound_id,
         False,
@@ -276,42 +286,6 @@ def not_open(conversation: Conversation, command: Any) -> None:
 @handles(commands.Help)
 def help_(conversation: Conversation, _command: commands.Help) -> None:
     conversation.reply(f"help_{conversation.role}")
-
-
-@handles(commands.Join)
-def join(conversation: Conversation, command: commands.Join) -> None:
-    existing = conversation.household
-    if existing is not None:
-        conversation.reply("already_member", name=_first_name(existing.name), code=existing.member_code)
-        return
-    household = register_household(
-        conversation.session, conversation.sender, command.name, command.address, "sms", conversation.now
-    )
-    conversation.household = household
-    conversation.reply("welcome_no_zone", name=_first_name(household.name), code=household.member_code)
-
-
-def _first_name(name: str) -> str:
-    return name.split()[0] if name.split() else name
-
-
-@handles(commands.Balance)
-def balance(conversation: Conversation, _command: commands.Balance) -> None:
-    household = conversation.household
-    if household is None:
-        conversation.reply("not_member")
-        return
-    account = member_account(household.member_code)
-    points = ledger.balance(conversation.session, account).credit_balance
-    latest = ledger.latest_transfers(conversation.session, account, limit=1)
-    if not latest:
-        conversation.reply("balance_new", points=points)
-        return
-    last = latest[0]
-    sign = "+" if last.credit == account else "-"
-    day = last.occurred_at.astimezone(conversation.settings.zone).strftime("%d %b").lstrip("0")
-    naira = points * conversation.settings.kobo_per_point // 100
-    conversation.reply("balance", points=points, naira=naira, last=f"{sign}{last.amount} on {day}")
 
 
 @handles(commands.Language)

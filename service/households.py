@@ -90,10 +90,11 @@ def register_household(
 ) -> Member:
     """A new member: its row, its member code (from its id, with a check letter) and its account.
     The phone's row must exist (``ensure_phone``)."""
+    address = address[:160] if address else None
     values = {
         "phone": phone,
         "name": name[:80],
-        "address": address[:160] if address else None,
+        "address": address,
         "joined_via": joined_via,
         "created_at": now,
         "zone_id": zone_id,
@@ -103,4 +104,4 @@ def register_household(
     code = sms.member_code(household_id)
     session.execute(_SET_MEMBER_CODE, {"household_id": household_id, "code": code})
     ledger.open_accounts(session, [(member_account(code), "member", True)], now=now)
-    return Member(household_id, code, name[:80], phone, zone_id, "active", values["address"])
+    return Member(household_id, code, name[:80], phone, zone_id, "active", address)

@@ -7,14 +7,19 @@ Recurring jobs are listed in ``service.schedule`` and enqueued by RQ's cron sche
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
 
 import ledger
 from sms.gateways import OutgoingMessage, SendError
 
-from . import outbox, runtime
+from . import fulfilment, outbox, rewards, runtime
 from .db import run_in_transaction, unit_of_work
 from .gateway import status_callback_url
+from .jobs_queue import enqueue_job
 
 QUEUES = ("high", "default", "low")
 log = logging.getLogger(__name__)
@@ -101,4 +106,87 @@ def sweep_outbox() -> int:
     if ids:
         log.info("outbox sweep: enqueuing %d rows", len(ids))
         outbox.enqueue_sends(current.redis, ids, tag=f"sweep{int(now.timestamp())}")
+    return len(ids)
+
+
+# --- rewards ---------------------------------------------------------------------------------------
+
+FULFIL_QUEUE = "high"
+FULFIL_JOB_TIMEOUT = 120
+
+
+def fulfil_redemption(redemption_id: int) -> str:
+    """Deliver one redemption's reward, once; returns what became of it (for RQ's record).
+
+    Claim (committed), call the fulfiller outside any transaction, record (committed, with the
+    household's reply). A second job for the same redemption finds it claimed or done and does
+    nothing. A transient failure is retried later; a permanent one, or the last transient one,
+    refunds the points.
+    """
+    current = runtime.current()
+    order = run_in_transaction(current.sessions, lambda s: rewards.claim_redemption(s, redemption_id, _now()))
+    if order is None:
+        return "nothing to do"
+    fulfiller = fulfilment.fulfiller_for(order.kind, current.settings)
+    try:
+        done = fulfiller.fulfil(order)
+    except Exception as error:
+        failure = (
+            error
+            if isinstance(error, fulfilment.FulfilmentError)
+            else fulfilment.FulfilmentError(f"{type(error).__name__}: {error}", transient=True)
+        )
+        if not isinstance(error, fulfilment.FulfilmentError):
+            log.exception("fulfiller %s raised on redemption %d", fulfiller.name, redemption_id)
+        recorded = run_in_transaction(
+            current.sessions,
+            lambda s: rewards.record_failure(s, current.settings, redemption_id, failure, _now()),
+        )
+    else:
+        recorded = run_in_transaction(
+            current.sessions,
+            lambda s: rewards.record_fulfilled(s, current.settings, redemption_id, done, _now()),
+        )
+    finally:
+        fulfiller.close()
+    outbox.enqueue_sends(current.redis, recorded.to_send)
+    if recorded.retry_in is not None:
+        _enqueue_fulfilment_retry(current.redis, redemption_id, order.attempt, recorded.retry_in)
+    return recorded.outcome
+
+
+def _enqueue_fulfilment_retry(connection: Redis, redemption_id: int, attempt: int, wait: timedelta) -> None:
+    try:
+        Queue(FULFIL_QUEUE, connection=connection).enqueue_in(
+            wait,
+            "service.jobs.fulfil_redemption",
+            redemption_id,
+            job_id=f"fulfil-{redemption_id}-{attempt}",
+            job_timeout=FULFIL_JOB_TIMEOUT,
+            result_ttl=300,
+        )
+    except RedisError as error:
+        log.warning(
+            "Redis refused the retry of redemption %d (%s); the sweep will retry it", redemption_id, error
+        )
+
+
+def sweep_redemptions() -> int:
+    """Enqueue created redemptions that no job will fulfil (Redis was down, a worker died)."""
+    current = runtime.current()
+    now = _now()
+    ids = run_in_transaction(current.sessions, lambda s: rewards.redemptions_to_sweep(s, now))
+    if ids:
+        log.info("redemption sweep: enqueuing %d", len(ids))
+    for redemption_id in ids:
+        taken = enqueue_job(
+            current.redis,
+            "service.jobs.fulfil_redemption",
+            redemption_id,
+            queue=FULFIL_QUEUE,
+            job_id=f"fulfil-{redemption_id}-sweep{int(now.timestamp())}",
+            timeout=FULFIL_JOB_TIMEOUT,
+        )
+        if not taken:  # Redis is down: the next sweep tries again
+            break
     return len(ids)

@@ -87,6 +87,8 @@ EN: Mapping[str, str] = {
     "member_suspended": "Member {code} is suspended. Nothing was logged. Call the hub.",
     "collector_suspended": "Your collector account is suspended. Nothing was done. Call the hub.",
     "no_rate": "No rate for {material} yet. Nothing was logged. Ask the hub to set one.",
+    "zero_points": "{lines} earns 0 pts at today's rates. Nothing was logged.",
+    "not_a_member_phone": "{phone} is a collector's or shop's phone, not a member's.",
     "undo_ok": "Undone {ref}: {member} -{points} pts. Nothing else changed.",
     "undone": "{programme}: pickup {ref} was cancelled by {collector}: -{points} pts. Bal {balance}.",
     "undo_too_late": "{ref} is over 30 min old: it cannot be undone. Ask the hub.",
@@ -110,11 +112,13 @@ EN: Mapping[str, str] = {
     "unknown_reward": "No reward {item}. Text REWARDS for the list.",
     "below_minimum": "{reward}: the least is {min}, e.g. REDEEM {item} {min}. Nothing was taken.",
     "above_maximum": "{reward}: at most {max} at a time. Nothing was taken.",
-    "not_enough_points": "Not enough points: {reward} costs {need} pts, you have {balance}. Nothing was taken.",
+    "not_enough_points": "Not enough points: {reward} costs {need} pts, you have {balance}. "
+    "Nothing was taken.",
     "out_of_stock": "{reward} is out of stock. Text REWARDS for others. Nothing was taken.",
     "voucher_issued": "{programme}: voucher {voucher} for {reward}. Show it at a partner shop. "
     "-{points} pts, Bal {balance}.",
-    "airtime_sent": "{programme}: NGN {units} airtime sent to this phone. -{points} pts, Bal {balance}. Ref {ref}",
+    "airtime_sent": "{programme}: NGN {units} airtime sent to this phone. -{points} pts, Bal {balance}. "
+    "Ref {ref}",
     "goods_ordered": "{programme}: {units} x {reward} for you. Collect at the hub with ref {ref}. "
     "-{points} pts, Bal {balance}.",
     "redeem_refunded": "{programme}: sorry, {reward} failed. Your {points} pts are back. Bal {balance}.",
@@ -135,6 +139,7 @@ EN: Mapping[str, str] = {
     "verify_used": "Voucher {voucher} was already used on {date}. Do not accept it.",
     "verify_unknown": "No valid voucher {voucher}. Do not accept it.",
     "help_partner": "{programme}: VERIFY code to check and use a voucher, CHECK ref, STOP.",
+    "account_suspended": "Your {programme} account is suspended. Nothing was done. Call the hub.",
     # why a message could not be read (sms.parse's reasons)
     "empty": "Text HELP to see what you can do with {programme}.",
     "too_long": "Message too long. Send one command, e.g. BAL.",

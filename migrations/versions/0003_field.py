@@ -294,6 +294,7 @@ def upgrade() -> None:
     with op.batch_alter_table("households") as batch:
         batch.alter_column("status", server_default=None)
     _add_default_materials()
+    _open_programme_accounts()
     triggers = (
         POSTGRESQL_RATES_APPEND_ONLY
         if op.get_context().dialect.name == "postgresql"
@@ -301,6 +302,15 @@ def upgrade() -> None:
     )
     for statement in triggers:
         op.execute(statement)
+
+
+def _open_programme_accounts() -> None:
+    """The accounts every pickup and redemption posts against, opened through the ledger's own API."""
+    from sqlalchemy.orm import Session
+
+    from service.programme import open_programme_accounts
+
+    open_programme_accounts(Session(bind=op.get_bind()))
 
 
 def _add_default_materials() -> None:

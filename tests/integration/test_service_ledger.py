@@ -15,7 +15,8 @@ import ledger
 from ledger import TransferRequest
 from service import create_app
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.programme import DEMO_HOUSEHOLDS, ISSUANCE, open_programme_accounts
+from service.demo import HOUSEHOLDS
+from service.programme import ISSUANCE, open_programme_accounts
 from service.settings import Settings
 from tests.conftest import run_cli
 
@@ -107,16 +108,17 @@ def test_upgrade_and_seed_demo_are_idempotent(
     settings = make_settings(fresh_database())
     app = create_app(settings)
     runner = app.test_cli_runner()
-    for _ in range(2):
+    for new in (14, 0):
         assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
         seeded = runner.invoke(args=["seed-demo"])
         assert seeded.exit_code == 0, seeded.output
-        assert "demo data ready: 29 demo transfers; ledger head 29 " in seeded.output
-    assert runner.invoke(args=["ledger", "verify"]).output.startswith("OK 29 transfers")
+        # 14 pickups, each crediting a household and paying its collector's commission
+        assert f"demo data ready: {new} new demo pickups; ledger head 28 " in seeded.output
+    assert runner.invoke(args=["ledger", "verify"]).output.startswith("OK 28 transfers")
     # the demo households are real members: the simulator's phone has their points
-    simulated = runner.invoke(args=["sms", "simulate", "--from", DEMO_HOUSEHOLDS[0][0], "BAL"])
+    simulated = runner.invoke(args=["sms", "simulate", "--from", HOUSEHOLDS[0][0], "BAL"])
     assert simulated.exit_code == 0, simulated.output
-    assert "< Kolekt: 310 pts (NGN 310). Last: -100 on " in simulated.output
+    assert "< Kolekt: 210 pts (NGN 210). Last: +36 on " in simulated.output
     app.extensions["kolekt.runtime"].close()
 
 

@@ -1,0 +1,312 @@
+"""The operators' commands for the programme's reference data, run as an operator runs them:
+``flask --app wsgi zones|materials|rates|collectors|members ...`` in a process of its own.
+
+Every refusal must exit non-zero with a one-line reason and leave every table as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.pool import NullPool
+
+import ledger
+from service.catalogue import add_collector, add_zone, set_rate
+from service.db import make_engine, make_session_factory, unit_of_work
+from service.households import ensure_phone, register_household
+from service.models import collectors_t, households_t, metadata
+from service.programme import member_account
+from service.settings import Settings
+from tests.conftest import run_cli
+
+TUNDE = "+2348030000001"
+ADA = "+2348031234567"
+NEW_YEAR = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(fresh_database: Callable[[], str], make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(fresh_database())
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """The test's own look at the database the commands write to."""
+    made = make_engine(settings.database_url, poolclass=NullPool)
+    yield made
+    made.dispose()
+
+
+def ok(settings: Settings, *arguments: str) -> list[str]:
+    """Run a command that must succeed quietly; its output lines."""
+    result = run_cli(settings, *arguments)
+    assert result.returncode == 0, (arguments, result.stderr)
+    assert result.stderr == "", arguments
+    return result.stdout.splitlines()
+
+
+def columns(lines: list[str]) -> list[list[str]]:
+    """A plain table's rows, split where two or more spaces separate its columns."""
+    return [re.split(r"\s{2,}", line.strip()) for line in lines]
+
+
+def snapshot(engine: Engine) -> dict[str, list[str]]:
+    """Every row of every table, the service's and the ledger's."""
+    tables = [*metadata.sorted_tables, *ledger.metadata.sorted_tables]
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in connection.execute(select(table)))
+            for table in tables
+        }
+
+
+# --- the happy path of every command -------------------------------------------------------------------
+
+
+def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Settings, engine: Engine) -> None:
+    assert ok(settings, "zones", "list") == ["no zones yet"]
+    assert ok(settings, "zones", "add", "Yaba", "--days", "fri,tue", "--window", "8:00-12:00") == [
+        "zone Yaba: Tue, Fri 8-12"
+    ]
+    assert ok(settings, "zones", "add", "Sabo", "--days", "sat", "--window", "07:30-11:15") == [
+        "zone Sabo: Sat 7:30-11:15"
+    ]
+    listed = columns(ok(settings, "zones", "list"))
+    # The next collection day depends on today: its weekday is what can be checked.
+    assert [row[:3] for row in listed] == [
+        ["zone", "days", "window"],
+        ["Sabo", "sat", "07:30-11:15"],
+        ["Yaba", "tue,fri", "08:00-12:00"],
+    ]
+    assert listed[1][3].startswith("Sat ") and listed[2][3][:4] in {"Tue ", "Fri "}
+
+    # materials and their words
+    assert ok(
+        settings, "materials", "add", "tin", "--name", "Tins", "--word", "tins", "--word", "tin can"
+    ) == ["material TIN: TIN, TIN CAN, TINS"]
+    assert ok(settings, "materials", "words", "PET", "flask", "Flasks") == ["PET: added FLASK, FLASKS"]
+
+    # rates: versions, the commission carried over when not given, a time with its own offset
+    assert ok(settings, "rates", "set", "PET", "10", "--commission", "2", "--from", "2026-01-01") == [
+        "PET: 10 pts/kg, commission 2/kg, from 2026-01-01 00:00"
+    ]
+    assert ok(settings, "rates", "set", "pet", "12", "--from", "2099-01-01") == [
+        "PET: 12 pts/kg, commission 2/kg, from 2099-01-01 00:00"
+    ]
+    assert ok(settings, "rates", "set", "TIN", "30", "--from", "2026-03-01T08:00:00+00:00") == [
+        "TIN: 30 pts/kg, commission 0/kg, from 2026-03-01 09:00"  # shown in Lagos time
+    ]
+    assert ok(settings, "rates", "set", "ALU", "25")[0].startswith("ALU: 25 pts/kg, commission 0/kg, from ")
+    assert columns(ok(settings, "rates", "list", "--at", "2026-06-01")) == [
+        ["material", "pts/kg", "commission/kg", "since"],
+        ["PET", "10", "2", "2026-01-01 00:00"],
+        ["TIN", "30", "0", "2026-03-01 09:00"],
+    ]
+    assert [row[:3] for row in columns(ok(settings, "rates", "list"))] == [
+        ["material", "pts/kg", "commission/kg"],
+        ["ALU", "25", "0"],
+        ["PET", "10", "2"],
+        ["TIN", "30", "0"],
+    ]
+    assert [row[:2] for row in columns(ok(settings, "rates", "list", "--at", "2099-01-01T00:00"))][2] == [
+        "PET",
+        "12",
+    ]
+    assert ok(settings, "rates", "list", "--at", "2025-12-31T23:59") == [
+        "no rate in force at 2025-12-31 23:59"
+    ]
+    history = columns(ok(settings, "rates", "history", "PET"))
+    assert [row[:3] for row in history] == [
+        ["from", "pts/kg", "commission/kg"],
+        ["2026-01-01 00:00", "10", "2"],
+        ["2099-01-01 00:00", "12", "2"],
+    ]
+    assert history[1][-1] == "in force" and history[2][-1] == "planned"
+    assert history[1][3].startswith("cli")
+    materials = {row[0]: row[1:] for row in columns(ok(settings, "materials", "list"))}
+    assert materials["PET"] == [
+        "PET bottles",
+        "10",
+        "2",
+        "PET, BOTTLE, BOTTLES, FLASK, FLASKS, PLASTIC, PLASTICS",
+    ]
+    assert materials["TIN"] == ["Tins", "30", "0", "TIN, TIN CAN, TINS"]
+    assert materials["GLASS"] == ["Glass", "-", "-", "GLASS, JAR, JARS"]
+
+    # collectors
+    first = ok(settings, "collectors", "add", "--phone", "0803 000 0001", "--name", "Tunde", "--zone", "yaba")
+    assert re.fullmatch(r"collector \d+: Tunde, \+2348030000001, zone Yaba", first[0])
+    collector_ids = [first[0].split()[1].rstrip(":")]
+    second = ok(
+        settings,
+        "collectors",
+        "add",
+        "--phone",
+        "+2348030000002",
+        "--name",
+        "Kemi  Ade",
+        "--zone",
+        "Sabo",
+        "--commission",
+        "4",
+    )
+    assert re.fullmatch(r"collector \d+: Kemi Ade, \+2348030000002, zone Sabo, commission 4/kg", second[0])
+    collector_ids.append(second[0].split()[1].rstrip(":"))
+    listed_collectors = columns(ok(settings, "collectors", "list"))
+    assert [row[0] for row in listed_collectors[1:]] == collector_ids
+    assert [row[1:] for row in listed_collectors] == [
+        ["name", "phone", "zone", "commission/kg", "status"],
+        ["Tunde", TUNDE, "Yaba", "rates", "active"],
+        ["Kemi Ade", "+2348030000002", "Sabo", "4", "active"],
+    ]
+    assert ok(settings, "collectors", "suspend", "--phone", "08030000001")[0].endswith(
+        f"Tunde, {TUNDE}, suspended"
+    )
+    assert columns(ok(settings, "collectors", "list"))[1][-1] == "suspended"
+    assert ok(settings, "collectors", "activate", "--phone", TUNDE)[0].endswith(f"Tunde, {TUNDE}, active")
+
+    # members
+    added = ok(
+        settings,
+        "members",
+        "add",
+        "--phone",
+        "08031234567",
+        "--name",
+        " Ada  Okafor ",
+        "--zone",
+        "YABA",
+        "--address",
+        "12 Adeniyi St",
+    )
+    found = re.fullmatch(r"member (K\d+[A-Z]): Ada Okafor, \+2348031234567, zone Yaba", added[0])
+    assert found is not None, added
+    code = found.group(1)
+    ok(settings, "members", "add", "--phone", "08052345678", "--name", "Bola", "--zone", "Sabo")
+    members = columns(ok(settings, "members", "list"))
+    assert [row[1:] for row in members] == [
+        ["name", "phone", "zone", "status"],
+        ["Ada Okafor", ADA, "Yaba", "active"],
+        ["Bola", "+2348052345678", "Sabo", "active"],
+    ]
+    assert members[1][0] == code
+    assert [row[1] for row in columns(ok(settings, "members", "list", "--zone", "sabo"))] == ["name", "Bola"]
+
+    # what the commands wrote is what the rest of Kolekt reads
+    with unit_of_work(make_session_factory(engine)) as session:
+        row = session.execute(select(households_t).where(households_t.c.member_code == code)).one()
+        assert (row.phone, row.name, row.address, row.joined_via) == (
+            ADA,
+            "Ada Okafor",
+            "12 Adeniyi St",
+            "operator",
+        )
+        assert ledger.get_account(session, member_account(code)).no_overdraft
+        collector_accounts = [ledger.get_account(session, f"collector:{n}").kind for n in collector_ids]
+        statuses = session.execute(select(collectors_t.c.status).order_by(collectors_t.c.id)).scalars().all()
+    assert collector_accounts == ["collector", "collector"]
+    assert statuses == ["active", "active"]  # Tunde, suspended and activated again
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+
+
+def a_programme(engine: Engine) -> None:
+    """Yaba, its collector Tunde, its member Ada, and PET at 10 points from 2026 on."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        zone = add_zone(session, "Yaba", "tue,fri", "08:00-12:00", NEW_YEAR)
+        add_collector(session, TUNDE, "Tunde", zone.id, NEW_YEAR)
+        ensure_phone(session, ADA, NEW_YEAR)
+        register_household(session, ADA, "Ada Okafor", None, "sms", NEW_YEAR, zone_id=zone.id)
+        set_rate(session, "PET", 10, 2, datetime(2025, 12, 31, 23, 0, tzinfo=UTC), "test", NEW_YEAR)
+
+
+NEW_PHONE = "08031112222"
+ADD_ZONE = ("zones", "add", "Ikeja")
+ADD_COLLECTOR = ("collectors", "add", "--name", "Kemi")
+ADD_MEMBER = ("members", "add", "--name", "Bola")
+SET_RATE = ("rates", "set", "PET")
+
+# (arguments, the exit status: 2 for a value that is not a phone number at all, as `sms simulate`
+# does, 1 for anything the programme refuses; what stderr says)
+REFUSALS = [
+    # zones
+    (
+        ("zones", "add", "yaba", "--days", "tue", "--window", "08:00-12:00"),
+        1,
+        "there is already a zone called yaba",
+    ),
+    ((*ADD_ZONE, "--days", "mon-fri", "--window", "08:00-12:00"), 1, "days must be weekdays like tue,fri"),
+    ((*ADD_ZONE, "--days", "tue", "--window", "12:00-08:00"), 1, "the window must end after it starts"),
+    ((*ADD_ZONE, "--days", "tue", "--window", "8-12"), 1, "the window must look like 08:00-12:00"),
+    # collectors
+    ((*ADD_COLLECTOR, "--phone", "abc", "--zone", "Yaba"), 2, "--phone 'abc' is not a phone number"),
+    ((*ADD_COLLECTOR, "--phone", NEW_PHONE, "--zone", "Ikeja"), 1, "no zone called 'Ikeja'"),
+    ((*ADD_COLLECTOR, "--phone", "08030000001", "--zone", "Yaba"), 1, f"{TUNDE} is already a collector"),
+    ((*ADD_COLLECTOR, "--phone", ADA, "--zone", "Yaba"), 1, "is a member household's phone"),
+    (
+        (*ADD_COLLECTOR, "--phone", NEW_PHONE, "--zone", "Yaba", "--commission", "-1"),
+        1,
+        "commission per kg must be",
+    ),
+    ((*ADD_COLLECTOR, "--phone", NEW_PHONE, "--zone", "Yaba", "--commission", "1.5"), 1, "a whole number"),
+    (("collectors", "suspend", "--phone", NEW_PHONE), 1, "no collector with phone +2348031112222"),
+    # members
+    ((*ADD_MEMBER, "--phone", "0803 123 4567", "--zone", "Yaba"), 1, f"{ADA} is already member K"),
+    ((*ADD_MEMBER, "--phone", TUNDE, "--zone", "Yaba"), 1, f"{TUNDE} is a collector's phone"),
+    ((*ADD_MEMBER, "--phone", NEW_PHONE, "--zone", "Ikeja"), 1, "no zone called 'Ikeja'"),
+    ((*ADD_MEMBER, "--phone", "0803", "--zone", "Yaba"), 2, "--phone '0803' is not a phone number"),
+    (("members", "add", "--name", "  ", "--phone", NEW_PHONE, "--zone", "Yaba"), 1, "needs a name"),
+    (("members", "list", "--zone", "Ikeja"), 1, "no zone called 'Ikeja'"),
+    # rates
+    ((*SET_RATE, "-5"), 1, "points per kg must be a whole number from 0 to"),
+    ((*SET_RATE, "1.5"), 1, "points per kg must be a whole number (not '1.5')"),
+    ((*SET_RATE, "10", "--commission", "-1"), 1, "commission per kg must be a whole number from 0 to"),
+    (("rates", "set", "NOPE", "10"), 1, "no material NOPE"),
+    ((*SET_RATE, "10", "--from", "tomorrow"), 1, "--from 'tomorrow' is not a date"),
+    ((*SET_RATE, "10", "--from", "2026-02-30"), 1, "--from '2026-02-30' is not a date"),
+    ((*SET_RATE, "11", "--from", "2026-01-01"), 1, "PET already has a rate from"),
+    (("rates", "list", "--at", "someday"), 1, "--at 'someday' is not a date"),
+    (("rates", "history", "NOPE"), 1, "no material NOPE"),
+    # materials
+    (("materials", "add", "PET", "--name", "Bottles"), 1, "material PET exists already"),
+    (
+        ("materials", "add", "STEEL", "--name", "Steel", "--word", "steel can", "--word", "cans"),
+        1,
+        "CANS already means ALU",
+    ),
+    (("materials", "add", "STEEL", "--name", "Steel", "--word", "a b c"), 1, "a word is letters only"),
+    (("materials", "words", "NOPE", "tin"), 1, "no material NOPE"),
+    (("materials", "words", "ALU", "tin", "bottles"), 1, "BOTTLES already means PET"),
+]
+
+
+def test_every_refusal_exits_non_zero_says_why_and_changes_nothing(
+    settings: Settings, engine: Engine, subtests: pytest.Subtests
+) -> None:
+    a_programme(engine)
+    before = snapshot(engine)
+    for arguments, status, reason in REFUSALS:
+        with subtests.test(command=" ".join(arguments)):
+            result = run_cli(settings, *arguments)
+            assert (result.returncode, result.stdout) == (status, "")
+            assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+            assert reason in result.stderr
+            assert snapshot(engine) == before
+
+
+def test_the_commands_on_a_database_without_the_schema_say_to_upgrade(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    empty = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
+    for arguments in (("zones", "list"), ("rates", "set", "PET", "10")):
+        result = run_cli(empty, *arguments)
+        assert result.returncode == 1
+        assert result.stderr == (
+            "Error: the database is not ready (OperationalError); run: flask --app wsgi db upgrade\n"
+        )
