@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn
 
 import click
@@ -17,10 +19,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 
 import ledger
+import sms
 
 from . import migrate
+from .catalogue import CatalogueError
 from .db import unit_of_work
 from .runtime import Runtime, redis_url_of
 
@@ -37,6 +42,36 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 def _no_schema(error: Exception) -> NoReturn:
     _fail(f"the database is not ready ({type(error).__name__}); run: flask --app wsgi db upgrade")
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One transaction; a refusal or a missing schema becomes ``Error: ...`` and a non-zero exit
+    (after the rollback, so nothing it did stays)."""
+    try:
+        with unit_of_work(_runtime().sessions) as session:
+            yield session
+    except CatalogueError as error:
+        _fail(str(error))
+    except (OperationalError, ProgrammingError) as error:
+        _no_schema(error)
+
+
+def phone_of(text: str) -> str:
+    phone = sms.normalise_phone(text, _runtime().settings.phone_region)
+    if phone is None:
+        _fail(f"--phone {text!r} is not a phone number (e.g. +2348031234567 or 08031234567)", 2)
+    return phone
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], empty: str) -> None:
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [list(header), *([str(cell) for cell in row] for row in rows)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
+    for row in cells:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 @click.group("db", cls=AppGroup, help="Build or inspect the schema (Alembic migrations).")

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
-from .cli import _fail, _runtime
-from .cli_rewards import _table, _work
+from .cli import _fail, _runtime, print_table, transaction
 from .disputes import DisputeError, open_disputes, reject, uphold
 from .outbox import Outbox, enqueue_sends
 
@@ -26,7 +25,7 @@ def disputes_group() -> None:
 @disputes_group.command("list", help="The open disputes, oldest first.")
 def disputes_list() -> None:
     zone = _runtime().settings.zone
-    with _work() as session:
+    with transaction() as session:
         rows = [
             (
                 d.id,
@@ -38,14 +37,14 @@ def disputes_list() -> None:
             )
             for d in open_disputes(session)
         ]
-    _table(("id", "ref", "member", "pts", "opened", "reason"), rows, "no open disputes")
+    print_table(("id", "ref", "member", "pts", "opened", "reason"), rows, "no open disputes")
 
 
 def _decide(decision: str, dispute_id: int, operator: str, reason: str = "") -> str:
     runtime = _runtime()
     now = datetime.now(UTC)
     try:
-        with _work() as session:
+        with transaction() as session:
             outbox = Outbox(session, now)
             if decision == "uphold":
                 points = uphold(session, outbox, runtime.settings.programme_name, dispute_id, operator, now)

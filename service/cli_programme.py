@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
-
-import sms
 
 from .catalogue import (
     WEEKDAYS,
@@ -41,36 +36,15 @@ from .catalogue import (
     zone_by_name,
     zones,
 )
-from .cli import _fail, _no_schema, _runtime
-from .db import unit_of_work
+from .cli import _runtime, phone_of, print_table, transaction
 from .households import ensure_phone, member_by_phone, register_household
 from .models import collectors_t, households_t, materials_t, rates_t, zones_t
 
 # --- what every command shares ---------------------------------------------------------------------
 
 
-@contextmanager
-def _work() -> Iterator[Session]:
-    """One transaction; a refusal or a missing schema becomes ``Error: ...`` and a non-zero exit
-    (after the rollback, so nothing it did stays)."""
-    try:
-        with unit_of_work(_runtime().sessions) as session:
-            yield session
-    except CatalogueError as error:
-        _fail(str(error))
-    except (OperationalError, ProgrammingError) as error:
-        _no_schema(error)
-
-
 def _local_zone() -> ZoneInfo:
     return _runtime().settings.zone
-
-
-def _phone(text: str) -> str:
-    phone = sms.normalise_phone(text, _runtime().settings.phone_region)
-    if phone is None:
-        _fail(f"--phone {text!r} is not a phone number (e.g. +2348031234567 or 08031234567)", 2)
-    return phone
 
 
 def _whole(text: str, label: str) -> int:
@@ -118,16 +92,6 @@ def _operator() -> str:
         return "cli"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]], empty: str) -> None:
-    if not rows:
-        click.echo(empty)
-        return
-    cells = [list(header), *([str(cell) for cell in row] for row in rows)]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
-    for row in cells:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -145,14 +109,14 @@ def zones_group() -> None:
 @click.option("--days", required=True, help="Collection weekdays, e.g. tue,fri.")
 @click.option("--window", required=True, help="Collection hours in local time, e.g. 08:00-12:00.")
 def zones_add(name: str, days: str, window: str) -> None:
-    with _work() as session:
+    with transaction() as session:
         zone = add_zone(session, name, days, window, _now())
     click.echo(f"zone {zone.name}: {zone.describe()}")
 
 
 @zones_group.command("list", help="Every zone with its days, hours and next collection day.")
 def zones_list() -> None:
-    with _work() as session:
+    with transaction() as session:
         found = zones(session)
     now, local = _now(), _local_zone()
     rows = [
@@ -164,7 +128,7 @@ def zones_list() -> None:
         )
         for zone in found
     ]
-    _table(("zone", "days", "window", "next"), rows, "no zones yet")
+    print_table(("zone", "days", "window", "next"), rows, "no zones yet")
 
 
 # --- materials ---------------------------------------------------------------------------------------
@@ -180,7 +144,7 @@ def materials_group() -> None:
 @click.option("--name", required=True, help="What operators call it, e.g. 'PET bottles'.")
 @click.option("--word", "words", multiple=True, help="A word people type for it (repeat for more).")
 def materials_add(code: str, name: str, words: tuple[str, ...]) -> None:
-    with _work() as session:
+    with transaction() as session:
         add_material(session, code, name, words, _now())
         code = code.strip().upper()
         known = sorted(word for word, material in material_words(session).items() if material == code)
@@ -191,7 +155,7 @@ def materials_add(code: str, name: str, words: tuple[str, ...]) -> None:
 @click.argument("code")
 @click.argument("words", nargs=-1, required=True)
 def materials_words(code: str, words: tuple[str, ...]) -> None:
-    with _work() as session:
+    with transaction() as session:
         added = add_words(session, code, words)
     code = code.strip().upper()
     click.echo(f"{code}: added {', '.join(added)}" if added else f"{code}: nothing new, it knew every word")
@@ -199,7 +163,7 @@ def materials_words(code: str, words: tuple[str, ...]) -> None:
 
 @materials_group.command("list", help="Every material: its words and the rate in force now.")
 def materials_list() -> None:
-    with _work() as session:
+    with transaction() as session:
         names = {
             code: name
             for code, name in session.execute(
@@ -222,7 +186,7 @@ def materials_list() -> None:
                 ", ".join([code, *spoken]),
             )
         )
-    _table(("code", "name", "pts/kg", "commission/kg", "words"), rows, "no materials yet")
+    print_table(("code", "name", "pts/kg", "commission/kg", "words"), rows, "no materials yet")
 
 
 # --- rates -------------------------------------------------------------------------------------------
@@ -251,7 +215,7 @@ def rates_group() -> None:
     help="A date (the start of that day, local time) or an ISO time; default now.",
 )
 def rates_set(material: str, points: str, commission: str | None, start: str | None) -> None:
-    with _work() as session:
+    with transaction() as session:
         code = _material_code(session, material)
         points_per_kg = _whole(points, "points per kg")
         effective_from = _now() if start is None else _moment(start, "--from")
@@ -271,21 +235,21 @@ def rates_set(material: str, points: str, commission: str | None, start: str | N
 @rates_group.command("list", help="The rates in force now, or --at a date or time.")
 @click.option("--at", "at_text", help="A date (the start of that day, local time) or an ISO time.")
 def rates_list(at_text: str | None) -> None:
-    with _work() as session:
+    with transaction() as session:
         at = _now() if at_text is None else _moment(at_text, "--at")
         rates = current_rates(session, at)
     rows = [
         (code, rate.points_per_kg, rate.commission_per_kg, _shown(rate.effective_from))
         for code, rate in rates.items()
     ]
-    _table(("material", "pts/kg", "commission/kg", "since"), rows, f"no rate in force at {_shown(at)}")
+    print_table(("material", "pts/kg", "commission/kg", "since"), rows, f"no rate in force at {_shown(at)}")
 
 
 @rates_group.command("history", help="Every version of a material's rate, past and planned.")
 @click.argument("material")
 def rates_history(material: str) -> None:
     now = _now()
-    with _work() as session:
+    with transaction() as session:
         code = _material_code(session, material)
         versions = session.execute(
             select(rates_t).where(rates_t.c.material_code == code).order_by(rates_t.c.effective_from)
@@ -302,7 +266,7 @@ def rates_history(material: str) -> None:
         )
         for row in versions
     ]
-    _table(("from", "pts/kg", "commission/kg", "set by", "now"), rows, f"{code} has no rate yet")
+    print_table(("from", "pts/kg", "commission/kg", "set by", "now"), rows, f"{code} has no rate yet")
 
 
 # --- collectors --------------------------------------------------------------------------------------
@@ -321,8 +285,8 @@ def collectors_group() -> None:
 @click.option("--zone", "zone_name", required=True, help="The zone they cover.")
 @click.option("--commission", help="Commission per kg for this collector, instead of the rates'.")
 def collectors_add(phone: str, name: str, zone_name: str, commission: str | None) -> None:
-    number = _phone(phone)
-    with _work() as session:
+    number = phone_of(phone)
+    with transaction() as session:
         zone = _zone_named(session, zone_name)
         per_kg = None if commission is None else _whole(commission, "commission per kg")
         collector = add_collector(session, number, name, zone.id, _now(), commission_per_kg=per_kg)
@@ -332,7 +296,7 @@ def collectors_add(phone: str, name: str, zone_name: str, commission: str | None
 
 @collectors_group.command("list", help="Every collector with their zone and status.")
 def collectors_list() -> None:
-    with _work() as session:
+    with transaction() as session:
         rows = session.execute(
             select(
                 collectors_t.c.id,
@@ -349,12 +313,12 @@ def collectors_list() -> None:
         (id_, name, phone, zone or "-", "rates" if commission is None else commission, status)
         for id_, name, phone, zone, commission, status in rows
     ]
-    _table(("id", "name", "phone", "zone", "commission/kg", "status"), shown, "no collectors yet")
+    print_table(("id", "name", "phone", "zone", "commission/kg", "status"), shown, "no collectors yet")
 
 
 def _set_status(phone: str, status: str) -> None:
-    number = _phone(phone)
-    with _work() as session:
+    number = phone_of(phone)
+    with transaction() as session:
         collector = set_collector_status(session, number, status)
     click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}, {status}")
 
@@ -387,10 +351,10 @@ def members_group() -> None:
 @click.option("--zone", "zone_name", required=True, help="The zone it lives in.")
 @click.option("--address", help="Where the collector finds it.")
 def members_add(phone: str, name: str, zone_name: str, address: str | None) -> None:
-    number = _phone(phone)
+    number = phone_of(phone)
     name = " ".join(name.split())
     address = " ".join(address.split()) if address else None
-    with _work() as session:
+    with transaction() as session:
         if not name or len(name) > 80:
             raise CatalogueError("a member needs a name of 1 to 80 characters")
         if address is not None and len(address) > 160:
@@ -411,7 +375,7 @@ def members_add(phone: str, name: str, zone_name: str, address: str | None) -> N
 @members_group.command("list", help="Every member household, or those of one --zone.")
 @click.option("--zone", "zone_name", help="Only this zone's households.")
 def members_list(zone_name: str | None) -> None:
-    with _work() as session:
+    with transaction() as session:
         query = (
             select(
                 households_t.c.member_code,
@@ -428,7 +392,7 @@ def members_list(zone_name: str | None) -> None:
             query = query.where(households_t.c.zone_id == _zone_named(session, zone_name).id)
         rows = session.execute(query).all()
     shown = [(code, name, phone, zone or "-", status) for code, name, phone, zone, status in rows]
-    _table(("code", "name", "phone", "zone", "status"), shown, "no members yet")
+    print_table(("code", "name", "phone", "zone", "status"), shown, "no members yet")
 
 
 PROGRAMME_GROUPS = (zones_group, materials_group, rates_group, collectors_group, members_group)

@@ -7,20 +7,12 @@ duplicate), prints ``Error: <why>``, exits non-zero and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.orm import Session
 
-import sms
-
-from .catalogue import CatalogueError
-from .cli import _fail, _no_schema, _runtime
-from .db import unit_of_work
+from .cli import _fail, phone_of, print_table, transaction
 from .fulfilment import KINDS
 from .rewards import (
     add_partner,
@@ -31,36 +23,6 @@ from .rewards import (
     set_partner_status,
     set_stock,
 )
-
-
-@contextmanager
-def _work() -> Iterator[Session]:
-    """One transaction; a refusal or a missing schema becomes ``Error: ...`` and a non-zero exit
-    (after the rollback, so nothing it did stays)."""
-    try:
-        with unit_of_work(_runtime().sessions) as session:
-            yield session
-    except CatalogueError as error:
-        _fail(str(error))
-    except (OperationalError, ProgrammingError) as error:
-        _no_schema(error)
-
-
-def _phone(text: str) -> str:
-    phone = sms.normalise_phone(text, _runtime().settings.phone_region)
-    if phone is None:
-        _fail(f"--phone {text!r} is not a phone number (e.g. +2348031234567 or 08031234567)", 2)
-    return phone
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]], empty: str) -> None:
-    if not rows:
-        click.echo(empty)
-        return
-    cells = [list(header), *([str(cell) for cell in row] for row in rows)]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
-    for row in cells:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _now() -> datetime:
@@ -95,7 +57,7 @@ def rewards_add(
     max_units: int | None,
     stock: int | None,
 ) -> None:
-    with _work() as session:
+    with transaction() as session:
         position = add_reward(
             session, code, name, kind, price, _now(), min_units=min_units, max_units=max_units, stock=stock
         )
@@ -106,7 +68,7 @@ def rewards_add(
 
 @rewards_group.command("list", help="The active rewards, by their number in the REWARDS reply.")
 def rewards_list() -> None:
-    with _work() as session:
+    with transaction() as session:
         found = catalogue(session)
     rows = [
         (
@@ -120,7 +82,7 @@ def rewards_list() -> None:
         )
         for reward in found
     ]
-    _table(("no", "code", "name", "kind", "price", "units", "stock"), rows, "no rewards yet")
+    print_table(("no", "code", "name", "kind", "price", "units", "stock"), rows, "no rewards yet")
 
 
 @rewards_group.command("stock", help="Set what is left of a reward: a number, or 'unlimited'.")
@@ -133,7 +95,7 @@ def rewards_stock(code: str, stock: str) -> None:
         left = int(stock)
     else:
         _fail(f"the stock must be a whole number or 'unlimited' (not {stock!r})", 2)
-    with _work() as session:
+    with transaction() as session:
         reward = set_stock(session, code, left)
     click.echo(f"{reward.code}: stock {'unlimited' if left is None else left}")
 
@@ -152,8 +114,8 @@ def partners_group() -> None:
 @click.option("--phone", required=True, help="The shop's phone, which will text VERIFY.")
 @click.option("--name", required=True, help="The shop's name.")
 def partners_add(phone: str, name: str) -> None:
-    number = _phone(phone)
-    with _work() as session:
+    number = phone_of(phone)
+    with transaction() as session:
         partner = add_partner(session, number, name, _now())
     click.echo(f"partner shop {partner.id}: {partner.name} ({partner.phone})")
 
@@ -162,8 +124,8 @@ def partners_add(phone: str, name: str) -> None:
 @click.option("--phone", required=True)
 @click.argument("status", type=click.Choice(("active", "suspended")))
 def partners_status(phone: str, status: str) -> None:
-    number = _phone(phone)
-    with _work() as session:
+    number = phone_of(phone)
+    with transaction() as session:
         partner = set_partner_status(session, number, status)
     click.echo(f"partner shop {partner.name} ({partner.phone}) is {partner.status}")
 
