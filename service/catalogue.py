@@ -12,7 +12,7 @@ import threading
 import time as clock
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select
@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 import ledger
 import sms
 
-from .models import collectors_t, material_words_t, materials_t, rates_t, zones_t
+from .models import collectors_t, day_changes_t, material_words_t, materials_t, rates_t, zones_t
 from .programme import collector_account
+from .timetable import local_day, next_collection_day, parse_time
 
 
 class CatalogueError(ValueError):
@@ -43,6 +44,8 @@ class Zone(NamedTuple):
     days: tuple[int, ...]  # weekday numbers, Monday 0
     window_start: time
     window_end: time
+    remind_at: time  # the evening before a collection day
+    morning_at: time | None  # on the morning of it, if at all
 
     @property
     def window(self) -> str:
@@ -99,6 +102,8 @@ def _zone(row: object) -> Zone:
         days,
         time.fromisoformat(row.window_start),  # type: ignore[attr-defined]
         time.fromisoformat(row.window_end),  # type: ignore[attr-defined]
+        time.fromisoformat(row.remind_at),  # type: ignore[attr-defined]
+        time.fromisoformat(row.morning_at) if row.morning_at else None,  # type: ignore[attr-defined]
     )
 
 
@@ -133,15 +138,50 @@ def zones(session: Session) -> list[Zone]:
     return [_zone(row) for row in session.execute(select(zones_t).order_by(zones_t.c.name))]
 
 
-def next_collection_day(zone: Zone, now: datetime, local: tzinfo) -> date:
-    """The zone's next collection day in local time: today if it is one and its window has not
-    ended yet, otherwise the first collection weekday after today."""
-    here = now.astimezone(local)
-    for ahead in range(8):
-        day = here.date() + timedelta(days=ahead)
-        if day.weekday() in zone.days and (ahead > 0 or here.time() < zone.window_end):
-            return day
-    raise AssertionError("a zone has at least one collection day")  # parse_days makes sure
+def set_reminder_times(
+    session: Session,
+    zone: Zone,
+    *,
+    evening: str | None = None,
+    morning: str | None = None,
+    no_morning: bool = False,
+) -> Zone:
+    """The evening reminder's time ("18:00", the day before) and the morning one's (on the day,
+    before the window ends), or no morning reminder; what is not given stays as it is."""
+    values: dict[str, str | None] = {}
+    try:
+        if evening is not None:
+            values["remind_at"] = f"{parse_time(evening):%H:%M}"
+        if no_morning:
+            values["morning_at"] = None
+        elif morning is not None:
+            values["morning_at"] = f"{parse_time(morning):%H:%M}"
+    except ValueError as error:
+        raise CatalogueError(str(error)) from error
+    morning_at = values.get("morning_at")
+    if morning_at is not None and morning_at >= f"{zone.window_end:%H:%M}":
+        raise CatalogueError(f"the morning reminder must come before the window ends ({zone.window})")
+    if values:
+        session.execute(zones_t.update().where(zones_t.c.id == zone.id).values(**values))
+    found = get_zone(session, zone.id)
+    assert found is not None
+    return found
+
+
+def zone_changes(session: Session, zone_id: int, since: date) -> dict[date, date | None]:
+    """The zone's one-off changes from ``since`` on: day -> the day it moved to, or None (cancelled)."""
+    rows = session.execute(
+        select(day_changes_t.c.day, day_changes_t.c.moved_to).where(
+            day_changes_t.c.zone_id == zone_id,
+            (day_changes_t.c.day >= since) | (day_changes_t.c.moved_to >= since),
+        )
+    )
+    return {row.day: row.moved_to for row in rows}
+
+
+def next_day_of(session: Session, zone: Zone, now: datetime, local: tzinfo) -> date:
+    """The zone's next collection day, its one-off changes taken into account."""
+    return next_collection_day(zone, now, local, zone_changes(session, zone.id, local_day(now, local)))
 
 
 # --- materials and the words for them ---------------------------------------------------------------

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import click
@@ -26,7 +27,7 @@ import sms
 
 from . import migrate
 from .catalogue import CatalogueError
-from .db import unit_of_work
+from .db import run_in_transaction, unit_of_work
 from .runtime import Runtime, redis_url_of
 
 
@@ -136,13 +137,18 @@ def ledger_head() -> None:
     help="Walk the chain in this many segments at once (PostgreSQL).",
 )
 def ledger_verify(no_seal: bool, workers: int) -> None:
+    from .reports import finish_check, problem_of, start_check
+
     started = time.perf_counter()
+    sessions = _runtime().sessions
     try:
+        check_id = run_in_transaction(sessions, lambda s: start_check(s, "cli", datetime.now(UTC)))
         if not no_seal:
-            with unit_of_work(_runtime().sessions) as session:
+            with unit_of_work(sessions) as session:
                 ledger.seal_all(session)
-        with unit_of_work(_runtime().sessions) as session:
+        with unit_of_work(sessions) as session:
             report = ledger.verify(session, workers=workers)
+        run_in_transaction(sessions, lambda s: finish_check(s, check_id, report, datetime.now(UTC)))
     except (OperationalError, ProgrammingError) as error:
         _no_schema(error)
     seconds = time.perf_counter() - started
@@ -150,16 +156,7 @@ def ledger_verify(no_seal: bool, workers: int) -> None:
         waiting = f", {report.pending} waiting to be sealed" if report.pending else ""
         click.echo(f"OK {report.count} transfers, head {report.head_hash} ({seconds:.2f}s{waiting})")
         return
-    where = ", ".join(
-        f"{name} {value}"
-        for name, value in (
-            ("transfer", report.bad_transfer_id),
-            ("seq", report.bad_seq),
-            ("account", report.bad_account),
-        )
-        if value is not None
-    )
-    click.echo(f"BROKEN: {report.problem}" + (f" [{where}]" if where else ""), err=True)
+    click.echo(f"BROKEN: {problem_of(report)}", err=True)
     sys.exit(1)
 
 
@@ -295,6 +292,7 @@ def register(app: Flask) -> None:
     from .cli_disputes import DISPUTES_GROUPS
     from .cli_programme import PROGRAMME_GROUPS  # here: it imports this module's helpers
     from .cli_rewards import REWARDS_GROUPS
+    from .cli_schedule import SCHEDULE_GROUPS  # also adds zones remind|change|changes
 
     for command in (
         db_group,
@@ -306,5 +304,6 @@ def register(app: Flask) -> None:
         *PROGRAMME_GROUPS,
         *REWARDS_GROUPS,
         *DISPUTES_GROUPS,
+        *SCHEDULE_GROUPS,
     ):
         app.cli.add_command(command)

@@ -29,7 +29,7 @@ from .catalogue import (
     collector_by_phone,
     current_rates,
     material_words,
-    next_collection_day,
+    next_day_of,
     rates_in_force,
     set_collector_status,
     set_rate,
@@ -116,19 +116,19 @@ def zones_add(name: str, days: str, window: str) -> None:
 
 @zones_group.command("list", help="Every zone with its days, hours and next collection day.")
 def zones_list() -> None:
-    with transaction() as session:
-        found = zones(session)
     now, local = _now(), _local_zone()
-    rows = [
-        (
-            zone.name,
-            ",".join(WEEKDAYS[day] for day in zone.days),
-            zone.window,
-            f"{next_collection_day(zone, now, local):%a %Y-%m-%d}",
-        )
-        for zone in found
-    ]
-    print_table(("zone", "days", "window", "next"), rows, "no zones yet")
+    with transaction() as session:
+        rows = [
+            (
+                zone.name,
+                ",".join(WEEKDAYS[day] for day in zone.days),
+                zone.window,
+                f"{zone.remind_at:%H:%M}" + (f", {zone.morning_at:%H:%M}" if zone.morning_at else ""),
+                f"{next_day_of(session, zone, now, local):%a %Y-%m-%d}",
+            )
+            for zone in zones(session)
+        ]
+    print_table(("zone", "days", "window", "reminders", "next"), rows, "no zones yet")
 
 
 # --- materials ---------------------------------------------------------------------------------------

@@ -69,8 +69,17 @@ class Conversation:
         return self.text(self.sender, template, self.language, **values)
 
     def text(self, to: str, template: str, language: str, /, **values: object) -> int:
+        """A text to ``to`` about this message: an answer (sent even in quiet hours) when ``to``
+        wrote it, otherwise news for someone else (a household's receipt), which waits for morning."""
         body = sms.render(template, language, programme=self.settings.programme_name, **values)
-        return self.outbox.write(to, body, language=language, template=template, inbound_id=self.inbound_id)
+        return self.outbox.write(
+            to,
+            body,
+            language=language,
+            template=template,
+            inbound_id=self.inbound_id,
+            reply=to == self.sender,
+        )
 
 
 C = TypeVar("C")
@@ -239,7 +248,9 @@ def _record_failure(
     )
     outbox = Outbox(session, now)
     body = sms.render("try_later", language, programme=settings.programme_name)
-    reply = outbox.write(sender, body, language=language, template="try_later", inbound_id=inbound_id)
+    reply = outbox.write(
+        sender, body, language=language, template="try_later", inbound_id=inbound_id, reply=True
+    )
     return Received(inbound_id, False, "failed", (reply,), tuple(outbox.to_send), failed=True)
 
 

@@ -7,10 +7,10 @@ caller's session and outbox; the CLI and the dashboard call the same ones.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 import ledger
@@ -182,3 +182,26 @@ def _tell_both(
         language = language_of(session, phone)
         body = sms.render(template, language, programme=programme, **values)
         outbox.write(phone, body, language=language, template=template)
+
+
+def settle_pickups(session: Session, now: datetime, window: timedelta, *, limit: int = 5000) -> int:
+    """Mark settled the credited pickups whose dispute window has closed with no dispute open:
+    from then on they are final. Up to ``limit`` at a time; returns how many."""
+    open_dispute = exists().where(
+        disputes_t.c.collection_id == collections_t.c.id, disputes_t.c.status == "open"
+    )
+    ids = (
+        select(collections_t.c.id)
+        .where(
+            collections_t.c.settled_at.is_(None),
+            collections_t.c.received_at < now - window,
+            collections_t.c.status == "credited",
+            ~open_dispute,
+        )
+        .order_by(collections_t.c.settled_at, collections_t.c.received_at)
+        .limit(limit)
+    )
+    found = [int(i) for i in session.execute(ids).scalars()]
+    if found:
+        session.execute(update(collections_t).where(collections_t.c.id.in_(found)).values(settled_at=now))
+    return len(found)

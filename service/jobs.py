@@ -7,11 +7,13 @@ Recurring jobs are listed in ``service.schedule`` and enqueued by RQ's cron sche
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from sqlalchemy.orm import Session
 
 import ledger
 from sms.gateways import OutgoingMessage, SendError
@@ -47,6 +49,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Rows claimed, sent and recorded at a time. A worker killed mid-batch leaves at most this many
+# "sending": those it had not handed over yet are sent by the sweep; those it had may go twice
+# (no SMS API lets a second hand-over be recognised), the one gap in exactly-once.
+SEND_CHUNK = 25
+
+
 def send_message(message_id: int) -> str:
     """Hand one outbox row to the gateway, once; returns what became of it (for RQ's record).
 
@@ -54,59 +62,112 @@ def send_message(message_id: int) -> str:
     or sent and does nothing. A transient failure puts the row back with a later due time and
     schedules the retry; a permanent one fails it for good.
     """
+    return send_outbox([message_id], bulk=False).get(message_id, "nothing to send")
+
+
+def send_messages(message_ids: list[int], bulk: bool = True) -> str:
+    """Hand a batch of outbox rows to the gateway, each once (as ``send_message``), paced by the
+    shared send limit; returns a count of what became of them."""
+    outcomes = send_outbox(message_ids, bulk=bulk)
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        word = outcome.split(" ")[0].rstrip(":")
+        counts[word] = counts.get(word, 0) + 1
+    return ", ".join(f"{count} {word}" for word, count in sorted(counts.items())) or "nothing to send"
+
+
+def send_outbox(
+    message_ids: Sequence[int], *, bulk: bool, clock: Callable[[], datetime] = _now
+) -> dict[int, str]:
+    """Claim, send and record the rows among ``message_ids`` that are due, ``SEND_CHUNK`` at a
+    time: what became of each. In quiet hours, rows that do not answer the recipient's own text
+    wait for the morning."""
     current = runtime.current()
-    claimed = run_in_transaction(current.sessions, lambda s: outbox.claim(s, message_id, _now()))
-    if claimed is None:
-        return "nothing to send"
-    gateway = current.gateway
-    message = OutgoingMessage(
-        to=claimed.to,
-        body=claimed.body,
-        reference=str(claimed.id),
-        status_callback=status_callback_url(current.settings, claimed.id),
+    outcomes: dict[int, str] = {}
+    for start in range(0, len(message_ids), SEND_CHUNK):
+        outcomes.update(_send_chunk(current, message_ids[start : start + SEND_CHUNK], bulk, clock()))
+    return outcomes
+
+
+def _send_chunk(current: runtime.Runtime, ids: Sequence[int], bulk: bool, now: datetime) -> dict[int, str]:
+    quiet = current.settings.quiet
+    quiet_until = quiet.until(now, current.settings.zone) if quiet else None
+    batch = run_in_transaction(
+        current.sessions, lambda s: outbox.claim_many(s, ids, now, quiet_until=quiet_until)
     )
-    try:
-        sent = gateway.send(message)
-    except Exception as error:
-        failure = (
-            error
-            if isinstance(error, SendError)
-            else SendError(f"{type(error).__name__}: {error}", transient=True, code="error")
+    outcomes = dict.fromkeys(batch.deferred, "waits for quiet hours to end")
+    if batch.deferred and quiet_until is not None:
+        tag = f"quiet{int(quiet_until.timestamp())}"
+        outbox.enqueue_batches(current.redis, batch.deferred, tag=tag, due=quiet_until)
+    limit = current.send_limit
+    messages = batch.claimed if limit is None else list(limit.paced(batch.claimed, bulk=bulk))
+    if messages:
+        outcomes.update(_hand_over(current, messages))
+    return outcomes
+
+
+def _hand_over(current: runtime.Runtime, chunk: Sequence[outbox.Claimed]) -> dict[int, str]:
+    gateway = current.gateway
+    sent: list[tuple[int, str, str]] = []
+    failures: list[tuple[outbox.Claimed, SendError]] = []
+    for claimed in chunk:
+        message = OutgoingMessage(
+            to=claimed.to,
+            body=claimed.body,
+            reference=str(claimed.id),
+            status_callback=status_callback_url(current.settings, claimed.id),
         )
-        if not isinstance(error, SendError):
-            log.exception("gateway %s raised on outbox %d", gateway.name, message_id)
-        wait = run_in_transaction(
-            current.sessions,
-            lambda s: outbox.record_failure(
-                s,
-                message_id,
+        try:
+            result = gateway.send(message)
+        except SendError as error:
+            failures.append((claimed, error))
+        except Exception as error:  # a bug or a library's surprise: retried like a time-out
+            log.exception("gateway %s raised on outbox %d", gateway.name, claimed.id)
+            failures.append(
+                (claimed, SendError(f"{type(error).__name__}: {error}", transient=True, code="error"))
+            )
+        else:
+            sent.append((claimed.id, result.provider_id, result.status))
+
+    def record(session: Session) -> list[timedelta | None]:
+        moment = _now()
+        outbox.record_sent_many(session, gateway.name, sent, moment)
+        return [
+            outbox.record_failure(
+                session,
+                claimed.id,
                 transient=failure.transient,
                 code=failure.code,
                 error=str(failure),
                 opted_out=failure.opted_out,
-                now=_now(),
-            ),
-        )
+                now=moment,
+            )
+            for claimed, failure in failures
+        ]
+
+    waits = run_in_transaction(current.sessions, record)
+    outcomes = {message_id: f"{status} {provider_id}" for message_id, provider_id, status in sent}
+    for (claimed, failure), wait in zip(failures, waits, strict=True):
         if wait is None:
-            return f"failed: {failure}"
-        outbox.enqueue_retry(current.redis, message_id, claimed.attempt, wait)
-        return f"retry in {int(wait.total_seconds())}s: {failure}"
-    run_in_transaction(
-        current.sessions,
-        lambda s: outbox.record_sent(s, message_id, gateway.name, sent.provider_id, sent.status, _now()),
-    )
-    return f"{sent.status} {sent.provider_id}"
+            outcomes[claimed.id] = f"failed: {failure}"
+        else:
+            outbox.enqueue_retry(current.redis, claimed.id, claimed.attempt, wait)
+            outcomes[claimed.id] = f"retry in {int(wait.total_seconds())}s: {failure}"
+    return outcomes
 
 
 def sweep_outbox() -> int:
     """Enqueue outbox rows that no job will send (Redis was down, a worker died). Returns how many."""
     current = runtime.current()
     now = _now()
-    ids = run_in_transaction(current.sessions, lambda s: outbox.rows_to_sweep(s, now))
-    if ids:
-        log.info("outbox sweep: enqueuing %d rows", len(ids))
-        outbox.enqueue_sends(current.redis, ids, tag=f"sweep{int(now.timestamp())}")
-    return len(ids)
+    swept = run_in_transaction(current.sessions, lambda s: outbox.rows_to_sweep(s, now))
+    count = len(swept.transactional) + len(swept.bulk)
+    if count:
+        log.info("outbox sweep: enqueuing %d rows", count)
+        tag = f"sweep{int(now.timestamp())}"
+        outbox.enqueue_sends(current.redis, swept.transactional, tag=tag)
+        outbox.enqueue_batches(current.redis, swept.bulk, tag=tag)
+    return count
 
 
 # --- rewards ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,7 +112,7 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(3))
     segments: Mapped[int] = mapped_column(Integer)
     encoding: Mapped[str] = mapped_column(String(5))  # GSM-7 or UCS-2
-    kind: Mapped[str] = mapped_column(String(16))  # transactional | reminder
+    kind: Mapped[str] = mapped_column(String(16))  # transactional | reminder | report
     template: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default="queued")
     provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
@@ -122,6 +123,8 @@ class OutboxMessage(Base):
     inbound_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("inbound_messages.id"), nullable=True, index=True
     )
+    # An answer to the recipient's own text: the only kind sent in quiet hours.
+    reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -147,6 +150,26 @@ class Zone(Base):
     window_start: Mapped[str] = mapped_column(String(5))
     window_end: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    # "HH:MM" local: the reminder the evening before a collection day, and the optional one on
+    # the morning of it (None: no morning reminder).
+    remind_at: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
+    morning_at: Mapped[str | None] = mapped_column(String(5), nullable=True)
+
+
+class DayChange(Base):
+    """A one-off exception to a zone's collection days: ``day`` (one of its collection days) is
+    cancelled, or moved to ``moved_to``. The zone's households are told by text."""
+
+    __tablename__ = "day_changes"
+    __table_args__ = (UniqueConstraint("zone_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    day: Mapped[date] = mapped_column(Date)
+    moved_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
 
 
 class Material(Base):
@@ -252,6 +275,8 @@ class Collection(Base):
     __table_args__ = (
         Index("ix_collections_collector_received", "collector_id", "received_at"),
         Index("ix_collections_household_occurred", "household_id", "occurred_at"),
+        # The dispute-window expiry: unsettled pickups, oldest first.
+        Index("ix_collections_settled_received", "settled_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -273,6 +298,8 @@ class Collection(Base):
         BigInteger, ForeignKey("inbound_messages.id"), nullable=True
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When its dispute window closed with the pickup standing: from then on it is final.
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reversed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
@@ -364,6 +391,64 @@ class Redemption(Base):
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+# --- scheduled work: reminders, ledger checks, daily summaries ------------------------------------
+
+
+class Reminder(Base):
+    """One reminder or notice to one household: the key makes the fan-out send it at most once,
+    however often it runs. ``kind``: eve (the evening before), morning, cancelled, moved."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_run", "zone_id", "collection_date", "kind"),)
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True)
+    collection_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReminderRun(Base):
+    """One fan-out (zone, collection day, kind): when it was due, last enqueued, and finished
+    (every household it was for has its reminder)."""
+
+    __tablename__ = "reminder_runs"
+
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True)
+    collection_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminded: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerCheck(Base):
+    """One run of the ledger's verification (the daily job, the CLI): its result, for the dashboard."""
+
+    __tablename__ = "ledger_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(12))  # daily | cli
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    transfers: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    head_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    problem: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class DailySummary(Base):
+    """The figures of one local day, written once (the operators' summary text is sent with it)."""
+
+    __tablename__ = "daily_summaries"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    figures: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 phones_t = cast(Table, Phone.__table__)
 households_t = cast(Table, Household.__table__)
 inbound_t = cast(Table, InboundMessage.__table__)
@@ -381,3 +466,8 @@ disputes_t = cast(Table, Dispute.__table__)
 ratings_t = cast(Table, Rating.__table__)
 pickup_requests_t = cast(Table, PickupRequest.__table__)
 redemptions_t = cast(Table, Redemption.__table__)
+day_changes_t = cast(Table, DayChange.__table__)
+reminders_t = cast(Table, Reminder.__table__)
+reminder_runs_t = cast(Table, ReminderRun.__table__)
+ledger_checks_t = cast(Table, LedgerCheck.__table__)
+daily_summaries_t = cast(Table, DailySummary.__table__)

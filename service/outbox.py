@@ -22,13 +22,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Integer,
     String,
     Text,
@@ -45,13 +46,13 @@ from sqlalchemy.orm import Session
 
 import sms
 from ledger.models import UTCDateTime
-from sms.gateways import FINAL_STATUSES, DeliveryReport, moves_forward
+from sms.gateways import FINAL_STATUSES, STATUS_RANK, DeliveryReport, moves_forward
 
 from .models import OutboxMessage, outbox_t, phones_t
 
 log = logging.getLogger(__name__)
 
-KINDS = ("transactional", "reminder")
+KINDS = ("transactional", "reminder", "report")
 LOOP_LIMIT = 5
 LOOP_WINDOW = timedelta(minutes=30)
 # The one text that still goes to a number that has just opted out: the confirmation of STOP.
@@ -70,10 +71,16 @@ BACKOFF = (
 )
 # A queued row this long past due was never enqueued (Redis down) or its job was lost.
 SWEEP_GRACE = timedelta(seconds=60)
+BULK_SWEEP_GRACE = timedelta(minutes=15)
 # A row "sending" this long belongs to a worker that died (a send job times out after a minute).
 STALE_SENDING = timedelta(minutes=5)
 SEND_QUEUE = "high"
 SEND_JOB_TIMEOUT = 60
+# Texts nobody is waiting on (reminders, notices, reports) go in batches on the low queue: a
+# worker takes an answer from the high queue between two batches.
+BULK_QUEUE = "low"
+BULK_BATCH = 100
+BULK_JOB_TIMEOUT = 900  # a batch paced by a low SMS_RATE_PER_SECOND takes a while
 
 
 @dataclass
@@ -94,6 +101,7 @@ class Outbox:
         template: str,
         kind: str = "transactional",
         inbound_id: int | None = None,
+        reply: bool = False,
     ) -> int:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
@@ -110,6 +118,7 @@ class Outbox:
                 "kind": kind,
                 "template": template,
                 "inbound_id": inbound_id,
+                "reply": reply,
                 "now": self.now,
                 "window_start": self.now - LOOP_WINDOW,
             },
@@ -161,6 +170,7 @@ def _write_statement(*, confirmation: bool) -> Any:
         "status": case(*whens, else_=literal("queued")),
         "attempts": literal(0, Integer),
         "inbound_id": bindparam("inbound_id", type_=BigInteger),
+        "reply": bindparam("reply", type_=Boolean),
         "created_at": now,
         "next_attempt_at": now,
     }
@@ -173,6 +183,45 @@ def _write_statement(*, confirmation: bool) -> Any:
 
 _WRITE = _write_statement(confirmation=False)
 _WRITE_CONFIRMATION = _write_statement(confirmation=True)
+
+
+def write_bulk(
+    session: Session,
+    messages: Sequence[tuple[str, str, str]],
+    *,
+    template: str,
+    kind: str,
+    now: datetime,
+    due: datetime,
+) -> list[int]:
+    """Rows for many ``(to, body, language)`` at once (a fan-out), in one statement; their ids in
+    the order given. Neither the opt-out nor the loop guard is applied here: the caller writes
+    only to numbers that did not opt out, each text under a key that lets it be written once,
+    and the send checks opt-outs again."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    counted = {body: sms.segments(body) for body in {body for _, body, _ in messages}}
+    rows = [
+        {
+            "to_phone": to,
+            "body": body,
+            "language": language,
+            "segments": counted[body].count,
+            "encoding": counted[body].encoding,
+            "kind": kind,
+            "template": template,
+            "status": "queued",
+            "attempts": 0,
+            "reply": False,
+            "created_at": now,
+            "next_attempt_at": due,
+        }
+        for to, body, language in messages
+    ]
+    if not rows:
+        return []
+    statement = insert(outbox_t).returning(outbox_t.c.id, sort_by_parameter_order=True)
+    return [int(message_id) for message_id in session.execute(statement, rows).scalars()]
 
 
 # --- after the commit: the queue ---------------------------------------------------------------
@@ -204,6 +253,47 @@ def enqueue_sends(connection: Redis, ids: Sequence[int], *, tag: str = "0") -> b
     return True
 
 
+def enqueue_batches(connection: Redis, ids: Sequence[int], *, tag: str, due: datetime | None = None) -> bool:
+    """Enqueue bulk texts as ``send_messages`` batches on the low queue, at ``due`` if that is
+    later (quiet hours). Redis being down loses nothing: the sweep finds the rows."""
+    chunks = [list(ids[start : start + BULK_BATCH]) for start in range(0, len(ids), BULK_BATCH)]
+    if not chunks:
+        return True
+    queue = Queue(BULK_QUEUE, connection=connection)
+    options: dict[str, Any] = {"result_ttl": 300, "failure_ttl": 7 * 24 * 3600}
+    try:
+        if due is None:
+            queue.enqueue_many(
+                [
+                    Queue.prepare_data(
+                        "service.jobs.send_messages",
+                        args=(chunk,),
+                        job_id=f"send-batch-{chunk[0]}-{tag}",
+                        timeout=BULK_JOB_TIMEOUT,
+                        **options,
+                    )
+                    for chunk in chunks
+                ]
+            )
+        else:
+            with connection.pipeline() as pipe:
+                for chunk in chunks:
+                    queue.enqueue_at(
+                        due,
+                        "service.jobs.send_messages",
+                        chunk,
+                        job_id=f"send-batch-{chunk[0]}-{tag}",
+                        job_timeout=BULK_JOB_TIMEOUT,
+                        pipeline=pipe,
+                        **options,
+                    )
+                pipe.execute()
+    except RedisError as error:
+        log.warning("Redis refused %d send batches (%s); the outbox sweep will send them", len(chunks), error)
+        return False
+    return True
+
+
 def enqueue_retry(connection: Redis, message_id: int, attempt: int, wait: timedelta) -> None:
     try:
         Queue(SEND_QUEUE, connection=connection).enqueue_in(
@@ -229,24 +319,59 @@ class Claimed:
     attempt: int
 
 
+@dataclass(frozen=True)
+class Batch:
+    claimed: list[Claimed]
+    deferred: list[int]  # put off until quiet hours end
+
+
+def claim_many(
+    session: Session, ids: Sequence[int], now: datetime, *, quiet_until: datetime | None = None
+) -> Batch:
+    """Take the queued, due rows among ``ids`` for sending (queued -> sending), in three statements
+    whatever their number: rows to a number that opted out are suppressed; in quiet hours
+    (``quiet_until`` is when they end) rows that do not answer the recipient's own text are put
+    off until then; the rest are claimed. Each UPDATE re-checks a row's status under its lock, so
+    of two jobs claiming the same row only one gets it."""
+    waiting = (outbox_t.c.id.in_(list(ids)), outbox_t.c.status == "queued")
+    session.execute(
+        update(outbox_t)
+        .where(
+            *waiting,
+            outbox_t.c.template != OPT_OUT_CONFIRMATION,
+            exists().where(phones_t.c.number == outbox_t.c.to_phone, phones_t.c.opted_out_at.is_not(None)),
+        )
+        .values(
+            status="suppressed", final_at=now, last_error="the number opted out (STOP) before this was sent"
+        )
+    )
+    deferred: list[int] = []
+    if quiet_until is not None:
+        deferred = [
+            int(i)
+            for i in session.execute(
+                update(outbox_t)
+                .where(*waiting, outbox_t.c.reply.is_(False), outbox_t.c.next_attempt_at < quiet_until)
+                .values(next_attempt_at=quiet_until)
+                .returning(outbox_t.c.id)
+            ).scalars()
+        ]
+    rows = session.execute(
+        update(outbox_t)
+        .where(*waiting, outbox_t.c.next_attempt_at <= now)
+        .values(status="sending", attempts=outbox_t.c.attempts + 1, sending_at=now)
+        .returning(outbox_t.c.id, outbox_t.c.to_phone, outbox_t.c.body, outbox_t.c.attempts)
+    ).all()
+    claimed = [Claimed(int(row.id), row.to_phone, row.body, int(row.attempts)) for row in rows]
+    claimed.sort(key=lambda message: message.id)
+    return Batch(claimed, sorted(deferred))
+
+
 def claim(session: Session, message_id: int, now: datetime) -> Claimed | None:
-    """Take a queued, due row for sending (queued -> sending); None when there is nothing to do:
-    another job has it, it went already, or it waits for a later retry."""
-    row = session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
-    ).scalar_one_or_none()
-    if row is None or row.status != "queued" or row.next_attempt_at > now:
-        return None
-    opted_out = session.execute(
-        select(phones_t.c.opted_out_at).where(phones_t.c.number == row.to_phone)
-    ).scalar()
-    if opted_out is not None and row.template != OPT_OUT_CONFIRMATION:
-        _finish(row, "suppressed", now, error="the number opted out (STOP) before this was sent")
-        return None
-    row.status = "sending"
-    row.attempts += 1
-    row.sending_at = now
-    return Claimed(row.id, row.to_phone, row.body, row.attempts)
+    """One row (see ``claim_many``); None when there is nothing to do: another job has it, it
+    went already, or it waits for a later retry."""
+    claimed = claim_many(session, [message_id], now).claimed
+    return claimed[0] if claimed else None
 
 
 def _finish(row: OutboxMessage, status: str, now: datetime, *, error: str | None = None) -> None:
@@ -257,18 +382,53 @@ def _finish(row: OutboxMessage, status: str, now: datetime, *, error: str | None
         row.last_error = error
 
 
+# A status's rank, in SQL: a recorded status only ever moves forward.
+_RANK = case(dict(STATUS_RANK), value=outbox_t.c.status)
+_FORWARD = bindparam("b_rank", type_=Integer) > _RANK
+_RECORD_SENT = (
+    update(outbox_t)
+    .where(outbox_t.c.id == bindparam("b_id", type_=BigInteger))
+    .values(
+        provider=bindparam("b_provider", type_=String),
+        provider_message_id=bindparam("b_provider_id", type_=String),
+        sent_at=bindparam("b_now", type_=UTCDateTime),
+        status=case((_FORWARD, bindparam("b_status", type_=String)), else_=outbox_t.c.status),
+        final_at=case(
+            (_FORWARD & bindparam("b_final", type_=Boolean), bindparam("b_now", type_=UTCDateTime)),
+            else_=outbox_t.c.final_at,
+        ),
+    )
+)
+
+
+def record_sent_many(
+    session: Session, provider: str, sent: Sequence[tuple[int, str, str]], now: datetime
+) -> None:
+    """The provider took these ``(id, provider id, status)``. A delivery report may have come
+    first: a status never goes back. One statement, executed for all rows at once."""
+    if sent:
+        session.execute(
+            _RECORD_SENT,
+            [
+                {
+                    "b_id": message_id,
+                    "b_provider": provider,
+                    "b_provider_id": provider_id,
+                    "b_status": status,
+                    "b_rank": STATUS_RANK[status],
+                    "b_final": status in FINAL_STATUSES,
+                    "b_now": now,
+                }
+                for message_id, provider_id, status in sent
+            ],
+        )
+
+
 def record_sent(
     session: Session, message_id: int, provider: str, provider_id: str, status: str, now: datetime
 ) -> None:
-    """The provider took it. A delivery report may have come first: the status never goes back."""
-    row = session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
-    ).scalar_one()
-    row.provider = provider
-    row.provider_message_id = provider_id
-    row.sent_at = now
-    if moves_forward(row.status, status):
-        _finish(row, status, now)
+    """The provider took it (see ``record_sent_many``)."""
+    record_sent_many(session, provider, [(message_id, provider_id, status)], now)
 
 
 def record_failure(
@@ -340,9 +500,15 @@ def opt_out(session: Session, number: str, now: datetime) -> bool:
 # --- the sweep ---------------------------------------------------------------------------------
 
 
-def rows_to_sweep(session: Session, now: datetime, *, limit: int = 500) -> list[int]:
+class Swept(NamedTuple):
+    transactional: list[int]  # one job each, on the high queue
+    bulk: list[int]  # in batches on the low queue
+
+
+def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000) -> Swept:
     """Rows no job is going to send: queued and overdue, or stuck "sending" by a dead worker
-    (put back to queued, as after a time-out; the attempt counts)."""
+    (put back to queued, as after a time-out; the attempt counts). A bulk text may wait its
+    turn behind a long paced fan-out, so it counts as overdue only after ``BULK_SWEEP_GRACE``."""
     stale = session.execute(
         select(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.sending_at < now - STALE_SENDING)
@@ -358,12 +524,17 @@ def rows_to_sweep(session: Session, now: datetime, *, limit: int = 500) -> list[
             row.next_attempt_at = overdue - timedelta(seconds=1)
             row.last_error = "the worker sending it stopped; sending again"
     session.flush()
-    return [
-        int(i)
-        for i in session.execute(
-            select(outbox_t.c.id)
-            .where(outbox_t.c.status == "queued", outbox_t.c.next_attempt_at < overdue)
-            .order_by(outbox_t.c.next_attempt_at)
-            .limit(limit)
-        ).scalars()
-    ]
+    rows = session.execute(
+        select(outbox_t.c.id, outbox_t.c.kind)
+        .where(
+            outbox_t.c.status == "queued",
+            outbox_t.c.next_attempt_at < overdue,
+            (outbox_t.c.kind == "transactional") | (outbox_t.c.next_attempt_at < now - BULK_SWEEP_GRACE),
+        )
+        .order_by(outbox_t.c.next_attempt_at)
+        .limit(limit)
+    ).all()
+    return Swept(
+        [int(row.id) for row in rows if row.kind == "transactional"],
+        [int(row.id) for row in rows if row.kind != "transactional"],
+    )

@@ -29,7 +29,7 @@ from .catalogue import (
     RateInForce,
     get_collector,
     get_zone,
-    next_collection_day,
+    next_day_of,
     points_for,
     rates_in_force,
     zones,
@@ -39,6 +39,7 @@ from .db import upsert
 from .households import Member, ensure_phone, get_member, member_by_code, member_by_phone, register_household
 from .models import collection_lines_t, collections_t, households_t, phones_t, pickup_requests_t
 from .programme import ISSUANCE, collector_account, member_account
+from .timetable import day_label
 
 # A LOG text repeated by the same collector within this time is the same pickup resent.
 REPEAT_WINDOW = timedelta(hours=6)
@@ -565,12 +566,12 @@ def route(conversation: Conversation, _command: commands.Route) -> None:
     if zone is None:
         conversation.reply("collector_no_zone")
         return
-    day = next_collection_day(zone, conversation.now, conversation.settings.zone)
+    day = next_day_of(conversation.session, zone, conversation.now, conversation.settings.zone)
     stops = [
         " ".join(part for part in (code, (address or "")[:30], f"({note[:20]})" if note else "") if part)
         for code, address, note in conversation.session.execute(_ROUTE, {"zone_id": zone.id, "day": day})
     ]
-    when = day.strftime("%a %d %b").replace(" 0", " ")
+    when = day_label(day)
     if not stops:
         conversation.reply("route_empty", date=when, zone=zone.name)
         return
@@ -602,7 +603,7 @@ def _ask(conversation: Conversation, kind: str, note: str | None) -> None:
     if zone is None:
         conversation.reply("household_no_zone")
         return
-    day = next_collection_day(zone, conversation.now, conversation.settings.zone)
+    day = next_day_of(conversation.session, zone, conversation.now, conversation.settings.zone)
     upsert(
         conversation.session,
         pickup_requests_t,
@@ -618,7 +619,7 @@ def _ask(conversation: Conversation, kind: str, note: str | None) -> None:
         update={"kind": kind, "note": note, "zone_id": zone.id},
         returning=(pickup_requests_t.c.household_id,),
     )
-    when = day.strftime("%a %d %b").replace(" 0", " ")
+    when = day_label(day)
     if kind == "pickup":
         conversation.reply("pickup_ok", date=when, window=zone.window)
     else:

@@ -18,6 +18,7 @@ from sms.gateways import Gateway
 
 from .db import make_engine, make_session_factory
 from .gateway import gateway_for
+from .send_limit import SendLimit, send_limit_for
 from .settings import Settings
 
 
@@ -47,6 +48,10 @@ class Runtime:
     @cached_property
     def gateway(self) -> Gateway:
         return gateway_for(self.settings)
+
+    @cached_property
+    def send_limit(self) -> SendLimit | None:
+        return send_limit_for(self.redis, self.settings.sms_gateway, self.settings.sms_rate_per_second)
 
     def close(self) -> None:
         """Close the pool's connections (tests; a process that is about to exit)."""

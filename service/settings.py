@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .timetable import QuietHours, parse_quiet_hours
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
@@ -66,10 +68,20 @@ class Settings:
     # Who tops up airtime for REDEEM AIRTIME: console (records it, no network) or africastalking
     # (its airtime API, with the AFRICASTALKING_* credentials).
     airtime_provider: str = "console"
+    # Local hours in which nothing is sent but answers to a person's own text ("" for none).
+    quiet_hours: str = "21:00-07:00"
+    # Texts a second all workers together may hand the gateway (0: no limit).
+    sms_rate_per_second: int = 30
+    # Who gets the operators' daily summary by text (E.164).
+    operator_phones: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return parse_quiet_hours(self.quiet_hours)
 
     @property
     def embedded_redis_path(self) -> Path:
@@ -108,6 +120,7 @@ class Settings:
             raise SettingsError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {redis_url!r}")
         sms = _sms_settings(environ)
         field = _field_settings(environ)
+        schedule = _schedule_settings(environ, sms["phone_region"])
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -117,6 +130,7 @@ class Settings:
             instance_dir=instance,
             **sms,
             **field,
+            **schedule,
         )
 
 
@@ -203,4 +217,27 @@ def _field_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         "max_kg_per_line": _whole_number(environ, "MAX_KG_PER_LINE", 200, 1, 10_000),
         "dispute_window_hours": _whole_number(environ, "DISPUTE_WINDOW_HOURS", 48, 1, 24 * 90),
         "airtime_provider": airtime,
+    }
+
+
+def _schedule_settings(environ: Mapping[str, str], region: str) -> dict[str, Any]:
+    import sms
+
+    quiet = environ.get("QUIET_HOURS")
+    quiet = "21:00-07:00" if quiet is None else quiet.strip()  # set but empty: no quiet hours
+    try:
+        parse_quiet_hours(quiet)
+    except ValueError as error:
+        raise SettingsError(f"QUIET_HOURS: {error}; empty for none") from error
+    phones = []
+    for text in (environ.get("OPERATOR_PHONES") or "").split(","):
+        if text.strip():
+            phone = sms.normalise_phone(text, region)
+            if phone is None:
+                raise SettingsError(f"OPERATOR_PHONES: {text.strip()!r} is not a phone number")
+            phones.append(phone)
+    return {
+        "quiet_hours": quiet,
+        "sms_rate_per_second": _whole_number(environ, "SMS_RATE_PER_SECOND", 30, 0, 100_000),
+        "operator_phones": tuple(phones),
     }

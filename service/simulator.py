@@ -8,7 +8,7 @@ the console gateway is in use: with a real gateway, texts come from real phones.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -64,7 +64,10 @@ def _outgoing(row: OutboxMessage, runtime: Runtime) -> dict[str, Any]:
         "direction": "out",
         "to": row.to_phone,
         "body": row.body,
-        "status": row.status,
+        # A text held back by quiet hours (or a retry) says when it will go.
+        "status": f"{row.status} until {_shown(row.next_attempt_at, runtime)[:5]}"
+        if row.status == "queued" and row.next_attempt_at > datetime.now(UTC)
+        else row.status,
         "segments": row.segments,
         "encoding": row.encoding,
         "time": _shown(row.created_at, runtime),

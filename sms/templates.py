@@ -55,10 +55,24 @@ WIDTHS: Mapping[str, int] = {
     "what": 10,
     "moves": 100,
     "list": 230,
+    "next": 10,
+    "occasion": 24,
+    "redeemed": 8,
+    "members": 5,
+    "sent": 7,
+    "failed": 5,
+    "disputes": 4,
+    "ledger": 9,
 }
 
 # Segments a reply may take; one unless named here.
-BUDGETS: Mapping[str, int] = {"help_household": 2, "help_collector": 2, "route": 2, "rewards_list": 2}
+BUDGETS: Mapping[str, int] = {
+    "help_household": 2,
+    "help_collector": 2,
+    "route": 2,
+    "rewards_list": 2,
+    "daily_summary": 2,
+}
 
 EN: Mapping[str, str] = {
     # replies
@@ -163,6 +177,19 @@ EN: Mapping[str, str] = {
     "too_many_lines": "At most {limit} materials in one LOG.",
     "bad_phone": "Phone number {phone} is not valid, e.g. NEW 08031234567 Ada Okafor",
     "missing_voucher": "Send the voucher code, e.g. VERIFY ABCDE-FGHJK",
+    # reminders and notices (nobody asked for these: one segment, always)
+    "reminder_eve": "{programme}: {zone} collection is {date}, {window}. Put your bags out. "
+    "Text PICKUP to be on the route or SKIP to miss it.",
+    "reminder_morning": "{programme}: {zone} collection is today, {window}. Put your bags out now. "
+    "Text SKIP if you have nothing.",
+    "collection_cancelled": "{programme}: no {zone} collection on {date} ({occasion}). "
+    "The next one is {next}, {window}.",
+    "collection_cancelled_later": "{programme}: no {zone} collection on {date} ({occasion}). "
+    "We will text you the next day.",
+    "collection_moved": "{programme}: {zone} collection moves from {date} to {next}, {window} ({occasion}).",
+    # to the operators
+    "daily_summary": "{programme} {date}: {count} pickups, {kg}kg, +{points} pts, {redeemed} pts redeemed, "
+    "{members} joined. SMS {sent} sent, {failed} failed. {disputes} disputes open. Ledger {ledger}.",
     # when Kolekt itself cannot answer
     "not_open": "{command} is not open yet in {programme}. Text HELP for what you can do.",
     "try_later": "Sorry, {programme} could not do that just now. Please send it again later.",
@@ -185,6 +212,15 @@ PCM: Mapping[str, str] = {
     "started": "Welcome back to {programme}. Text HELP for help.",
     "unknown_command": 'Sorry, we no understand "{word}". Text HELP to see wetin you fit do.',
     "empty": "Text HELP to see wetin you fit do for {programme}.",
+    "reminder_eve": "{programme}: {zone} collection na {date}, {window}. Put your bags outside. "
+    "Text PICKUP make we come or SKIP if you no get.",
+    "reminder_morning": "{programme}: {zone} collection na today, {window}. Put your bags outside now. "
+    "Text SKIP if you no get.",
+    "collection_cancelled": "{programme}: no {zone} collection for {date} ({occasion}). "
+    "Next one na {next}, {window}.",
+    "collection_cancelled_later": "{programme}: no {zone} collection for {date} ({occasion}). "
+    "We go text you the next day.",
+    "collection_moved": "{programme}: {zone} collection don move from {date} go {next}, {window} ({occasion}).",
 }
 
 YO: Mapping[str, str] = {
@@ -202,6 +238,15 @@ YO: Mapping[str, str] = {
     "started": "E kaabo pada si {programme}. Te HELP fun iranlowo.",
     "unknown_command": 'E ma binu, a ko ye "{word}". Te HELP.',
     "empty": "Te HELP lati ri ohun ti o le se pelu {programme}.",
+    "reminder_eve": "{programme}: gbigbe {zone} ni {date}, {window}. Gbe apo re jade. "
+    "Te PICKUP ki a wa, tabi SKIP lati fo o.",
+    "reminder_morning": "{programme}: gbigbe {zone} ni oni, {window}. Gbe apo re jade bayi. "
+    "Te SKIP ti o ko ba ni nkankan.",
+    "collection_cancelled": "{programme}: ko si gbigbe {zone} ni {date} ({occasion}). "
+    "Eyi to kan ni {next}, {window}.",
+    "collection_cancelled_later": "{programme}: ko si gbigbe {zone} ni {date} ({occasion}). "
+    "A o fi ojo to kan ranse si o.",
+    "collection_moved": "{programme}: gbigbe {zone} ti kuro ni {date} si {next}, {window} ({occasion}).",
 }
 
 TEMPLATES: Mapping[str, Mapping[str, str]] = {"EN": EN, "PCM": PCM, "YO": YO}

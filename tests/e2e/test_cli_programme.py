@@ -7,62 +7,26 @@ Every refusal must exit non-zero with a one-line reason and leave every table as
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.pool import NullPool
 
 import ledger
 from service.catalogue import add_collector, add_zone, set_rate
-from service.db import make_engine, make_session_factory, unit_of_work
+from service.db import make_session_factory, unit_of_work
 from service.households import ensure_phone, register_household
-from service.models import collectors_t, households_t, metadata
+from service.models import collectors_t, households_t
 from service.programme import member_account
 from service.settings import Settings
 from tests.conftest import run_cli
+from tests.e2e.conftest import columns, ok, snapshot
 
 TUNDE = "+2348030000001"
 ADA = "+2348031234567"
 NEW_YEAR = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(fresh_database: Callable[[], str], make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings(fresh_database())
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    """The test's own look at the database the commands write to."""
-    made = make_engine(settings.database_url, poolclass=NullPool)
-    yield made
-    made.dispose()
-
-
-def ok(settings: Settings, *arguments: str) -> list[str]:
-    """Run a command that must succeed quietly; its output lines."""
-    result = run_cli(settings, *arguments)
-    assert result.returncode == 0, (arguments, result.stderr)
-    assert result.stderr == "", arguments
-    return result.stdout.splitlines()
-
-
-def columns(lines: list[str]) -> list[list[str]]:
-    """A plain table's rows, split where two or more spaces separate its columns."""
-    return [re.split(r"\s{2,}", line.strip()) for line in lines]
-
-
-def snapshot(engine: Engine) -> dict[str, list[str]]:
-    """Every row of every table, the service's and the ledger's."""
-    tables = [*metadata.sorted_tables, *ledger.metadata.sorted_tables]
-    with engine.connect() as connection:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in connection.execute(select(table)))
-            for table in tables
-        }
 
 
 # --- the happy path of every command -------------------------------------------------------------------
@@ -83,7 +47,8 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
         ["Sabo", "sat", "07:30-11:15"],
         ["Yaba", "tue,fri", "08:00-12:00"],
     ]
-    assert listed[1][3].startswith("Sat ") and listed[2][3][:4] in {"Tue ", "Fri "}
+    assert listed[1][3] == "18:00" and listed[2][3] == "18:00"  # the evening reminders
+    assert listed[1][4].startswith("Sat ") and listed[2][4][:4] in {"Tue ", "Fri "}
 
     # materials and their words
     assert ok(

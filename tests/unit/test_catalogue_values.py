@@ -23,10 +23,10 @@ from service.catalogue import (
 )
 
 LAGOS = ZoneInfo("Africa/Lagos")  # UTC+1 all year
-YABA = Zone(1, "Yaba", (1, 4), time(8), time(12))  # Tue, Fri 8-12
+YABA = Zone(1, "Yaba", (1, 4), time(8), time(12), time(18), None)  # Tue, Fri 8-12
 # An evening window ending a minute before midnight: an hour before UTC's midnight it is already
 # tomorrow in Lagos.
-SABO = Zone(2, "Sabo", (1,), time(18), time(23, 59))  # Tue 18-23:59
+SABO = Zone(2, "Sabo", (1,), time(18), time(23, 59), time(18), None)  # Tue 18-23:59
 
 # --- collection days and hours ----------------------------------------------------------------------
 
@@ -173,7 +173,7 @@ def test_the_next_collection_day_is_counted_in_lagos(zone: Zone, now: datetime, 
     st.sets(st.integers(min_value=0, max_value=6), min_size=1),
 )
 def test_the_next_collection_day_is_the_first_open_one_within_a_week(now: datetime, days: set[int]) -> None:
-    zone = Zone(3, "Any", tuple(sorted(days)), time(8), time(12))
+    zone = Zone(3, "Any", tuple(sorted(days)), time(8), time(12), time(18), None)
     found = next_collection_day(zone, now, LAGOS)
     here = now.astimezone(LAGOS)
     assert found.weekday() in days
@@ -190,8 +190,8 @@ def test_the_next_collection_day_is_the_first_open_one_within_a_week(now: dateti
 def test_a_zone_describes_its_days_and_hours_as_a_welcome_says_them() -> None:
     assert YABA.describe() == "Tue, Fri 8-12"
     assert YABA.window == "08:00-12:00"
-    early = Zone(4, "Sabo", (5,), time(7, 30), time(11, 15))
+    early = Zone(4, "Sabo", (5,), time(7, 30), time(11, 15), time(18), None)
     assert early.describe() == "Sat 7:30-11:15"
     assert early.window == "07:30-11:15"
-    every_day = Zone(5, "Ikeja", tuple(range(7)), time(0), time(23, 59))
+    every_day = Zone(5, "Ikeja", tuple(range(7)), time(0), time(23, 59), time(18), None)
     assert every_day.describe() == "Mon, Tue, Wed, Thu, Fri, Sat, Sun 0-23:59"

@@ -56,6 +56,14 @@ LONG = {
     "what": "redemption",
     "moves": "+12345 30 Nov ABCDEF, -12345 29 Nov ABCDEF, +12345 28 Nov ABCDEF, +99 27 Nov ABCDEF",
     "list": "1 AIRTIME 1 pt/NGN, 2 Golden Penny Semovita 10kg 4500 pts, 3 Peak Milk tin 900 pts, " * 4,
+    "next": "Wed 30 Sep",
+    "occasion": "Eid-el-Kabir public holiday (declared by the Federal Government)",
+    "redeemed": "99999999",
+    "members": "99999",
+    "sent": "9999999",
+    "failed": "99999",
+    "disputes": "9999",
+    "ledger": "unchecked",
 }
 
 
