@@ -451,7 +451,15 @@ def _reply(
 ) -> list[int]:
     outbox = Outbox(session, now)
     body = sms.render(template, row.language, programme=settings.programme_name, **values)
-    outbox.write(row.phone, body, language=row.language, template=template, inbound_id=row.inbound_id)
+    # The answer to the household's own REDEEM: it goes even in quiet hours.
+    outbox.write(
+        row.phone,
+        body,
+        language=row.language,
+        template=template,
+        inbound_id=row.inbound_id,
+        reply=row.inbound_id is not None,
+    )
     return outbox.to_send
 
 

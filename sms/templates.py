@@ -220,7 +220,8 @@ PCM: Mapping[str, str] = {
     "Next one na {next}, {window}.",
     "collection_cancelled_later": "{programme}: no {zone} collection for {date} ({occasion}). "
     "We go text you the next day.",
-    "collection_moved": "{programme}: {zone} collection don move from {date} go {next}, {window} ({occasion}).",
+    "collection_moved": "{programme}: {zone} collection don move from {date} go {next}, {window} "
+    "({occasion}).",
 }
 
 YO: Mapping[str, str] = {

@@ -158,6 +158,13 @@ def test_a_pickup_is_credited_at_the_rates_in_force_and_both_sides_are_told(app:
         member, commission = ledger.transfers_for(session, f"pickup:{pickup.id}")
         assert (member.credit, member.amount, member.human_ref) == (member_account(code), 81, ref)
         assert (commission.credit, commission.amount) == (collector_account(1), 15)
+        # The collector's answer goes even in quiet hours; the household's receipt waits for morning.
+        answer, receipt = session.execute(
+            select(OutboxMessage.reply)
+            .where(OutboxMessage.template.in_(("log_ok", "receipt")))
+            .order_by(OutboxMessage.id)
+        ).scalars()
+        assert (answer, receipt) == (True, False)
     assert only_reply(app, ADA, "BAL").startswith("Kolekt: 81 pts (NGN 81). Last: +81 on ")
     assert only_reply(app, TUNDE, "BAL") == "Kolekt: your commission is 15 pts. Text TODAY for today."
 

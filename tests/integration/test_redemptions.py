@@ -506,6 +506,18 @@ def test_a_voucher_run_twice_keeps_its_first_code(make_runtime: Callable[..., Ru
     assert len(replies(runtime)) == 1
 
 
+def test_the_voucher_answers_the_households_own_redeem_so_it_goes_even_in_quiet_hours(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    runtime = make_runtime(quiet_hours="21:00-07:00")
+    household(runtime, points=500)
+    text(runtime, "REDEEM SHOPRITE")
+    (made,) = redemptions(runtime)
+    fulfil_redemption(made.id)
+    (voucher,) = replies(runtime)
+    assert voucher.template == "voucher_issued" and voucher.reply is True
+
+
 # --- the sweep ------------------------------------------------------------------------------------------
 
 
