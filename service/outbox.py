@@ -333,7 +333,9 @@ def claim_many(
     (``quiet_until`` is when they end) rows that do not answer the recipient's own text are put
     off until then; the rest are claimed. Each UPDATE re-checks a row's status under its lock, so
     of two jobs claiming the same row only one gets it."""
-    waiting = (outbox_t.c.id.in_(list(ids)), outbox_t.c.status == "queued")
+    # coalesce() keeps SQLite from reading these rows through the (status, due) index, which it
+    # would otherwise prefer to the primary key: every claim would then scan every queued row.
+    waiting = (outbox_t.c.id.in_(list(ids)), func.coalesce(outbox_t.c.status, "") == "queued")
     session.execute(
         update(outbox_t)
         .where(
