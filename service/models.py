@@ -399,12 +399,12 @@ class Reminder(Base):
     however often it runs. ``kind``: eve (the evening before), morning, cancelled, moved."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_run", "zone_id", "collection_date", "kind"),)
 
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    # The run's columns first: one index serves a household's key and a whole run's rows.
     zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True)
     collection_date: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

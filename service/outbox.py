@@ -76,9 +76,10 @@ BULK_SWEEP_GRACE = timedelta(minutes=15)
 STALE_SENDING = timedelta(minutes=5)
 SEND_QUEUE = "high"
 SEND_JOB_TIMEOUT = 60
-# Texts nobody is waiting on (reminders, notices, reports) go in batches on the low queue: a
-# worker takes an answer from the high queue between two batches.
-BULK_QUEUE = "low"
+# Texts nobody is waiting on (reminders, notices, reports) go in batches on the default queue:
+# a worker takes an answer from the high queue between two batches, and a batch to send before
+# the fan-out's next batch to write (low), so sending starts while a big fan-out is still writing.
+BULK_QUEUE = "default"
 BULK_BATCH = 100
 BULK_JOB_TIMEOUT = 900  # a batch paced by a low SMS_RATE_PER_SECOND takes a while
 
@@ -254,7 +255,7 @@ def enqueue_sends(connection: Redis, ids: Sequence[int], *, tag: str = "0") -> b
 
 
 def enqueue_batches(connection: Redis, ids: Sequence[int], *, tag: str, due: datetime | None = None) -> bool:
-    """Enqueue bulk texts as ``send_messages`` batches on the low queue, at ``due`` if that is
+    """Enqueue bulk texts as ``send_messages`` batches on the default queue, at ``due`` if that is
     later (quiet hours). Redis being down loses nothing: the sweep finds the rows."""
     chunks = [list(ids[start : start + BULK_BATCH]) for start in range(0, len(ids), BULK_BATCH)]
     if not chunks:
@@ -504,7 +505,7 @@ def opt_out(session: Session, number: str, now: datetime) -> bool:
 
 class Swept(NamedTuple):
     transactional: list[int]  # one job each, on the high queue
-    bulk: list[int]  # in batches on the low queue
+    bulk: list[int]  # in batches on the default queue
 
 
 def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000) -> Swept:

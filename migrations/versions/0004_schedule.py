@@ -57,11 +57,11 @@ def upgrade() -> None:
             ["outbox_id"], ["outbox_messages.id"], name=op.f("fk_reminders_outbox_id_outbox_messages")
         ),
         sa.ForeignKeyConstraint(["zone_id"], ["zones.id"], name=op.f("fk_reminders_zone_id_zones")),
+        # The run's columns first: one index serves a household's key and a whole run's rows.
         sa.PrimaryKeyConstraint(
-            "household_id", "zone_id", "collection_date", "kind", name=op.f("pk_reminders")
+            "zone_id", "collection_date", "kind", "household_id", name=op.f("pk_reminders")
         ),
     )
-    op.create_index("ix_reminders_run", "reminders", ["zone_id", "collection_date", "kind"], unique=False)
     op.create_table(
         "reminder_runs",
         sa.Column("zone_id", sa.Integer(), nullable=False),
@@ -101,7 +101,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_ledger_checks_started_at"), table_name="ledger_checks")
     op.drop_table("ledger_checks")
     op.drop_table("reminder_runs")
-    op.drop_index("ix_reminders_run", table_name="reminders")
     op.drop_table("reminders")
     op.drop_table("day_changes")
     with op.batch_alter_table("collections") as batch:
