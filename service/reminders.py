@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 import sms
 
 from .catalogue import CatalogueError, Zone, get_zone, zone_changes, zones
+from .db import insert_ignoring_conflict
 from .models import day_changes_t, households_t, phones_t, pickup_requests_t, reminder_runs_t, reminders_t
 from .outbox import write_bulk
 from .settings import Settings
@@ -324,9 +325,10 @@ def _should_start(session: Session, due: Due, now: datetime) -> bool:
         reminder_runs_t.c.kind == run.kind,
     )
     row = session.execute(select(reminder_runs_t).where(key).with_for_update()).first()
-    if row is None:
-        session.execute(
-            reminder_runs_t.insert(),
+    if row is None:  # of two schedulers starting it at once, the one whose row goes in
+        started = insert_ignoring_conflict(
+            session,
+            reminder_runs_t,
             {
                 "zone_id": run.zone_id,
                 "collection_date": run.day,
@@ -335,8 +337,10 @@ def _should_start(session: Session, due: Due, now: datetime) -> bool:
                 "enqueued_at": now,
                 "reminded": 0,
             },
+            conflict=("zone_id", "collection_date", "kind"),
+            returning=reminder_runs_t.c.zone_id,
         )
-        return True
+        return started is not None
     if row.finished_at is not None:
         return False
     if session.execute(select(func.count()).select_from(_recipients(run).subquery())).scalar_one() == 0:

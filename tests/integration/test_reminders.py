@@ -216,6 +216,24 @@ def test_a_run_starts_once_and_is_finished_when_every_household_has_its_text(
     assert due_runs(runtime, EVE + timedelta(hours=3)) == []  # finished: never again
 
 
+def test_two_schedulers_ticking_at_once_start_a_run_once(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime()
+    yaba, _ = a_street(runtime)
+    started: list[list[Run]] = []
+    barrier = threading.Barrier(3)
+
+    def tick() -> None:
+        barrier.wait()
+        started.append(due_runs(runtime, EVE))
+
+    threads = [threading.Thread(target=tick) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(started) == [[], [], [Run(yaba.id, TUESDAY, "eve")]]
+
+
 def test_a_run_that_lost_its_jobs_is_started_again_for_the_households_still_waiting(
     make_runtime: Callable[..., Runtime],
 ) -> None:
