@@ -5,6 +5,7 @@ Each command refuses bad arguments with a message and a non-zero exit.
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ import ledger
 import sms
 
 from . import migrate
-from .catalogue import CatalogueError
+from .catalogue import CatalogueError, Zone, zone_by_name
 from .db import run_in_transaction, unit_of_work
 from .runtime import Runtime, redis_url_of
 
@@ -63,6 +64,25 @@ def phone_of(text: str) -> str:
     if phone is None:
         _fail(f"--phone {text!r} is not a phone number (e.g. +2348031234567 or 08031234567)", 2)
     return phone
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def operator() -> str:
+    """Who ran the command, as far as this process can tell (rates and day changes record it)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this container or service account
+        return "cli"
+
+
+def zone_named(session: Session, name: str) -> Zone:
+    found = zone_by_name(session, name)
+    if found is None:
+        raise CatalogueError(f"no zone called {' '.join(name.split())!r} (see: flask --app wsgi zones list)")
+    return found
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], empty: str) -> None:

@@ -7,12 +7,10 @@ such dispute, decided already, the points spent) prints ``Error: <why>`` and cha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from flask.cli import AppGroup
 
-from .cli import _fail, _runtime, print_table, transaction
+from .cli import _fail, _runtime, print_table, transaction, utc_now
 from .disputes import DisputeError, open_disputes, reject, uphold
 from .outbox import Outbox, enqueue_sends
 
@@ -42,7 +40,7 @@ def disputes_list() -> None:
 
 def _decide(decision: str, dispute_id: int, operator: str, reason: str = "") -> str:
     runtime = _runtime()
-    now = datetime.now(UTC)
+    now = utc_now()
     try:
         with transaction() as session:
             outbox = Outbox(session, now)

@@ -8,9 +8,8 @@ plain tables; times are shown in the programme's time zone (``TIMEZONE``).
 
 from __future__ import annotations
 
-import getpass
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 from .catalogue import (
     WEEKDAYS,
     CatalogueError,
-    Zone,
     add_collector,
     add_material,
     add_words,
@@ -33,10 +31,9 @@ from .catalogue import (
     rates_in_force,
     set_collector_status,
     set_rate,
-    zone_by_name,
     zones,
 )
-from .cli import _runtime, phone_of, print_table, transaction
+from .cli import _runtime, operator, phone_of, print_table, transaction, utc_now, zone_named
 from .households import ensure_phone, member_by_phone, register_household
 from .models import collectors_t, households_t, materials_t, rates_t, zones_t
 
@@ -70,30 +67,11 @@ def _shown(moment: datetime) -> str:
     return f"{moment.astimezone(_local_zone()):%Y-%m-%d %H:%M}"
 
 
-def _zone_named(session: Session, name: str) -> Zone:
-    found = zone_by_name(session, name)
-    if found is None:
-        raise CatalogueError(f"no zone called {' '.join(name.split())!r} (see: flask --app wsgi zones list)")
-    return found
-
-
 def _material_code(session: Session, text: str) -> str:
     code = text.strip().upper()
     if not session.execute(select(materials_t.c.code).where(materials_t.c.code == code)).first():
         raise CatalogueError(f"no material {code} (see: flask --app wsgi materials list)")
     return code
-
-
-def _operator() -> str:
-    """Who set a rate, as far as this process can tell (a rate row records it)."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in this container or service account
-        return "cli"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- zones -------------------------------------------------------------------------------------------
@@ -110,13 +88,13 @@ def zones_group() -> None:
 @click.option("--window", required=True, help="Collection hours in local time, e.g. 08:00-12:00.")
 def zones_add(name: str, days: str, window: str) -> None:
     with transaction() as session:
-        zone = add_zone(session, name, days, window, _now())
+        zone = add_zone(session, name, days, window, utc_now())
     click.echo(f"zone {zone.name}: {zone.describe()}")
 
 
 @zones_group.command("list", help="Every zone with its days, hours and next collection day.")
 def zones_list() -> None:
-    now, local = _now(), _local_zone()
+    now, local = utc_now(), _local_zone()
     with transaction() as session:
         rows = [
             (
@@ -145,7 +123,7 @@ def materials_group() -> None:
 @click.option("--word", "words", multiple=True, help="A word people type for it (repeat for more).")
 def materials_add(code: str, name: str, words: tuple[str, ...]) -> None:
     with transaction() as session:
-        add_material(session, code, name, words, _now())
+        add_material(session, code, name, words, utc_now())
         code = code.strip().upper()
         known = sorted(word for word, material in material_words(session).items() if material == code)
     click.echo(f"material {code}: {', '.join(known)}")
@@ -171,7 +149,7 @@ def materials_list() -> None:
             )
         }
         words = material_words(session)
-        rates = current_rates(session, _now())
+        rates = current_rates(session, utc_now())
     rows = []
     for code, name in names.items():
         rate = rates.get(code)
@@ -218,14 +196,16 @@ def rates_set(material: str, points: str, commission: str | None, start: str | N
     with transaction() as session:
         code = _material_code(session, material)
         points_per_kg = _whole(points, "points per kg")
-        effective_from = _now() if start is None else _moment(start, "--from")
+        effective_from = utc_now() if start is None else _moment(start, "--from")
         if commission is None:
             # A new points rate must not quietly take the collectors' commission away.
             before = rates_in_force(session, [code], effective_from).get(code)
             commission_per_kg = 0 if before is None else before.commission_per_kg
         else:
             commission_per_kg = _whole(commission, "commission per kg")
-        rate = set_rate(session, code, points_per_kg, commission_per_kg, effective_from, _operator(), _now())
+        rate = set_rate(
+            session, code, points_per_kg, commission_per_kg, effective_from, operator(), utc_now()
+        )
     click.echo(
         f"{rate.material_code}: {rate.points_per_kg} pts/kg, commission {rate.commission_per_kg}/kg,"
         f" from {_shown(rate.effective_from)}"
@@ -236,7 +216,7 @@ def rates_set(material: str, points: str, commission: str | None, start: str | N
 @click.option("--at", "at_text", help="A date (the start of that day, local time) or an ISO time.")
 def rates_list(at_text: str | None) -> None:
     with transaction() as session:
-        at = _now() if at_text is None else _moment(at_text, "--at")
+        at = utc_now() if at_text is None else _moment(at_text, "--at")
         rates = current_rates(session, at)
     rows = [
         (code, rate.points_per_kg, rate.commission_per_kg, _shown(rate.effective_from))
@@ -248,7 +228,7 @@ def rates_list(at_text: str | None) -> None:
 @rates_group.command("history", help="Every version of a material's rate, past and planned.")
 @click.argument("material")
 def rates_history(material: str) -> None:
-    now = _now()
+    now = utc_now()
     with transaction() as session:
         code = _material_code(session, material)
         versions = session.execute(
@@ -287,9 +267,9 @@ def collectors_group() -> None:
 def collectors_add(phone: str, name: str, zone_name: str, commission: str | None) -> None:
     number = phone_of(phone)
     with transaction() as session:
-        zone = _zone_named(session, zone_name)
+        zone = zone_named(session, zone_name)
         per_kg = None if commission is None else _whole(commission, "commission per kg")
-        collector = add_collector(session, number, name, zone.id, _now(), commission_per_kg=per_kg)
+        collector = add_collector(session, number, name, zone.id, utc_now(), commission_per_kg=per_kg)
     extra = "" if per_kg is None else f", commission {per_kg}/kg"
     click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}, zone {zone.name}{extra}")
 
@@ -359,14 +339,14 @@ def members_add(phone: str, name: str, zone_name: str, address: str | None) -> N
             raise CatalogueError("a member needs a name of 1 to 80 characters")
         if address is not None and len(address) > 160:
             raise CatalogueError("an address is at most 160 characters")
-        zone = _zone_named(session, zone_name)
+        zone = zone_named(session, zone_name)
         # One number, one role: a collector's phone gets the collector commands, never a household's.
         if collector_by_phone(session, number) is not None:
             raise CatalogueError(f"{number} is a collector's phone; a household needs its own")
         existing = member_by_phone(session, number)
         if existing is not None:
             raise CatalogueError(f"{number} is already member {existing.member_code} ({existing.name})")
-        now = _now()
+        now = utc_now()
         ensure_phone(session, number, now)
         member = register_household(session, number, name, address, "operator", now, zone_id=zone.id)
     click.echo(f"member {member.member_code}: {member.name}, {member.phone}, zone {zone.name}")
@@ -389,7 +369,7 @@ def members_list(zone_name: str | None) -> None:
             .order_by(households_t.c.id)
         )
         if zone_name is not None:
-            query = query.where(households_t.c.zone_id == _zone_named(session, zone_name).id)
+            query = query.where(households_t.c.zone_id == zone_named(session, zone_name).id)
         rows = session.execute(query).all()
     shown = [(code, name, phone, zone or "-", status) for code, name, phone, zone, status in rows]
     print_table(("code", "name", "phone", "zone", "status"), shown, "no members yet")

@@ -7,12 +7,10 @@ duplicate), prints ``Error: <why>``, exits non-zero and changes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from flask.cli import AppGroup
 
-from .cli import _fail, phone_of, print_table, transaction
+from .cli import _fail, phone_of, print_table, transaction, utc_now
 from .fulfilment import KINDS
 from .rewards import (
     add_partner,
@@ -23,11 +21,6 @@ from .rewards import (
     set_partner_status,
     set_stock,
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 # --- rewards -----------------------------------------------------------------------------------------
 
@@ -59,7 +52,7 @@ def rewards_add(
 ) -> None:
     with transaction() as session:
         position = add_reward(
-            session, code, name, kind, price, _now(), min_units=min_units, max_units=max_units, stock=stock
+            session, code, name, kind, price, utc_now(), min_units=min_units, max_units=max_units, stock=stock
         )
         reward = get_reward(session, code)
     assert reward is not None
@@ -116,7 +109,7 @@ def partners_group() -> None:
 def partners_add(phone: str, name: str) -> None:
     number = phone_of(phone)
     with transaction() as session:
-        partner = add_partner(session, number, name, _now())
+        partner = add_partner(session, number, name, utc_now())
     click.echo(f"partner shop {partner.id}: {partner.name} ({partner.phone})")
 
 

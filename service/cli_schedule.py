@@ -13,8 +13,8 @@ import click
 from flask.cli import AppGroup
 
 from .catalogue import set_reminder_times, zone_changes, zones
-from .cli import _fail, _runtime, print_table, transaction
-from .cli_programme import _now, _operator, _zone_named, zones_group
+from .cli import _fail, _runtime, operator, print_table, transaction, utc_now, zone_named
+from .cli_programme import zones_group
 from .periodic import run_reminders
 from .reminders import change_day, day_changes_from, preview
 from .runtime import use
@@ -44,7 +44,7 @@ def zones_remind(name: str, evening: str | None, morning: str | None, no_morning
         _fail("give --morning or --no-morning, not both", 2)
     with transaction() as session:
         zone = set_reminder_times(
-            session, _zone_named(session, name), evening=evening, morning=morning, no_morning=no_morning
+            session, zone_named(session, name), evening=evening, morning=morning, no_morning=no_morning
         )
     morning_text = f", {zone.morning_at:%H:%M} on the day" if zone.morning_at else ", none on the day"
     click.echo(f"zone {zone.name}: reminders {zone.remind_at:%H:%M} the day before{morning_text}")
@@ -62,15 +62,15 @@ def zones_remind(name: str, evening: str | None, morning: str | None, no_morning
 def zones_change(name: str, day: str, move_to: str | None, reason: str) -> None:
     runtime = _runtime()
     with transaction() as session:
-        zone = _zone_named(session, name)
+        zone = zone_named(session, name)
         change = change_day(
             session,
             zone,
             _date(day, "--date"),
             _date(move_to, "--move-to") if move_to else None,
             reason,
-            actor=_operator(),
-            now=_now(),
+            actor=operator(),
+            now=utc_now(),
             local=runtime.settings.zone,
         )
     what = f"moved to {change.moved_to:%a %Y-%m-%d}" if change.moved_to else "cancelled"
@@ -89,7 +89,7 @@ def zones_changes() -> None:
                 f"{c.moved_to:%a %Y-%m-%d}" if c.moved_to else "cancelled",
                 c.reason,
             )
-            for c in day_changes_from(session, local_day(_now(), runtime.settings.zone))
+            for c in day_changes_from(session, local_day(utc_now(), runtime.settings.zone))
         ]
     print_table(("zone", "day", "now", "reason"), rows, "no changed days")
 
@@ -157,11 +157,11 @@ def reminders_preview(day: str, kind: str, limit: int) -> None:
 def reminders_run(day: str, kind: str, zone_name: str | None) -> None:
     runtime = _runtime()
     wanted = _date(day, "--date")
-    now = _now()
+    now = utc_now()
     if wanted < local_day(now, runtime.settings.zone):
         _fail(f"{wanted} has passed")
     with transaction() as session:
-        chosen = [_zone_named(session, zone_name)] if zone_name else zones(session)
+        chosen = [zone_named(session, zone_name)] if zone_name else zones(session)
         runs = []
         for zone in chosen:
             collects = bool(
