@@ -28,7 +28,7 @@ import sms
 
 from . import migrate
 from .catalogue import CatalogueError, Zone, zone_by_name
-from .db import run_in_transaction, unit_of_work
+from .db import unit_of_work
 from .runtime import Runtime, redis_url_of
 
 
@@ -157,18 +157,11 @@ def ledger_head() -> None:
     help="Walk the chain in this many segments at once (PostgreSQL).",
 )
 def ledger_verify(no_seal: bool, workers: int) -> None:
-    from .reports import finish_check, problem_of, start_check
+    from .reports import check_and_record, problem_of
 
     started = time.perf_counter()
-    sessions = _runtime().sessions
     try:
-        check_id = run_in_transaction(sessions, lambda s: start_check(s, "cli", datetime.now(UTC)))
-        if not no_seal:
-            with unit_of_work(sessions) as session:
-                ledger.seal_all(session)
-        with unit_of_work(sessions) as session:
-            report = ledger.verify(session, workers=workers)
-        run_in_transaction(sessions, lambda s: finish_check(s, check_id, report, datetime.now(UTC)))
+        report = check_and_record(_runtime().sessions, "cli", seal=not no_seal, workers=workers)
     except (OperationalError, ProgrammingError) as error:
         _no_schema(error)
     seconds = time.perf_counter() - started

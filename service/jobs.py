@@ -10,9 +10,6 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from redis import Redis
-from redis.exceptions import RedisError
-from rq import Queue
 from sqlalchemy.orm import Session
 
 import ledger
@@ -212,24 +209,16 @@ def fulfil_redemption(redemption_id: int) -> str:
         fulfiller.close()
     outbox.enqueue_sends(current.redis, recorded.to_send)
     if recorded.retry_in is not None:
-        _enqueue_fulfilment_retry(current.redis, redemption_id, order.attempt, recorded.retry_in)
-    return recorded.outcome
-
-
-def _enqueue_fulfilment_retry(connection: Redis, redemption_id: int, attempt: int, wait: timedelta) -> None:
-    try:
-        Queue(FULFIL_QUEUE, connection=connection).enqueue_in(
-            wait,
+        enqueue_job(  # refused by Redis, the redemption sweep retries it
+            current.redis,
             "service.jobs.fulfil_redemption",
             redemption_id,
-            job_id=f"fulfil-{redemption_id}-{attempt}",
-            job_timeout=FULFIL_JOB_TIMEOUT,
-            result_ttl=300,
+            queue=FULFIL_QUEUE,
+            job_id=f"fulfil-{redemption_id}-{order.attempt}",
+            timeout=FULFIL_JOB_TIMEOUT,
+            wait=recorded.retry_in,
         )
-    except RedisError as error:
-        log.warning(
-            "Redis refused the retry of redemption %d (%s); the sweep will retry it", redemption_id, error
-        )
+    return recorded.outcome
 
 
 def sweep_redemptions() -> int:

@@ -48,6 +48,7 @@ import sms
 from ledger.models import UTCDateTime
 from sms.gateways import FINAL_STATUSES, STATUS_RANK, DeliveryReport, moves_forward
 
+from .jobs_queue import enqueue_job
 from .models import OutboxMessage, outbox_t, phones_t
 
 log = logging.getLogger(__name__)
@@ -296,17 +297,16 @@ def enqueue_batches(connection: Redis, ids: Sequence[int], *, tag: str, due: dat
 
 
 def enqueue_retry(connection: Redis, message_id: int, attempt: int, wait: timedelta) -> None:
-    try:
-        Queue(SEND_QUEUE, connection=connection).enqueue_in(
-            wait,
-            "service.jobs.send_message",
-            message_id,
-            job_id=f"send-{message_id}-{attempt}",
-            job_timeout=SEND_JOB_TIMEOUT,
-            result_ttl=300,
-        )
-    except RedisError as error:
-        log.warning("Redis refused the retry of outbox %d (%s); the sweep will retry it", message_id, error)
+    """The next try of a row after a transient failure; refused by Redis, the sweep retries it."""
+    enqueue_job(
+        connection,
+        "service.jobs.send_message",
+        message_id,
+        queue=SEND_QUEUE,
+        job_id=f"send-{message_id}-{attempt}",
+        timeout=SEND_JOB_TIMEOUT,
+        wait=wait,
+    )
 
 
 # --- the send job's three steps ----------------------------------------------------------------

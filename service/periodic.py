@@ -16,15 +16,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy.orm import Session
-
-import ledger
 
 from . import outbox, reminders, reports, runtime
 from .db import run_in_transaction, unit_of_work
 from .disputes import settle_pickups
+from .jobs_queue import enqueue_job
 from .timetable import Run
 
 log = logging.getLogger(__name__)
@@ -54,17 +52,17 @@ def remind_due() -> int:
 
 
 def _enqueue_fan_out(run: Run, *, tag: str) -> None:
-    try:
-        Queue(FAN_OUT_QUEUE, connection=runtime.current().redis).enqueue_call(
-            "service.periodic.fan_out_reminders",
-            args=(run.zone_id, run.day.isoformat(), run.kind),
-            job_id=f"fan-out-{run.zone_id}-{run.day}-{run.kind}-{tag}",
-            timeout=FAN_OUT_JOB_TIMEOUT,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-        )
-    except RedisError as error:  # the run stays unfinished: remind_due starts it again later
-        log.warning("Redis refused the fan-out of %s (%s)", run, error)
+    # Refused by Redis, the run stays unfinished: remind_due starts it again later.
+    enqueue_job(
+        runtime.current().redis,
+        "service.periodic.fan_out_reminders",
+        run.zone_id,
+        run.day.isoformat(),
+        run.kind,
+        queue=FAN_OUT_QUEUE,
+        job_id=f"fan-out-{run.zone_id}-{run.day}-{run.kind}-{tag}",
+        timeout=FAN_OUT_JOB_TIMEOUT,
+    )
 
 
 def fan_out_reminders(zone_id: int, day: str, kind: str) -> str:
@@ -124,16 +122,9 @@ def run_reminders(run: Run, now: datetime) -> int:
 
 def check_ledger(trigger: str = "daily") -> str:
     """Seal what waits, verify the whole ledger, and record the result (for the dashboard)."""
-    current = runtime.current()
-    started = _now()
-    check_id = run_in_transaction(current.sessions, lambda s: reports.start_check(s, trigger, started))
-    with unit_of_work(current.sessions) as session:
-        ledger.seal_all(session)
-    with unit_of_work(current.sessions) as session:
-        report = ledger.verify(session)
-    run_in_transaction(current.sessions, lambda s: reports.finish_check(s, check_id, report, _now()))
+    report = reports.check_and_record(runtime.current().sessions, trigger)
     if not report.ok:
-        log.error("ledger check %d BROKEN: %s", check_id, report.problem)
+        log.error("ledger check BROKEN: %s", reports.problem_of(report))
     return f"{'OK' if report.ok else 'BROKEN'} {report.count} transfers"
 
 

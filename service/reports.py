@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import ledger
 import sms
 
-from .db import insert_ignoring_conflict
+from .db import insert_ignoring_conflict, run_in_transaction, unit_of_work
 from .models import (
     collections_t,
     daily_summaries_t,
@@ -80,6 +80,21 @@ def finish_check(session: Session, check_id: int, report: ledger.VerifyReport, n
             finished_at=now, ok=report.ok, transfers=report.count, head_hash=report.head_hash, problem=problem
         )
     )
+
+
+def check_and_record(
+    sessions: sessionmaker[Session], trigger: str, *, seal: bool = True, workers: int = 1
+) -> ledger.VerifyReport:
+    """Seal what waits (unless told not to), verify the whole ledger, and record the result in
+    ``ledger_checks``: the daily job and the CLI's ``ledger verify`` both come here."""
+    check_id = run_in_transaction(sessions, lambda s: start_check(s, trigger, datetime.now(UTC)))
+    if seal:
+        with unit_of_work(sessions) as session:
+            ledger.seal_all(session)
+    with unit_of_work(sessions) as session:
+        report = ledger.verify(session, workers=workers)
+    run_in_transaction(sessions, lambda s: finish_check(s, check_id, report, datetime.now(UTC)))
+    return report
 
 
 def daily_check_due(session: Session, now: datetime, local: tzinfo) -> bool:
