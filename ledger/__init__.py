@@ -6,7 +6,8 @@ time, a SHA-256 hash chain over every transfer and ``verify``. The database itse
 change or delete posted history (triggers installed by the migrations).
 """
 
-from .chain import balance_at, canonical, head, link_hash, pending_count, seal, seal_all, verify
+from .browse import TransferFilter, browse, browse_chunks
+from .chain import balance_at, canonical, head, link_hash, pending_count, proof, seal, seal_all, verify
 from .errors import (
     AccountConflict,
     AlreadyReversed,
@@ -27,6 +28,7 @@ from .posting import (
     find_by_ref,
     get_account,
     get_transfer,
+    kind_balance,
     latest_transfers,
     open_account,
     open_accounts,
@@ -37,7 +39,16 @@ from .posting import (
     transfers_for,
     translate_integrity_error,
 )
-from .values import AccountInfo, Balance, Head, PostedTransfer, SealResult, TransferRequest, VerifyReport
+from .values import (
+    AccountInfo,
+    Balance,
+    Head,
+    PostedTransfer,
+    Proof,
+    SealResult,
+    TransferRequest,
+    VerifyReport,
+)
 
 __all__ = [
     "AccountConflict",
@@ -53,8 +64,10 @@ __all__ = [
     "LedgerBase",
     "LedgerError",
     "PostedTransfer",
+    "Proof",
     "RetryablePostingError",
     "SealResult",
+    "TransferFilter",
     "TransferRequest",
     "UnknownAccount",
     "UnknownTransfer",
@@ -62,11 +75,14 @@ __all__ = [
     "balance",
     "balance_at",
     "balances",
+    "browse",
+    "browse_chunks",
     "canonical",
     "find_by_ref",
     "get_account",
     "get_transfer",
     "head",
+    "kind_balance",
     "latest_transfers",
     "link_hash",
     "metadata",
@@ -75,6 +91,7 @@ __all__ = [
     "pending_count",
     "post",
     "post_linked",
+    "proof",
     "reversal_of",
     "reverse",
     "seal",

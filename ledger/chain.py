@@ -33,7 +33,7 @@ from sqlalchemy.pool import NullPool
 
 from .errors import UnknownAccount
 from .models import accounts_t, chain_t, driver_cursor, pending_t, totals_t, transfers_t
-from .values import Balance, Head, SealResult, VerifyReport
+from .values import Balance, Head, Proof, SealResult, VerifyReport
 
 GENESIS = bytes(32)
 # The fewest links worth a process of its own when verify walks the chain in segments.
@@ -766,3 +766,26 @@ def verify(session: Session, *, workers: int = 1) -> VerifyReport:
                 code = codes.get(account_id, str(account_id))
                 return report(checked, f"sealed totals of {code} differ from the chain", bad_account=code)
     return VerifyReport(True, top.count, top.hash, pending, checked)
+
+
+def proof(session: Session, transfer_id: int) -> Proof | None:
+    """The transfer's link recomputed from its stored content; None while it waits for the sealer."""
+    connection = session.connection()
+    link = connection.execute(select(chain_t).where(chain_t.c.transfer_id == transfer_id)).first()
+    if link is None:
+        return None
+    previous = (
+        GENESIS.hex()
+        if link.seq == 1
+        else str(connection.execute(select(chain_t.c.hash).where(chain_t.c.seq == link.seq - 1)).scalar_one())
+    )
+    debit, credit = accounts_t.alias("debit"), accounts_t.alias("credit")
+    row = connection.execute(
+        select(transfers_t, debit.c.code.label("debit_code"), credit.c.code.label("credit_code"))
+        .join(debit, debit.c.id == transfers_t.c.debit_account_id)
+        .join(credit, credit.c.id == transfers_t.c.credit_account_id)
+        .where(transfers_t.c.id == transfer_id)
+    ).one()
+    payload = canonical(link.seq, row, row.debit_code, row.credit_code)
+    holds = link_hash(bytes.fromhex(previous), payload).hex() == link.hash
+    return Proof(link.seq, link.hash, previous, payload.decode(), link.sealed_at, holds)

@@ -102,6 +102,11 @@ class Transfer(LedgerBase):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
         Index("ix_ledger_transfers_reference", "reference"),
+        # Browsing (newest first, paged by id): an account's, a code's and a period's transfers.
+        Index("ix_ledger_transfers_debit_account", "debit_account_id", "id"),
+        Index("ix_ledger_transfers_credit_account", "credit_account_id", "id"),
+        Index("ix_ledger_transfers_code", "code", "id"),
+        Index("ix_ledger_transfers_recorded_at", "recorded_at"),
         # A transfer is reversed at most once; most are never reversed and need no index entry.
         Index(
             "uq_ledger_transfers_reverses_id",

@@ -740,3 +740,21 @@ def balances(session: Session, codes: Iterable[str]) -> dict[str, Balance]:
 
 def balance(session: Session, code: str) -> Balance:
     return balances(session, [code])[code]
+
+
+def kind_balance(session: Session, kind: str) -> Balance:
+    """All accounts of one kind together (e.g. every member's points: what is owed to them)."""
+    row = (
+        session.connection()
+        .execute(
+            select(
+                func.coalesce(func.sum(balances_t.c.debits), 0),
+                func.coalesce(func.sum(balances_t.c.credits), 0),
+            )
+            .select_from(balances_t)
+            .join(accounts_t, accounts_t.c.id == balances_t.c.account_id)
+            .where(accounts_t.c.kind == kind)
+        )
+        .one()
+    )
+    return Balance(int(row[0]), int(row[1]))

@@ -93,3 +93,16 @@ class VerifyReport:
     bad_transfer_id: int | None = None
     bad_seq: int | None = None
     bad_account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A sealed transfer's link in the chain, and whether it holds: ``hash`` is SHA-256 of the
+    previous link's hash (its 32 bytes) followed by ``payload``, the transfer's canonical form."""
+
+    seq: int
+    hash: str
+    previous_hash: str
+    payload: str
+    sealed_at: datetime
+    holds: bool

@@ -17,11 +17,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from . import cli, simulator, web, webhooks
+    from . import cli, dashboard, simulator, web, webhooks
 
     app.register_blueprint(web.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(simulator.blueprint)
-    web.register_errors(app)
+    # Webhooks prove themselves by the provider's signature; the simulator takes JSON only, so a
+    # form posted from another site cannot reach it. Everything else posting needs a CSRF token.
+    dashboard.exempt_from_csrf(webhooks.blueprint, simulator.blueprint)
+    dashboard.init_app(app, settings)
+    web.register_errors(app, dashboard.page_error)
     cli.register(app)
     return app

@@ -306,6 +306,7 @@ def register(app: Flask) -> None:
     from .cli_programme import PROGRAMME_GROUPS  # here: it imports this module's helpers
     from .cli_rewards import REWARDS_GROUPS
     from .cli_schedule import SCHEDULE_GROUPS  # also adds zones remind|change|changes
+    from .cli_users import USERS_GROUPS
 
     for command in (
         db_group,
@@ -318,5 +319,6 @@ def register(app: Flask) -> None:
         *REWARDS_GROUPS,
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,
+        *USERS_GROUPS,
     ):
         app.cli.add_command(command)

@@ -18,7 +18,7 @@ import sms
 
 from .catalogue import get_collector
 from .households import get_member
-from .models import collections_t, disputes_t, households_t
+from .models import collections_t, collectors_t, disputes_t, households_t
 from .outbox import Outbox
 from .pickups import Pickup, balance_of, language_of, pickup_by_reference, reverse_pickup
 
@@ -75,6 +75,62 @@ def open_disputes(session: Session) -> list[OpenDispute]:
         .order_by(disputes_t.c.opened_at)
     )
     return [OpenDispute(*row) for row in rows]
+
+
+class DisputeRow(NamedTuple):
+    """A dispute as the dashboard lists it."""
+
+    id: int
+    status: str
+    reason: str | None
+    opened_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    reference: str
+    points: int
+    grams: int
+    pickup_status: str
+    occurred_at: datetime
+    household_id: int
+    member_code: str
+    household: str
+    collector_id: int
+    collector: str
+
+
+def dispute_rows(session: Session, *, open_ones: bool, limit: int = 100) -> list[DisputeRow]:
+    """Open disputes oldest first (the queue), or decided ones newest first."""
+    query = (
+        select(
+            disputes_t.c.id,
+            disputes_t.c.status,
+            disputes_t.c.reason,
+            disputes_t.c.opened_at,
+            disputes_t.c.decided_at,
+            disputes_t.c.decided_by,
+            disputes_t.c.decision_note,
+            collections_t.c.reference,
+            collections_t.c.points,
+            collections_t.c.grams,
+            collections_t.c.status,
+            collections_t.c.occurred_at,
+            households_t.c.id,
+            households_t.c.member_code,
+            households_t.c.name,
+            collectors_t.c.id,
+            collectors_t.c.name,
+        )
+        .join(collections_t, collections_t.c.id == disputes_t.c.collection_id)
+        .join(households_t, households_t.c.id == collections_t.c.household_id)
+        .join(collectors_t, collectors_t.c.id == collections_t.c.collector_id)
+        .limit(limit)
+    )
+    if open_ones:
+        query = query.where(disputes_t.c.status == "open").order_by(disputes_t.c.opened_at, disputes_t.c.id)
+    else:
+        query = query.where(disputes_t.c.status != "open").order_by(disputes_t.c.decided_at.desc())
+    return [DisputeRow._make(row) for row in session.execute(query)]
 
 
 def _open(session: Session, dispute_id: int) -> Pickup:

@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -125,6 +126,8 @@ class OutboxMessage(Base):
     )
     # An answer to the recipient's own text: the only kind sent in quiet hours.
     reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A text an operator sent again from the dashboard names the failed one it repeats.
+    retry_of: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -449,6 +452,87 @@ class DailySummary(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class User(Base):
+    """Someone who signs in to the dashboard: an admin, an operator or an auditor (reads only).
+
+    ``session_version`` is part of the sign-in cookie's identity: changing the password or
+    disabling the user moves it on, which signs out every browser that user had signed in.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'operator', 'auditor')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """One change made from the dashboard (or a sign-in): who, what, when. Append-only: the
+    migrations install triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_id", "action", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(254))  # the email, kept as it was then
+    action: Mapped[str] = mapped_column(String(40))  # e.g. dispute.uphold, adjustment.approve
+    subject: Mapped[str] = mapped_column(String(80))  # e.g. dispute:12, account:member:K7X
+    details: Mapped[str] = mapped_column(Text)  # JSON
+    address: Mapped[str | None] = mapped_column(String(45), nullable=True)
+
+
+class Adjustment(Base):
+    """A manual correction to an account, maker-checker: proposed by one user, posted to the
+    ledger only when a different user approves it (the database refuses the same user twice)."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        CheckConstraint("decided_by IS NULL OR decided_by <> proposed_by", name="four_eyes"),
+        Index("ix_adjustments_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_code: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer)  # points: > 0 credits the account, < 0 debits it
+    reason: Mapped[str] = mapped_column(String(160))
+    # proposed -> approved (posted) | rejected | withdrawn
+    status: Mapped[str] = mapped_column(String(10), default="proposed")
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class WeighIn(Base):
+    """What a collector delivered to the hub on a day, per material, as the hub's scale read it."""
+
+    __tablename__ = "weigh_ins"
+    __table_args__ = (
+        CheckConstraint("grams > 0", name="grams_positive"),
+        Index("ix_weigh_ins_collector_day", "collector_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collector_id: Mapped[int] = mapped_column(ForeignKey("collectors.id"))
+    day: Mapped[date] = mapped_column(Date)  # the programme's local day of the delivery
+    material_code: Mapped[str] = mapped_column(ForeignKey("materials.code"))
+    grams: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 phones_t = cast(Table, Phone.__table__)
 households_t = cast(Table, Household.__table__)
 inbound_t = cast(Table, InboundMessage.__table__)
@@ -471,3 +555,7 @@ reminders_t = cast(Table, Reminder.__table__)
 reminder_runs_t = cast(Table, ReminderRun.__table__)
 ledger_checks_t = cast(Table, LedgerCheck.__table__)
 daily_summaries_t = cast(Table, DailySummary.__table__)
+users_t = cast(Table, User.__table__)
+audit_log_t = cast(Table, AuditEntry.__table__)
+adjustments_t = cast(Table, Adjustment.__table__)
+weigh_ins_t = cast(Table, WeighIn.__table__)

@@ -74,6 +74,13 @@ class Settings:
     sms_rate_per_second: int = 30
     # Who gets the operators' daily summary by text (E.164).
     operator_phones: tuple[str, ...] = ()
+    # Dashboard: its cookies go over HTTPS only (browsers treat http://localhost as secure too);
+    # 0 only for a hub network reached by plain http, where anyone on it can read the cookie.
+    cookie_secure: bool = True
+    # What one SMS segment costs, in kobo, for the overview's "segments used (NGN ...)".
+    sms_segment_cost_kobo: int = 400
+    # A hub weigh-in differing from the kg logged by more than this share is flagged.
+    weigh_gap_percent: int = 10
 
     @property
     def zone(self) -> ZoneInfo:
@@ -121,6 +128,7 @@ class Settings:
         sms = _sms_settings(environ)
         field = _field_settings(environ)
         schedule = _schedule_settings(environ, sms["phone_region"])
+        dashboard = _dashboard_settings(environ)
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -131,6 +139,7 @@ class Settings:
             **sms,
             **field,
             **schedule,
+            **dashboard,
         )
 
 
@@ -240,4 +249,15 @@ def _schedule_settings(environ: Mapping[str, str], region: str) -> dict[str, Any
         "quiet_hours": quiet,
         "sms_rate_per_second": _whole_number(environ, "SMS_RATE_PER_SECOND", 30, 0, 100_000),
         "operator_phones": tuple(phones),
+    }
+
+
+def _dashboard_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    secure = (environ.get("COOKIE_SECURE") or "1").strip().lower()
+    if secure not in {"0", "1", "true", "false", "yes", "no"}:
+        raise SettingsError(f"COOKIE_SECURE must be 1 or 0, not {secure!r}")
+    return {
+        "cookie_secure": secure in {"1", "true", "yes"},
+        "sms_segment_cost_kobo": _whole_number(environ, "SMS_SEGMENT_COST_KOBO", 400, 0, 1_000_000),
+        "weigh_gap_percent": _whole_number(environ, "WEIGH_GAP_PERCENT", 10, 0, 100),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Flask, current_app, g, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
@@ -81,5 +83,13 @@ def json_error(error: HTTPException) -> ResponseReturnValue:
     return jsonify({"error": {"code": code, "message": error.description}}), error.code or 500
 
 
-def register_errors(app: Flask) -> None:
-    app.register_error_handler(HTTPException, json_error)
+def register_errors(
+    app: Flask, as_page: Callable[[HTTPException], ResponseReturnValue | None] | None = None
+) -> None:
+    """Errors as JSON, but where ``as_page`` renders one for a person reading a page."""
+
+    def handle(error: HTTPException) -> ResponseReturnValue:
+        page = as_page(error) if as_page else None
+        return page if page is not None else json_error(error)
+
+    app.register_error_handler(HTTPException, handle)

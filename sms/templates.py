@@ -144,6 +144,8 @@ EN: Mapping[str, str] = {
     "dispute_upheld_collector": "Dispute on {ref} upheld: the pickup is cancelled, {member} -{points} pts.",
     "dispute_rejected": "{programme}: your NO for {ref} was not upheld: {reason}",
     "dispute_rejected_collector": "Dispute on {ref} ({member}) rejected: your pickup stands.",
+    "adjustment_credit": "{programme}: the hub added {points} pts to your account: {reason}. Bal {balance}.",
+    "adjustment_debit": "{programme}: the hub took {points} pts from your account: {reason}. Bal {balance}.",
     "confirmed": "Thanks! {ref} is confirmed.",
     "rated": "Thanks! You gave {collector} {stars} stars for {ref}.",
     "check_ok": "{ref} is in the {programme} ledger: {what} of {points} pts, {member}, {date}.",

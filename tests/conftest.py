@@ -210,6 +210,9 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         QUIET_HOURS=settings.quiet_hours,
         SMS_RATE_PER_SECOND=str(settings.sms_rate_per_second),
         OPERATOR_PHONES=",".join(settings.operator_phones),
+        COOKIE_SECURE="1" if settings.cookie_secure else "0",
+        SMS_SEGMENT_COST_KOBO=str(settings.sms_segment_cost_kobo),
+        WEIGH_GAP_PERCENT=str(settings.weigh_gap_percent),
     )
     for name in SMS_SETTINGS:
         value = getattr(settings, name)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from flask import Flask
 from redis import Redis
 from sqlalchemy import Engine, select
 from sqlalchemy.pool import NullPool
@@ -16,6 +17,7 @@ from service.db import make_engine
 from service.models import metadata
 from service.settings import Settings
 from tests.conftest import run_cli
+from tests.e2e.hub import Hub
 
 
 @pytest.fixture
@@ -55,3 +57,9 @@ def snapshot(engine: Engine) -> dict[str, list[str]]:
             table.name: sorted(repr(tuple(row)) for row in connection.execute(select(table)))
             for table in tables
         }
+
+
+@pytest.fixture
+def hub(make_app: Callable[..., Flask]) -> Hub:
+    """The dashboard on a new database (see tests/e2e/hub.py)."""
+    return Hub(make_app())

@@ -1,0 +1,110 @@
+"""``flask --app wsgi users ...``: the dashboard's users (admins, operators, auditors).
+
+The password is asked for at the terminal (twice, not shown), or read from the first line of
+standard input when that is not a terminal: ``printf '%s\\n' "$PW" | flask --app wsgi users add ...``.
+Each change is written to the audit log as done by ``cli:<the system user>``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from . import audit, users
+from .cli import _fail, operator, print_table, transaction, utc_now
+
+
+@click.group("users", cls=AppGroup, help="Dashboard users: add, list, password, disable, enable.")
+def users_group() -> None:
+    pass
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    if not line:
+        _fail("no password on standard input (or run this at a terminal to be asked)")
+    return line.rstrip("\r\n")
+
+
+def _record(session: object, action: str, user: users.User, **details: object) -> None:
+    audit.record(
+        session,  # type: ignore[arg-type]
+        actor=operator(),
+        action=action,
+        subject=f"user:{user.id}",
+        at=utc_now(),
+        details={"email": user.email, **details},
+    )
+
+
+@users_group.command("add", help="Add a user who signs in to the dashboard with email and password.")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(users.ROLES), help="What the user may do.")
+def users_add(email: str, role: str) -> None:
+    password = _password()
+    try:
+        with transaction() as session:
+            added = users.add_user(session, email, password, role, utc_now())
+            _record(session, "user.add", added, role=role)
+    except users.UserError as error:
+        _fail(str(error))
+    click.echo(f"added {added.email} ({added.role}); they sign in at /dashboard")
+
+
+@users_group.command("list", help="Every user, with role and last sign-in.")
+def users_list() -> None:
+    with transaction() as session:
+        rows = [
+            (
+                u.email,
+                u.role,
+                "active" if u.active else "disabled",
+                f"{u.last_sign_in_at:%Y-%m-%d %H:%M}" if u.last_sign_in_at else "never",
+            )
+            for u in users.users(session)
+        ]
+    print_table(
+        ("email", "role", "status", "last sign-in (UTC)"), rows, "no users yet: users add --email ..."
+    )
+
+
+@users_group.command("password", help="Set a new password (signs the user out everywhere).")
+@click.option("--email", required=True)
+def users_password(email: str) -> None:
+    password = _password()
+    try:
+        with transaction() as session:
+            changed = users.set_password(session, email, password)
+            _record(session, "user.password", changed)
+    except users.UserError as error:
+        _fail(str(error))
+    click.echo(f"new password set for {changed.email}; signed out everywhere")
+
+
+def _set_active(email: str, active: bool) -> None:
+    try:
+        with transaction() as session:
+            changed = users.set_active(session, email, active)
+            _record(session, "user.enable" if active else "user.disable", changed)
+    except users.UserError as error:
+        _fail(str(error))
+    click.echo(f"{changed.email} {'enabled' if active else 'disabled and signed out everywhere'}")
+
+
+@users_group.command("disable", help="Stop a user signing in (and sign them out everywhere).")
+@click.option("--email", required=True)
+def users_disable(email: str) -> None:
+    _set_active(email, False)
+
+
+@users_group.command("enable", help="Let a disabled user sign in again.")
+@click.option("--email", required=True)
+def users_enable(email: str) -> None:
+    _set_active(email, True)
+
+
+USERS_GROUPS = (users_group,)
