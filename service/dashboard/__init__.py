@@ -43,7 +43,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 # The areas, in the order of the navigation.
-AREAS = ("auth", "overview", "ledger_pages", "disputes_pages", "adjustments_pages", "audit_pages")
+AREAS = (
+    "auth",
+    "overview",
+    "ledger_pages",
+    "disputes_pages",
+    "adjustments_pages",
+    "audit_pages",
+)
 
 # Who may change what. Auditors are in no write set.
 OPERATORS = ("admin", "operator")
