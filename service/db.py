@@ -54,11 +54,27 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (a page, an export) takes no write lock: in WAL mode it then never holds up a
+        # pickup, however long it reads.
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+# The execution option that marks a connection as only reading (see ``make_reader_factory``).
+READ_ONLY = "kolekt_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def make_reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite a plain BEGIN (no write lock), on PostgreSQL a READ
+    ONLY transaction (a write in one is an error, not a surprise)."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return sessionmaker(bind=engine.execution_options(**options), expire_on_commit=False, autoflush=False)
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sms.gateways import Gateway
 
-from .db import make_engine, make_session_factory
+from .db import make_engine, make_reader_factory, make_session_factory
 from .gateway import gateway_for
 from .send_limit import SendLimit, send_limit_for
 from .settings import Settings
@@ -33,6 +33,11 @@ class Runtime:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    @cached_property
+    def readers(self) -> sessionmaker[Session]:
+        """Sessions for pages and exports that only read (no write lock on SQLite)."""
+        return make_reader_factory(self.engine)
 
     @cached_property
     def redis(self) -> Redis:

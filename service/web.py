@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app, g, jsonify, render_template
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,9 +23,13 @@ def kolekt_runtime() -> Runtime:
 
 
 def db_session() -> Session:
-    """The request's session, closed (and so rolled back if not committed) when the request ends."""
+    """The request's session, closed (and so rolled back if not committed) when the request ends.
+
+    A GET only reads: its session takes no write lock (SQLite) and is read-only (PostgreSQL).
+    """
     if "db_session" not in g:
-        g.db_session = kolekt_runtime().sessions()
+        runtime = kolekt_runtime()
+        g.db_session = runtime.readers() if request.method in ("GET", "HEAD") else runtime.sessions()
     session: Session = g.db_session
     return session
 

@@ -134,8 +134,9 @@ def transfer_page(transfer_id: int) -> ResponseReturnValue:
 def verify_ledger() -> ResponseReturnValue:
     """Seal what waits, verify the whole chain, record the result (an auditor may do this too:
     it changes no balance, it only checks them)."""
-    report = reports.check_and_record(runtime().sessions, "dashboard")
     session = db_session()
+    session.rollback()  # let go of the user's look-up: the check takes transactions of its own
+    report = reports.check_and_record(runtime().sessions, "dashboard")
     audit("ledger.verify", "ledger", {"ok": report.ok, "transfers": report.count, "head": report.head_hash})
     session.commit()
     if report.ok:
@@ -168,7 +169,7 @@ def _csv_rows(wanted: ledger.TransferFilter) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
-    with runtime().sessions() as session:
+    with runtime().readers() as session:
         for chunk in ledger.browse_chunks(session, wanted):
             for t in chunk:
                 writer.writerow(

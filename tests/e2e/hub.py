@@ -55,7 +55,10 @@ class Browser:
         if csrf:
             form["csrf_token"] = self.token()
         headers = {"Referer": f"{BASE}/dashboard/", **kwargs.pop("headers", {})}
-        return self.client.post(path, data=form, base_url=BASE, headers=headers, **kwargs)
+        response = self.client.post(path, data=form, base_url=BASE, headers=headers, **kwargs)
+        if path == "/dashboard/sign-out":
+            self._token = None  # the session, and its token, ended
+        return response
 
     def sign_in(self, email: str, password: str = PASSWORD) -> TestResponse:
         response = self.post("/dashboard/sign-in", {"email": email, "password": password})
@@ -77,7 +80,8 @@ class Hub:
 
     def add_user(self, role: str, email: str | None = None, password: str = PASSWORD) -> str:
         self._count += 1
-        email = email or f"{role}{self._count}@hub.example"
+        # Unique across tests too: the sign-in limit per email outlives a test in Redis.
+        email = email or f"{role}{self._count}.{self._address.replace('.', '-')}@hub.example"
         with self.session() as session:
             users.add_user(session, email, password, role, datetime.now(UTC))
         return email
