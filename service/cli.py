@@ -179,17 +179,20 @@ def ledger_verify(no_seal: bool, workers: int) -> None:
 )
 @with_appcontext
 def seed_demo_command() -> None:
-    from .demo import seed_demo
+    from .demo import DEMO_PASSWORD, DEMO_USERS, seed_dashboard_demo, seed_demo
 
     try:
         with unit_of_work(_runtime().sessions) as session:
             count = seed_demo(session)
+            seed_dashboard_demo(session)
             result = ledger.seal_all(session)
     except (OperationalError, ProgrammingError) as error:
         _no_schema(error)
     click.echo(
         f"demo data ready: {count} new demo pickups; ledger head {result.head.count} {result.head.hash[:16]}"
     )
+    emails = ", ".join(email for email, _role in DEMO_USERS)
+    click.echo(f"dashboard (/dashboard): {emails}; password {DEMO_PASSWORD}")
 
 
 @click.command("worker", help="Run an RQ worker on high, default and low, with the schedulers.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sms.commands import Line
@@ -96,3 +97,41 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> int:
         )
         new += not logged.duplicate
     return new
+
+
+# Dashboard users of the demo, all with one password (the embedded run's README says so). A real
+# programme adds its own with `flask --app wsgi users add`; these exist only where seed-demo ran.
+DEMO_PASSWORD = "kolekt-demo-only"  # noqa: S105 - the demo's, printed by seed-demo on purpose
+DEMO_USERS = (
+    ("admin@demo.kolekt", "admin"),
+    ("operator@demo.kolekt", "operator"),
+    ("checker@demo.kolekt", "operator"),
+    ("auditor@demo.kolekt", "auditor"),
+)
+
+
+def seed_dashboard_demo(session: Session, *, now: datetime | None = None) -> int:
+    """The demo's dashboard users and, for the queue, one household's dispute; returns the users
+    added (none the second time)."""
+    from .disputes import open_dispute
+    from .models import collections_t, disputes_t
+    from .pickups import pickup_by_reference
+    from .users import add_user, user_by_email
+
+    now = now or datetime.now(UTC)
+    added = 0
+    for email, role in DEMO_USERS:
+        if user_by_email(session, email) is None:
+            add_user(session, email, DEMO_PASSWORD, role, now)
+            added += 1
+    if not session.execute(select(disputes_t.c.id).limit(1)).first():
+        newest = session.execute(
+            select(collections_t.c.reference)
+            .where(collections_t.c.status == "credited", collections_t.c.channel == "demo")
+            .order_by(collections_t.c.id.desc())
+            .limit(1)
+        ).scalar()
+        pickup = pickup_by_reference(session, newest) if newest else None
+        if pickup is not None:
+            open_dispute(session, pickup, "the bag was heavier than that", now, None)
+    return added

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from sqlalchemy import text
 
 import ledger
 from ledger import TransferRequest
-from service import create_app
+from service import create_app, users
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.demo import HOUSEHOLDS
+from service.demo import DEMO_PASSWORD, HOUSEHOLDS
+from service.disputes import open_disputes
 from service.programme import ISSUANCE, open_programme_accounts
 from service.settings import Settings
 from tests.conftest import run_cli
@@ -114,6 +116,14 @@ def test_upgrade_and_seed_demo_are_idempotent(
         assert seeded.exit_code == 0, seeded.output
         # 14 pickups, each crediting a household and paying its collector's commission
         assert f"demo data ready: {new} new demo pickups; ledger head 28 " in seeded.output
+        assert "dashboard (/dashboard): admin@demo.kolekt, operator@demo.kolekt" in seeded.output
+    with app.app_context():
+        session = app.extensions["kolekt.runtime"].sessions()
+        # the dashboard's demo: four users (signed in with the printed password) and one dispute
+        assert len(users.users(session)) == 4
+        assert users.sign_in(session, "checker@demo.kolekt", DEMO_PASSWORD, datetime.now(UTC)) is not None
+        assert len(open_disputes(session)) == 1
+        session.close()
     assert runner.invoke(args=["ledger", "verify"]).output.startswith("OK 28 transfers")
     # the demo households are real members: the simulator's phone has their points
     simulated = runner.invoke(args=["sms", "simulate", "--from", HOUSEHOLDS[0][0], "BAL"])
