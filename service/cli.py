@@ -228,6 +228,9 @@ def serve(host: str, port: int, web_workers: int) -> None:
             f"{host}:{port}",
             "--workers",
             str(web_workers),
+            # "Verify ledger" and a whole-ledger export run in the request: give them time.
+            "--timeout",
+            "120",
             "wsgi:app",
         ],
         "worker": [python, "-m", "flask", "--app", "wsgi", "worker"],

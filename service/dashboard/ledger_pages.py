@@ -23,6 +23,7 @@ from ..web import db_session
 from . import ANYONE, audit, blueprint, keep, local, now, requires, runtime, settings
 
 PAGE = 50
+VERIFY_WORKERS = 2
 CODES = ("pickup_credit", "commission", "redemption", "refund", "reversal", "adjustment")
 FILTERS = ("account", "code", "reference", "from", "to")
 CSV_COLUMNS = (
@@ -136,7 +137,8 @@ def verify_ledger() -> ResponseReturnValue:
     it changes no balance, it only checks them)."""
     session = db_session()
     session.rollback()  # let go of the user's look-up: the check takes transactions of its own
-    report = reports.check_and_record(runtime().sessions, "dashboard")
+    # Two segments at once on PostgreSQL (a million transfers in a few seconds); one on SQLite.
+    report = reports.check_and_record(runtime().sessions, "dashboard", workers=VERIFY_WORKERS)
     audit("ledger.verify", "ledger", {"ok": report.ok, "transfers": report.count, "head": report.head_hash})
     session.commit()
     if report.ok:
