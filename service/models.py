@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,6 +106,13 @@ class OutboxMessage(Base):
         Index("ix_outbox_messages_status_due", "status", "next_attempt_at"),
         # The loop guard and a phone's conversation.
         Index("ix_outbox_messages_to_created", "to_phone", "created_at"),
+        # A failed text's retry (few rows: only those sent again have an entry).
+        Index(
+            "ix_outbox_messages_retry_of",
+            "retry_of",
+            postgresql_where=text("retry_of IS NOT NULL"),
+            sqlite_where=text("retry_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -123,6 +123,15 @@ def upgrade() -> None:
     op.create_index("ix_weigh_ins_collector_day", "weigh_ins", ["collector_id", "day"], unique=False)
     with op.batch_alter_table("outbox_messages") as batch:
         batch.add_column(sa.Column("retry_of", sa.BigInteger(), nullable=True))
+    # Few texts are ever sent again: only those rows have an entry.
+    op.create_index(
+        "ix_outbox_messages_retry_of",
+        "outbox_messages",
+        ["retry_of"],
+        unique=False,
+        postgresql_where=sa.text("retry_of IS NOT NULL"),
+        sqlite_where=sa.text("retry_of IS NOT NULL"),
+    )
     for name, columns in TRANSFER_INDEXES.items():
         op.create_index(name, "ledger_transfers", columns, unique=False)
     for statement in POSTGRESQL_TRIGGERS if op.get_bind().dialect.name == "postgresql" else SQLITE_TRIGGERS:
@@ -136,6 +145,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS audit_refuse_change()")
     for name in TRANSFER_INDEXES:
         op.drop_index(name, table_name="ledger_transfers")
+    op.drop_index("ix_outbox_messages_retry_of", table_name="outbox_messages")
     with op.batch_alter_table("outbox_messages") as batch:
         batch.drop_column("retry_of")
     op.drop_index("ix_weigh_ins_collector_day", table_name="weigh_ins")
