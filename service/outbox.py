@@ -541,3 +541,47 @@ def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000) -> Swep
         [int(row.id) for row in rows if row.kind == "transactional"],
         [int(row.id) for row in rows if row.kind != "transactional"],
     )
+
+
+# --- an operator sends a failed text again -----------------------------------------------------
+
+# What may be sent again: the provider refused it for good, or the carrier could not deliver it.
+RETRYABLE = ("failed", "undelivered")
+
+
+class RetryError(ValueError):
+    """A text that may not be sent again; nothing was written."""
+
+
+def retry(session: Session, outbox: Outbox, message_id: int, now: datetime) -> int:
+    """Send a failed or undelivered text again, once; returns the new row's id.
+
+    The new row repeats the text (same number, body, language, kind and template) and names the
+    one it repeats in ``retry_of``. It is written by ``Outbox.write``, so a number that opted out
+    since is suppressed and the loop guard still holds. The original row is never changed (its
+    status only moves forward), but it is locked first: of two operators retrying it at once, the
+    second waits and then finds the first's retry.
+    """
+    original = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+    ).scalar_one_or_none()
+    if original is None:
+        raise RetryError(f"there is no message {message_id}")
+    if original.status not in RETRYABLE:
+        was = "is" if original.status in ("queued", "sending") else "was"
+        raise RetryError(f"message {message_id} {was} {original.status}; only a failed one can be sent again")
+    repeated = session.execute(
+        select(outbox_t.c.id).where(outbox_t.c.retry_of == message_id).order_by(outbox_t.c.id).limit(1)
+    ).scalar()
+    if repeated is not None:
+        raise RetryError(f"message {message_id} was sent again already, as message {repeated}")
+    new_id = outbox.write(
+        original.to_phone,
+        original.body,
+        language=original.language,
+        template=original.template,
+        kind=original.kind,
+    )
+    session.execute(update(outbox_t).where(outbox_t.c.id == new_id).values(retry_of=message_id))
+    log.info("outbox %d sent again as %d at %s", message_id, new_id, now.isoformat())
+    return new_id

@@ -50,6 +50,9 @@ AREAS = (
     "disputes_pages",
     "adjustments_pages",
     "audit_pages",
+    "people_pages",
+    "weighins_pages",
+    "messages_pages",
 )
 
 # Who may change what. Auditors are in no write set.

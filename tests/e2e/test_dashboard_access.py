@@ -36,6 +36,8 @@ def _rules(hub: Hub, method: str) -> list[Rule]:
 
 def _samples(hub: Hub) -> dict[str, Any]:
     """A real value for every URL argument a dashboard page takes."""
+    from tests.e2e.test_dashboard_messages import failed_message
+
     hub.seed()
     proposer = hub.add_user("operator")
     return {
@@ -44,7 +46,7 @@ def _samples(hub: Hub) -> dict[str, Any]:
         "collector_id": 1,
         "dispute_id": open_dispute(hub),
         "adjustment_id": propose_adjustment(hub, proposer),
-        "message_id": 1,
+        "message_id": failed_message(hub),
         "zone_id": 1,
         "weigh_in_id": 1,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,10 +20,10 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
-from service.db import unit_of_work
+from service.db import make_engine, make_session_factory, unit_of_work
 from service.jobs import send_message, sweep_outbox
 from service.models import OutboxMessage, Phone
 from service.outbox import Outbox
@@ -393,3 +394,113 @@ def test_the_send_job_speaks_twilios_real_contract(
     sent = row(runtime, message_id)
     assert (sent.status, sent.provider, sent.attempts, sent.last_error) == ("sent", "twilio", 1, None)
     assert (sent.provider_message_id or "").startswith("SM")
+
+
+# --- an operator sends a failed text again -----------------------------------------------------
+
+
+OTHER_PHONE = "+2348030000004"
+
+
+def _sent_once(session: Session, status: str, *, to: str = PHONE, body: str = "Kolekt: +81 pts.") -> int:
+    """A row written at T0 and taken to ``status`` as a send would take it."""
+    message_id = Outbox(session, T0).write(to, body, language="YO", template="receipt", kind="transactional")
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(status=status, attempts=1)
+    )
+    return message_id
+
+
+def test_a_failed_text_is_sent_again_as_a_new_row_that_names_it(session: Session) -> None:
+    failed = _sent_once(session, "failed")
+    undelivered = _sent_once(session, "undelivered", to="+2348030000003")
+    box = Outbox(session, T0 + timedelta(hours=1))
+    again = outbox.retry(session, box, failed, box.now)
+    also = outbox.retry(session, box, undelivered, box.now)
+    assert box.to_send == [again, also]
+    rows = {r.id: r for r in session.execute(select(OutboxMessage)).scalars()}
+    new, old = rows[again], rows[failed]
+    assert (new.to_phone, new.body, new.language, new.kind, new.template) == (
+        old.to_phone,
+        old.body,
+        "YO",
+        "transactional",
+        "receipt",
+    )
+    assert (new.status, new.attempts, new.retry_of, new.created_at) == ("queued", 0, failed, box.now)
+    assert (old.status, old.retry_of, rows[also].retry_of) == ("failed", None, undelivered)
+
+
+def test_a_text_is_sent_again_only_if_it_failed_and_only_once(session: Session) -> None:
+    box = Outbox(session, T0 + timedelta(hours=1))
+    for status in ("queued", "sending", "sent", "delivered", "held", "suppressed"):
+        message_id = _sent_once(session, status, body=f"Kolekt: {status}")
+        with pytest.raises(outbox.RetryError, match=f"message {message_id} (is|was) {status}; only a failed"):
+            outbox.retry(session, box, message_id, box.now)
+    with pytest.raises(outbox.RetryError, match="there is no message 99999999"):
+        outbox.retry(session, box, 99999999, box.now)
+    failed = _sent_once(session, "failed")
+    again = outbox.retry(session, box, failed, box.now)
+    with pytest.raises(outbox.RetryError, match=f"sent again already, as message {again}"):
+        outbox.retry(session, box, failed, box.now)
+    assert box.to_send == [again]
+    # the retry may fail in its turn, and be sent again itself
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == again).values(status="failed"))
+    third = outbox.retry(session, box, again, box.now)
+    assert session.get(OutboxMessage, third).retry_of == again  # type: ignore[union-attr]
+
+
+def test_a_text_sent_again_still_meets_the_opt_out_and_the_loop_guard(session: Session) -> None:
+    failed = _sent_once(session, "failed")
+    session.add(Phone(number=PHONE, language="EN", opted_out_at=T0, created_at=T0, updated_at=T0))
+    session.flush()
+    box = Outbox(session, T0 + timedelta(minutes=1))
+    suppressed = outbox.retry(session, box, failed, box.now)
+    looping = [_sent_once(session, "failed", to=OTHER_PHONE, body="Sorry?") for _ in range(5)]
+    held = outbox.retry(session, box, looping[0], box.now)  # the sixth identical text in 30 min
+    statuses = dict(session.execute(select(OutboxMessage.id, OutboxMessage.status)).all())
+    assert (statuses[suppressed], statuses[held]) == ("suppressed", "held")
+    assert box.to_send == []
+
+
+def test_two_operators_retrying_at_once_send_it_again_once(fresh_database: Callable[[], str]) -> None:
+    """Each in a transaction of its own: the first to lock the original holds its transaction
+    open a moment; the other waits for the lock, then finds the first's retry. (On SQLite,
+    BEGIN IMMEDIATE makes the second wait for the first's whole transaction anyway.)"""
+    url = fresh_database()
+    engines = [make_engine(url) for _ in range(2)]
+    factories = [make_session_factory(engine) for engine in engines]
+    with unit_of_work(factories[0]) as session:
+        failed = _sent_once(session, "failed")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def operator(factory: sessionmaker[Session]) -> None:
+        start.wait(10)
+        try:
+            with unit_of_work(factory) as session:
+                box = Outbox(session, datetime.now(UTC))
+                outbox.retry(session, box, failed, box.now)
+                time.sleep(0.5)  # commit late: without the lock, the other would not see this row
+            outcomes.append("sent again")
+        except outbox.RetryError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=operator, args=(factory,)) for factory in factories]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        with unit_of_work(factories[0]) as session:
+            retries = list(
+                session.execute(select(OutboxMessage.id).where(OutboxMessage.retry_of == failed)).scalars()
+            )
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert len(retries) == 1
+    assert sorted(outcomes) == [
+        f"message {failed} was sent again already, as message {retries[0]}",
+        "sent again",
+    ]

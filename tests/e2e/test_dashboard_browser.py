@@ -1,0 +1,332 @@
+"""The dashboard in Chromium: what an operator does, click by click, on the seeded demo.
+
+Sign-in and the ledger (filters, a transfer's proof, Verify ledger through htmx), the disputes
+queue, maker-checker adjustments by two operators in two browsers, and every page on a phone,
+all without a console error or a CSP violation. Each step leaves a screenshot (see browser.py).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import ledger
+from service import adjustments, users
+from service.models import collections_t, disputes_t, households_t, ledger_checks_t
+from service.programme import member_account
+from tests.e2e.browser import Site, chromium, screenshots_dir, serve
+from tests.e2e.hub import Hub, open_dispute, propose_adjustment
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PHONE_WIDTH = 390
+PHONE = {"viewport": {"width": PHONE_WIDTH, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def site(hub: Hub, redis: Redis, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """The seeded demo served live. Redis is emptied first: every browser signs in from 127.0.0.1,
+    and failed attempts counted there by an earlier run must not rate-limit this one."""
+    hub.seed()
+    shots = screenshots_dir() / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    with serve(hub.app) as base_url:
+        made = Site(hub, base_url, browser, shots)
+        try:
+            yield made
+        finally:
+            made.close()
+
+
+def listed(page: Page) -> list[int]:
+    """The transfer numbers in the ledger's table, top to bottom (once the page has loaded)."""
+    page.wait_for_load_state()
+    return [int(n) for n in page.locator("#transfers tbody tr td:first-child a").all_inner_texts()]
+
+
+def flash(page: Page) -> str:
+    return page.locator("p.flash[role=status]").inner_text()
+
+
+def test_sign_in_then_filter_the_ledger_open_a_transfer_and_verify(site: Site) -> None:
+    from playwright.sync_api import expect
+
+    hub = site.hub
+    hub.read(ledger.seal_all)  # what the sealer does every few seconds
+    email = hub.add_user("operator")
+    page = site.page()
+
+    site.sign_in(page, email, "not the password")
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    # The browser logs the refusal's 401 as a failed load: expected here, and only here.
+    assert [p.split(": ", 1)[1] for p in site.problems] == [
+        "Failed to load resource: the server responded with a status of 401 (UNAUTHORIZED)"
+    ]
+    site.problems.clear()
+    expect(page.get_by_label("Email")).to_have_value(email)
+    site.shot(page, "sign-in refused")
+
+    site.sign_in(page, email)
+    expect(page).to_have_url(f"{site.base_url}/dashboard/")
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    expect(page.get_by_role("banner")).to_contain_text(email)
+    # Production's cookie, kept over plain HTTP: Chromium treats 127.0.0.1 as a secure context.
+    (cookie,) = page.context.cookies()
+    assert (cookie["name"], cookie["secure"], cookie["httpOnly"]) == ("__Host-kolekt", True, True)
+    site.shot(page, "overview")
+
+    page.get_by_role("banner").get_by_role("link", name="Ledger", exact=True).click()
+    expect(page.get_by_role("heading", name="Ledger", exact=True)).to_be_visible()
+    everything = hub.read(lambda s: ledger.browse(s, ledger.TransferFilter(), limit=50))
+    assert listed(page) == [t.id for t in everything]
+    site.shot(page, "ledger")
+
+    credit = next(t for t in everything if t.code == "pickup_credit")
+    member_code = credit.credit.partition(":")[2]
+    page.get_by_label("Account").fill(member_code.lower())  # as typed at the hub: any case
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(rf"account={member_code.lower()}"))
+    touching = hub.read(lambda s: ledger.browse(s, ledger.TransferFilter(account=credit.credit), limit=50))
+    assert listed(page) == [t.id for t in touching] and credit.id in listed(page)
+    expect(page.locator("#transfers tbody tr td:nth-child(5)")).to_have_text([credit.credit] * len(touching))
+    site.shot(page, "ledger by account")
+
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_label("Code").select_option("commission")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_label("Code")).to_have_value("commission")
+    expect(page.get_by_label("Account")).to_have_value("")
+    commissions = hub.read(lambda s: ledger.browse(s, ledger.TransferFilter(code="commission"), limit=50))
+    assert commissions and listed(page) == [t.id for t in commissions]
+    assert credit.id not in listed(page)
+    site.shot(page, "ledger by code")
+
+    page.get_by_label("Account").fill(member_code)
+    page.get_by_label("Code").select_option("pickup_credit")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_label("Account")).to_have_value(member_code)
+    assert listed(page) == [t.id for t in touching if t.code == "pickup_credit"]
+
+    page.locator("#transfers").get_by_role("link", name=str(credit.id), exact=True).click()
+    expect(page.get_by_role("heading", name=f"Transfer {credit.id}")).to_be_visible()
+    proof = hub.read(lambda s: ledger.proof(s, credit.id))
+    section = page.locator("#proof")
+    expect(section).to_contain_text("the stored hash matches the transfer as it stands")
+    expect(section).to_contain_text(proof.hash)
+    expect(section).to_contain_text(proof.previous_hash)
+    site.shot(page, "transfer and its proof")
+
+    page.get_by_role("link", name="← Ledger").click()
+    page.get_by_role("button", name="Verify ledger").click()
+    expect(page.locator("p.flash[role=status]")).to_contain_text("Ledger verified:")
+    expect(page).to_have_url(f"{site.base_url}/dashboard/ledger")  # htmx swapped the page in place
+    head = hub.read(ledger.head)
+    assert f"{head.count:,} transfers, head {head.hash[:16]}" in flash(page)
+    checks = hub.read(lambda s: s.execute(select(ledger_checks_t.c.trigger, ledger_checks_t.c.ok)).all())
+    assert [tuple(c) for c in checks] == [("dashboard", True)]
+    site.shot(page, "ledger verified")
+
+    assert site.problems == []
+
+
+def test_an_operator_upholds_one_dispute_and_rejects_another(site: Site) -> None:
+    from playwright.sync_api import expect
+
+    hub = site.hub
+    upheld = open_dispute(hub, "they weighed less than I had")
+    rejected = open_dispute(hub, "I was not at home that day")
+    page, email = site.signed_in("operator")
+    page.goto("/dashboard/disputes")
+    expect(page.get_by_role("heading", name="Disputes")).to_contain_text("2 open")
+    site.shot(page, "disputes queue")
+
+    pickup = hub.read(lambda s: _pickup_of(s, upheld))
+    page.locator(f"#dispute-{upheld}").get_by_role("button", name=re.compile(r"^Uphold")).click()
+    expect(page.locator("p.flash[role=status]")).to_contain_text(f"Dispute {upheld} upheld")
+    expect(page.locator(f"#dispute-{upheld}")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Disputes")).to_contain_text("1 open")
+    assert hub.read(lambda s: _pickup_of(s, upheld)) == (pickup[0], "reversed")
+    posted = hub.read(lambda s: ledger.transfers_for(s, f"pickup:{pickup[0]}"))
+    originals = [t.id for t in posted if t.reverses is None]
+    assert originals and sorted(t.reverses for t in posted if t.reverses) == originals
+    site.shot(page, "dispute upheld")
+
+    reason = "Scale checked at the hub: the weight stands"
+    card = page.locator(f"#dispute-{rejected}")
+    card.get_by_label("Reason for rejecting").fill(reason)
+    card.get_by_role("button", name="Reject").click()
+    expect(page.locator("p.flash[role=status]")).to_contain_text(f"Dispute {rejected} rejected")
+    expect(page.locator("article.dispute")).to_have_count(0)
+    expect(page.get_by_text("No open disputes.")).to_be_visible()
+    assert hub.read(lambda s: _pickup_of(s, rejected))[1] == "credited"
+    decisions = hub.read(
+        lambda s: s.execute(
+            select(
+                disputes_t.c.id, disputes_t.c.status, disputes_t.c.decided_by, disputes_t.c.decision_note
+            ).order_by(disputes_t.c.id)
+        ).all()
+    )
+    assert [tuple(d) for d in decisions] == [
+        (upheld, "upheld", email, None),
+        (rejected, "rejected", email, reason),
+    ]
+    decided = page.locator("table tbody")
+    expect(decided).to_contain_text("upheld")
+    expect(decided).to_contain_text(reason)
+    site.shot(page, "dispute rejected")
+
+    assert site.problems == []
+
+
+def _pickup_of(session: Session, dispute_id: int) -> tuple[int, str]:
+    """The disputed pickup's number and status."""
+    row = session.execute(
+        select(collections_t.c.id, collections_t.c.status)
+        .join(disputes_t, disputes_t.c.collection_id == collections_t.c.id)
+        .where(disputes_t.c.id == dispute_id)
+    ).one()
+    return int(row.id), str(row.status)
+
+
+def test_two_operators_propose_and_approve_an_adjustment(site: Site) -> None:
+    from playwright.sync_api import expect
+
+    hub = site.hub
+    member_code = hub.read(
+        lambda s: s.execute(select(households_t.c.member_code).order_by(households_t.c.id)).scalars().first()
+    )
+    account = member_account(member_code)
+    before = hub.read(lambda s: ledger.balance(s, account).credit_balance)
+    maker, maker_email = site.signed_in("operator")
+    checker, checker_email = site.signed_in("operator")
+
+    maker.goto("/dashboard/adjustments")
+    form = maker.locator("#propose")
+    form.get_by_label("Account").fill(member_code)
+    form.get_by_label("Points").fill("35")
+    form.get_by_label("Reason").fill("scale at the hub read 3.5 kg more")
+    form.get_by_role("button", name="Propose").click()
+    expect(maker.locator("p.flash[role=status]")).to_contain_text(
+        "proposed: another operator must approve it"
+    )
+    (proposal,) = hub.read(lambda s: adjustments.adjustments(s, status="proposed"))
+    assert (proposal.account_code, proposal.amount, proposal.proposer) == (account, 35, maker_email)
+    mine = maker.locator(f"#adjustment-{proposal.id}")
+    expect(mine).to_contain_text(f"+35 pts to {account}")
+    expect(mine.get_by_role("button", name="Approve and post")).to_have_count(0)
+    expect(mine.get_by_role("button", name="Withdraw")).to_be_visible()
+    site.shot(maker, "adjustment proposed, as its maker")
+
+    checker.goto("/dashboard/adjustments")
+    theirs = checker.locator(f"#adjustment-{proposal.id}")
+    expect(theirs.get_by_role("button", name="Withdraw")).to_have_count(0)
+    site.shot(checker, "adjustment waiting, as the checker")
+    theirs.get_by_role("button", name="Approve and post").click()
+    expect(checker.locator("p.flash[role=status]")).to_contain_text(f"Adjustment {proposal.id} approved")
+    found = re.search(r"posted as transfer (\d+)", flash(checker))
+    assert found, flash(checker)
+    transfer_id = int(found.group(1))
+    expect(checker.locator(f"#adjustment-{proposal.id}")).to_have_count(0)
+    site.shot(checker, "adjustment approved")
+
+    decided = hub.read(lambda s: adjustments.get_adjustment(s, proposal.id))
+    checker_id = hub.read(lambda s: users.user_by_email(s, checker_email).id)
+    assert (decided.status, decided.decided_by, decided.transfer_id) == ("approved", checker_id, transfer_id)
+    assert hub.read(lambda s: ledger.balance(s, account).credit_balance) == before + 35
+
+    checker.get_by_role("banner").get_by_role("link", name="Ledger", exact=True).click()
+    checker.get_by_label("Account").fill(member_code)
+    checker.get_by_label("Code").select_option("adjustment")
+    checker.get_by_role("button", name="Filter").click()
+    expect(checker.locator("#transfers tbody tr")).to_have_count(1)
+    assert listed(checker) == [transfer_id]
+    checker.locator("#transfers").get_by_role("link", name=str(transfer_id), exact=True).click()
+    expect(checker.get_by_role("heading", name=f"Transfer {transfer_id}")).to_be_visible()
+    expect(checker.locator("td.big")).to_have_text("35")
+    site.shot(checker, "the adjustment in the ledger")
+
+    maker.reload()
+    expect(maker.get_by_text("None waiting.")).to_be_visible()
+    expect(maker.locator("table tbody tr").first).to_contain_text("approved")
+    assert site.problems == []
+
+
+# The pages of the dashboard's core; the other areas' tests cover their own.
+PAGES = (
+    ("/dashboard/", "Overview"),
+    ("/dashboard/ledger", "Ledger"),
+    ("/dashboard/ledger/1", "Transfer 1"),
+    ("/dashboard/disputes", "Disputes"),
+    ("/dashboard/adjustments", "Adjustments"),
+    ("/dashboard/audit", "Audit log"),
+)
+
+
+def overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling)."""
+    page.wait_for_load_state()
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+def test_every_page_reads_on_a_phone_without_console_errors_or_csp_violations(site: Site) -> None:
+    from playwright.sync_api import expect
+
+    hub = site.hub
+    hub.read(ledger.seal_all)
+    open_dispute(hub)
+    propose_adjustment(hub, hub.add_user("operator"))
+    page, _ = site.signed_in("operator", **PHONE)
+    width = PHONE_WIDTH
+
+    for path, heading in PAGES:
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        site.shot(page, f"phone {heading}")
+        assert overflow(page) <= 0, f"{path} scrolls sideways on a phone"
+
+    page.goto("/dashboard/")
+    links = page.get_by_role("banner").get_by_role("link")
+    assert links.count() >= len(PAGES)
+    for link in links.all():
+        box = link.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, link.inner_text()
+    page.get_by_role("banner").get_by_role("link", name="Ledger", exact=True).tap()
+    expect(page).to_have_url(f"{site.base_url}/dashboard/ledger")
+
+    newest = listed(page)[0]
+    box = page.locator("#transfers").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    memo = page.get_by_role("columnheader", name="Memo")  # the last column: scrolled to in its wrap
+    memo.scroll_into_view_if_needed()
+    box = memo.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    page.locator("#transfers").get_by_role("link", name=str(newest), exact=True).tap()
+    expect(page.get_by_role("heading", name=f"Transfer {newest}")).to_be_visible()
+    assert overflow(page) <= 0
+    site.shot(page, "phone transfer from the ledger")
+
+    desktop, _ = site.signed_in("auditor", viewport={"width": 1280, "height": 900})
+    for path, heading in PAGES:
+        desktop.goto(path)
+        expect(desktop.get_by_role("heading", level=1)).to_contain_text(heading)
+        assert overflow(desktop) <= 0, f"{path} scrolls sideways on a laptop"
+    site.shot(desktop, "desktop audit log")
+
+    assert site.problems == []
