@@ -240,6 +240,16 @@ def _insert_words(session: Session, code: str, words: list[str]) -> None:
     forget_vocabulary()
 
 
+def materials(session: Session) -> dict[str, str]:
+    """Every material's code and name, by code."""
+    return {
+        code: name
+        for code, name in session.execute(
+            select(materials_t.c.code, materials_t.c.name).order_by(materials_t.c.code)
+        )
+    }
+
+
 def material_words(session: Session) -> dict[str, str]:
     return {
         word: code
@@ -347,6 +357,62 @@ def rates_in_force(session: Session, materials: Iterable[str], at: datetime) -> 
 def current_rates(session: Session, now: datetime) -> dict[str, RateInForce]:
     codes = session.execute(select(materials_t.c.code).order_by(materials_t.c.code)).scalars().all()
     return rates_in_force(session, codes, now)
+
+
+def new_rate_version(
+    session: Session,
+    material: str,
+    points_per_kg: int,
+    commission_per_kg: int | None,
+    effective_from: datetime | None,
+    created_by: str,
+    now: datetime,
+) -> RateInForce:
+    """A new version of a material's rate from now or later, never back-dated (pickups already
+    logged keep their price; one logged late must not meet a rate nobody had announced).
+    ``effective_from`` None is now; a time within the current minute counts as now.
+    ``commission_per_kg`` None keeps the collectors' commission in force at that moment."""
+    if effective_from is None:
+        effective_from = now
+    elif effective_from.tzinfo is None:
+        raise CatalogueError("the effective time needs a time zone")
+    elif effective_from < now.replace(second=0, microsecond=0):
+        raise CatalogueError(
+            f"{effective_from:%Y-%m-%d %H:%M} has passed: a new rate applies from now or later"
+        )
+    effective_from = max(effective_from, now)
+    if commission_per_kg is None:
+        before = rates_in_force(session, [material.strip().upper()], effective_from).values()
+        commission_per_kg = next((rate.commission_per_kg for rate in before), 0)
+    return set_rate(session, material, points_per_kg, commission_per_kg, effective_from, created_by, now)
+
+
+class RateVersion(NamedTuple):
+    id: int
+    material_code: str
+    points_per_kg: int
+    commission_per_kg: int
+    effective_from: datetime
+    created_at: datetime
+    created_by: str
+
+
+def rate_versions(session: Session, limit: int = 200) -> list[RateVersion]:
+    """Every material's rate versions, past and planned: by material, the latest first."""
+    rows = session.execute(
+        select(
+            rates_t.c.id,
+            rates_t.c.material_code,
+            rates_t.c.points_per_kg,
+            rates_t.c.commission_per_kg,
+            rates_t.c.effective_from,
+            rates_t.c.created_at,
+            rates_t.c.created_by,
+        )
+        .order_by(rates_t.c.material_code, rates_t.c.effective_from.desc())
+        .limit(limit)
+    )
+    return [RateVersion(*row) for row in rows]
 
 
 def points_for(grams: int, per_kg: int) -> int:

@@ -181,6 +181,35 @@ def set_stock(session: Session, code: str, stock: int | None) -> Reward:
     return found._replace(stock=stock)
 
 
+def set_price(session: Session, code: str, price: int) -> Reward:
+    """A new price per unit; what was redeemed already keeps the points it took."""
+    found = get_reward(session, code)
+    if found is None:
+        raise CatalogueError(f"no reward {code.strip().upper()}")
+    _whole("the price", price, 1, MAX_PRICE)
+    if price * found.max_units > MAX_AMOUNT:
+        raise CatalogueError(
+            f"the price times the most units ({found.max_units}) must be at most {MAX_AMOUNT}"
+        )
+    session.execute(rewards_t.update().where(rewards_t.c.code == found.code).values(price=price))
+    return found._replace(price=price)
+
+
+def set_active(session: Session, code: str, active: bool) -> Reward:
+    """Offer a reward again, or take it out of REWARDS and REDEEM; it keeps its number, so the
+    others' numbers do not change under the households' feet."""
+    found = get_reward(session, code)
+    if found is None:
+        raise CatalogueError(f"no reward {code.strip().upper()}")
+    session.execute(rewards_t.update().where(rewards_t.c.code == found.code).values(active=active))
+    return found._replace(active=active)
+
+
+def all_rewards(session: Session) -> list[Reward]:
+    """Every reward, offered or not, by its number."""
+    return [Reward(*row) for row in session.execute(select(*_REWARD_COLUMNS).order_by(rewards_t.c.position))]
+
+
 def catalogue(session: Session) -> list[Reward]:
     """The active rewards, by their number."""
     rows = session.execute(

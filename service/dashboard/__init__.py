@@ -53,6 +53,7 @@ AREAS = (
     "people_pages",
     "weighins_pages",
     "messages_pages",
+    "programme_pages",
 )
 
 # Who may change what. Auditors are in no write set.
