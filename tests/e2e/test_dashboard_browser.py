@@ -276,6 +276,14 @@ PAGES = (
     ("/dashboard/disputes", "Disputes"),
     ("/dashboard/adjustments", "Adjustments"),
     ("/dashboard/audit", "Audit log"),
+    ("/dashboard/households", "Households"),
+    ("/dashboard/households/1", "Ada Okafor"),
+    ("/dashboard/collectors", "Collectors"),
+    ("/dashboard/collectors/1", "Musa Ibrahim"),
+    ("/dashboard/weigh-ins", "Hub weigh-ins"),
+    ("/dashboard/messages", "Messages"),
+    ("/dashboard/programme", "Programme settings"),
+    ("/dashboard/programme/templates", "Message templates"),
 )
 
 
@@ -303,7 +311,7 @@ def test_every_page_reads_on_a_phone_without_console_errors_or_csp_violations(si
 
     page.goto("/dashboard/")
     links = page.get_by_role("banner").get_by_role("link")
-    assert links.count() >= len(PAGES)
+    assert links.count() == 1 + 10  # the brand and the ten areas of the menu
     for link in links.all():
         box = link.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, link.inner_text()
