@@ -99,8 +99,11 @@ class DisputeRow(NamedTuple):
     collector: str
 
 
-def dispute_rows(session: Session, *, open_ones: bool, limit: int = 100) -> list[DisputeRow]:
-    """Open disputes oldest first (the queue), or decided ones newest first."""
+def dispute_rows(
+    session: Session, *, open_ones: bool | None, household_id: int | None = None, limit: int = 100
+) -> list[DisputeRow]:
+    """Open disputes oldest first (the queue); decided ones newest first; or, with ``open_ones``
+    None, all of them newest first (a household's)."""
     query = (
         select(
             disputes_t.c.id,
@@ -126,10 +129,14 @@ def dispute_rows(session: Session, *, open_ones: bool, limit: int = 100) -> list
         .join(collectors_t, collectors_t.c.id == collections_t.c.collector_id)
         .limit(limit)
     )
+    if household_id is not None:
+        query = query.where(collections_t.c.household_id == household_id)
     if open_ones:
         query = query.where(disputes_t.c.status == "open").order_by(disputes_t.c.opened_at, disputes_t.c.id)
-    else:
+    elif open_ones is False:
         query = query.where(disputes_t.c.status != "open").order_by(disputes_t.c.decided_at.desc())
+    else:
+        query = query.order_by(disputes_t.c.opened_at.desc(), disputes_t.c.id.desc())
     return [DisputeRow._make(row) for row in session.execute(query)]
 
 

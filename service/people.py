@@ -299,39 +299,6 @@ def messages(session: Session, phone: str, *, limit: int = MESSAGES_LIMIT) -> li
     return sorted(both, key=lambda message: message.at, reverse=True)
 
 
-class HouseholdDispute(NamedTuple):
-    id: int
-    status: str
-    reason: str | None
-    opened_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    decision_note: str | None
-    reference: str | None
-    points: int
-
-
-def disputes(session: Session, household_id: int) -> list[HouseholdDispute]:
-    """A household's disputes, newest first."""
-    rows = session.execute(
-        select(
-            disputes_t.c.id,
-            disputes_t.c.status,
-            disputes_t.c.reason,
-            disputes_t.c.opened_at,
-            disputes_t.c.decided_at,
-            disputes_t.c.decided_by,
-            disputes_t.c.decision_note,
-            collections_t.c.reference,
-            collections_t.c.points,
-        )
-        .join(collections_t, collections_t.c.id == disputes_t.c.collection_id)
-        .where(collections_t.c.household_id == household_id)
-        .order_by(disputes_t.c.opened_at.desc(), disputes_t.c.id.desc())
-    )
-    return [HouseholdDispute(*row) for row in rows]
-
-
 # --- collectors ------------------------------------------------------------------------------------
 
 

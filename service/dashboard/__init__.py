@@ -325,6 +325,16 @@ def exempt_from_csrf(*blueprints: Blueprint) -> None:
         csrf.exempt(exempted)
 
 
+def before_arg(what: str = "a transfer number") -> int | None:
+    """A keyset page's ``?before=<id>`` (None on the first page); 422 if it is not an id."""
+    text = request.args.get("before", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        abort(422, description=f"before must be {what}")
+    return int(text)
+
+
 def keep(values: Mapping[str, Any]) -> dict[str, Any]:
     """The non-empty query arguments, for links that keep a page's filters."""
     return {key: value for key, value in values.items() if value not in (None, "")}

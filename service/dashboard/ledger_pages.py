@@ -20,7 +20,7 @@ from .. import reports
 from ..causes import cause_of
 from ..timetable import at
 from ..web import db_session
-from . import ANYONE, audit, blueprint, keep, local, now, requires, runtime, settings
+from . import ANYONE, audit, before_arg, blueprint, keep, local, now, requires, runtime, settings
 
 PAGE = 50
 VERIFY_WORKERS = 2
@@ -69,15 +69,6 @@ def read_filter(args: Any) -> ledger.TransferFilter:
     )
 
 
-def _before() -> int | None:
-    text = request.args.get("before", "")
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        abort(422, description="before must be a transfer number")
-    return int(text)
-
-
 @blueprint.get("/ledger", endpoint="ledger")
 @requires(*ANYONE)
 def ledger_page() -> ResponseReturnValue:
@@ -86,7 +77,7 @@ def ledger_page() -> ResponseReturnValue:
     rows: list[ledger.PostedTransfer] = []
     error = None
     try:
-        rows = ledger.browse(session, read_filter(request.args), before=_before(), limit=PAGE)
+        rows = ledger.browse(session, read_filter(request.args), before=before_arg(), limit=PAGE)
     except FilterError as refused:
         error = str(refused)
     except ledger.UnknownAccount as unknown:

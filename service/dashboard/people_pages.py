@@ -9,21 +9,13 @@ from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .. import people, weighins
+from ..disputes import dispute_rows
 from ..programme import member_account
 from ..timetable import local_day
 from ..web import db_session
-from . import ANYONE, blueprint, now, requires, settings
+from . import ANYONE, before_arg, blueprint, now, requires, settings
 
 STATEMENT_PAGE = 50
-
-
-def _before() -> int | None:
-    text = request.args.get("before", "")
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        abort(422, description="before must be a transfer number")
-    return int(text)
 
 
 @blueprint.get("/households")
@@ -41,7 +33,7 @@ def household(household_id: int) -> ResponseReturnValue:
     found = people.household(session, household_id)
     if found is None:
         abort(404, description=f"there is no household {household_id}")
-    before = _before()
+    before = before_arg()
     lines = (
         people.statement(session, member_account(found.member_code), before=before, limit=STATEMENT_PAGE)
         if found.member_code
@@ -56,7 +48,7 @@ def household(household_id: int) -> ResponseReturnValue:
         size=STATEMENT_PAGE,
         pickups=people.pickups(session, household_id=household_id),
         messages=people.messages(session, found.phone),
-        disputes=people.disputes(session, household_id),
+        disputes=dispute_rows(session, open_ones=None, household_id=household_id),
     )
 
 
