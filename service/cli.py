@@ -228,9 +228,12 @@ def serve(host: str, port: int, web_workers: int) -> None:
             f"{host}:{port}",
             "--workers",
             str(web_workers),
-            # "Verify ledger" and a whole-ledger export run in the request: give them time.
-            "--timeout",
-            "120",
+            # Threads: a long export or "Verify ledger" holds up no other request, and gunicorn's
+            # timeout only checks that the process is alive.
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
             "wsgi:app",
         ],
         "worker": [python, "-m", "flask", "--app", "wsgi", "worker"],

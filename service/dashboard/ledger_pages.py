@@ -25,6 +25,7 @@ from . import ANYONE, audit, before_arg, blueprint, keep, local, now, requires, 
 PAGE = 50
 VERIFY_WORKERS = 2
 CODES = ("pickup_credit", "commission", "redemption", "refund", "reversal", "adjustment")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FILTERS = ("account", "code", "reference", "from", "to")
 CSV_COLUMNS = (
     "id", "ref", "recorded_at", "occurred_at", "debit", "credit", "amount", "code",
@@ -139,14 +140,9 @@ def verify_ledger() -> ResponseReturnValue:
     return redirect(url_for("dashboard.ledger"))
 
 
-def _cell(value: object) -> str:
+def _cell(text: str) -> str:
     """A spreadsheet must not run what someone typed into a memo (CSV formula injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(text) else text
-
-
-def _number(text: str) -> bool:
-    return text.lstrip("-").isdigit()
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def _csv_rows(wanted: ledger.TransferFilter) -> Iterator[str]:
@@ -164,27 +160,25 @@ def _csv_rows(wanted: ledger.TransferFilter) -> Iterator[str]:
     yield flush()
     with runtime().readers() as session:
         for chunk in ledger.browse_chunks(session, wanted):
-            for t in chunk:
-                writer.writerow(
-                    [
-                        _cell(value)
-                        for value in (
-                            t.id,
-                            t.human_ref,
-                            t.recorded_at.astimezone(zone).isoformat(),
-                            t.occurred_at.astimezone(zone).isoformat(),
-                            t.debit,
-                            t.credit,
-                            t.amount,
-                            t.code,
-                            t.reference,
-                            t.memo,
-                            t.actor,
-                            t.reverses,
-                            t.seq,
-                        )
-                    ]
+            # Only the free text (reference, memo, actor) can hold what a person typed.
+            writer.writerows(
+                (
+                    t.id,
+                    t.human_ref,
+                    t.recorded_at.astimezone(zone).isoformat(),
+                    t.occurred_at.astimezone(zone).isoformat(),
+                    t.debit,
+                    t.credit,
+                    t.amount,
+                    t.code,
+                    _cell(t.reference),
+                    _cell(t.memo),
+                    _cell(t.actor),
+                    t.reverses,
+                    t.seq,
                 )
+                for t in chunk
+            )
             yield flush()
 
 
