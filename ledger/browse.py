@@ -1,10 +1,11 @@
 """Reading the ledger page by page: every transfer, newest first, filtered, paged by id.
 
-Pages are keyset pages (``id < before``), never OFFSET: the millionth transfer's page costs what
-the first one does. Each filter has an index that yields its transfers already in id order (an
-account's, on each side; a code's; a period's), so a page reads about ``limit`` rows whatever the
-ledger's size. ``browse_chunks`` walks a whole filtered view the same way, for an export that starts at
-once and holds a chunk in memory at a time.
+Pages are keyset pages (after ``before``, a transfer's id), never OFFSET: the millionth
+transfer's page costs what the first one does. Each filter has an index that yields its
+transfers already in the view's order (an account's, on each side; a code's; a period's, by
+recorded time), so a page reads about ``limit`` rows whatever the ledger's size.
+``browse_chunks`` walks a whole filtered view the same way, for an export that starts at once
+and holds a chunk in memory at a time.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, union_all
+from sqlalchemy import select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from . import refs
@@ -68,12 +69,31 @@ def _account_id(session: Session, code: str) -> int:
     return int(found)
 
 
+def _by_time(wanted: TransferFilter) -> bool:
+    """A period's view is in the order the ledger recorded it (its own index), not by id.
+
+    ``recorded_at`` is the time the poster gave, so it need not follow the ids: scanning by id
+    for an old month would read every newer transfer first.
+    """
+    return wanted.since is not None or wanted.until is not None
+
+
+def _order(columns: Any, by_time: bool) -> list[Any]:
+    return [columns.recorded_at.desc(), columns.id.desc()] if by_time else [columns.id.desc()]
+
+
 def _ids(session: Session, wanted: TransferFilter, before: int | None, limit: int) -> Any:
-    """A statement for the ids of the page: the newest ``limit`` matching transfers below ``before``."""
+    """A statement for the page's ids: the newest ``limit`` matching transfers after ``before``
+    in the view's order (by id, or for a period by recorded time then id)."""
     t = transfers_t
+    by_time = _by_time(wanted)
     conditions: list[Any] = []
     if before is not None:
-        conditions.append(t.c.id < before)
+        if by_time:
+            at_before = select(t.c.recorded_at).where(t.c.id == before).scalar_subquery()
+            conditions.append(tuple_(t.c.recorded_at, t.c.id) < tuple_(at_before, before))
+        else:
+            conditions.append(t.c.id < before)
     if wanted.code:
         conditions.append(t.c.code == wanted.code)
     if wanted.reference:
@@ -83,21 +103,26 @@ def _ids(session: Session, wanted: TransferFilter, before: int | None, limit: in
     if wanted.until is not None:
         conditions.append(t.c.recorded_at < wanted.until)
     if not wanted.account:
-        return select(t.c.id).where(*conditions).order_by(t.c.id.desc()).limit(limit)
+        return select(t.c.id).where(*conditions).order_by(*_order(t.c, by_time)).limit(limit)
     account = _account_id(session, wanted.account)
-    # One index scan per side, each already newest first, then the newest of both.
+    # One index scan per side, each already in the view's order, then the first of both.
     sides = [
-        select(t.c.id.label("id")).where(side == account, *conditions).order_by(t.c.id.desc()).limit(limit)
+        select(t.c.id, t.c.recorded_at)
+        .where(side == account, *conditions)
+        .order_by(*_order(t.c, by_time))
+        .limit(limit)
+        .subquery()
         for side in (t.c.debit_account_id, t.c.credit_account_id)
     ]
-    both = union_all(*(select(side.subquery().c.id) for side in sides)).subquery()
-    return select(both.c.id).order_by(both.c.id.desc()).limit(limit)
+    both = union_all(*(select(side.c.id, side.c.recorded_at) for side in sides)).subquery()
+    return select(both.c.id).order_by(*_order(both.c, by_time)).limit(limit)
 
 
 def browse(
     session: Session, wanted: TransferFilter, *, before: int | None = None, limit: int = PAGE
 ) -> list[PostedTransfer]:
-    """Up to ``limit`` transfers matching ``wanted`` with ids below ``before``, newest first.
+    """Up to ``limit`` transfers matching ``wanted`` after transfer ``before``, newest first (by
+    id; a period's by recorded time, then id).
 
     The next page is ``before=<the last one's id>``. ``UnknownAccount`` if the filter names an
     account that does not exist.
@@ -110,7 +135,7 @@ def browse(
         .execute(
             _select_transfers()
             .where(transfers_t.c.id.in_(select(ids.c.id)))
-            .order_by(transfers_t.c.id.desc())
+            .order_by(*_order(transfers_t.c, _by_time(wanted)))
         )
         .all()
     )

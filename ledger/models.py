@@ -106,7 +106,7 @@ class Transfer(LedgerBase):
         Index("ix_ledger_transfers_debit_account", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit_account", "credit_account_id", "id"),
         Index("ix_ledger_transfers_code", "code", "id"),
-        Index("ix_ledger_transfers_recorded_at", "recorded_at"),
+        Index("ix_ledger_transfers_recorded_at", "recorded_at", "id"),
         # A transfer is reversed at most once; most are never reversed and need no index entry.
         Index(
             "uq_ledger_transfers_reverses_id",

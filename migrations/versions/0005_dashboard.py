@@ -43,7 +43,7 @@ TRANSFER_INDEXES = {
     "ix_ledger_transfers_debit_account": ["debit_account_id", "id"],
     "ix_ledger_transfers_credit_account": ["credit_account_id", "id"],
     "ix_ledger_transfers_code": ["code", "id"],
-    "ix_ledger_transfers_recorded_at": ["recorded_at"],
+    "ix_ledger_transfers_recorded_at": ["recorded_at", "id"],
 }
 
 

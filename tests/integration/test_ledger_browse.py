@@ -22,7 +22,7 @@ T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def history(session: Session) -> list[PostedTransfer]:
-    """60 transfers over 30 days between five accounts, 20 causes, four codes."""
+    """60 transfers over 30 days (not in id order) between five accounts, 20 causes, four codes."""
     ledger.open_account(session, ISSUANCE, "programme")
     for code in ACCOUNTS:
         ledger.open_account(session, code, code.partition(":")[0])
@@ -44,7 +44,8 @@ def history(session: Session) -> list[PostedTransfer]:
                     reference=f"pickup:{n // 3}",
                     memo=f"m{n}",
                 ),
-                now=T0 + timedelta(hours=12 * n),
+                # Recorded times out of id order, two transfers at each: a period's view is by time.
+                now=T0 + timedelta(hours=24 * ((n * 7) % 30)),
             )
         )
     return posted
@@ -87,7 +88,14 @@ FILTERS = st.builds(
 def test_paged_views_are_the_brute_force_lists(
     session: Session, history: list[PostedTransfer], wanted: TransferFilter, size: int
 ) -> None:
-    expected = [t.id for t in reversed(history) if _matches(t, wanted, wanted.reference)]
+    matching = [t for t in history if _matches(t, wanted, wanted.reference)]
+    by_time = wanted.since is not None or wanted.until is not None
+    expected = [
+        t.id
+        for t in sorted(
+            matching, key=(lambda t: (t.recorded_at, t.id)) if by_time else (lambda t: t.id), reverse=True
+        )
+    ]
     assert _read_all(session, wanted, size) == expected
     chunked = [t.id for chunk in ledger.browse_chunks(session, wanted, chunk=size) for t in chunk]
     assert chunked == expected
