@@ -4,6 +4,7 @@ first, on the store under test."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,10 +84,21 @@ FILTERS = st.builds(
 )
 
 
+@pytest.fixture(params=[(1000, 50_000), (4, 8)], ids=["rare", "plentiful"])
+def plenty(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many matches make an account's side or a code "plentiful", and how far they are
+    counted: with 4 and 8 most are, counts tie, and pages are led by other indexes (the view's
+    order, the code's, the recorded-time one) than with 1000, where none is."""
+    module = sys.modules["ledger.browse"]
+    monkeypatch.setattr(module, "PLENTY", request.param[0])
+    monkeypatch.setattr(module, "COUNT_CAP", request.param[1])
+    return int(request.param[0])
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(wanted=FILTERS, size=st.integers(1, 25))
 def test_paged_views_are_the_brute_force_lists(
-    session: Session, history: list[PostedTransfer], wanted: TransferFilter, size: int
+    session: Session, history: list[PostedTransfer], plenty: int, wanted: TransferFilter, size: int
 ) -> None:
     matching = [t for t in history if _matches(t, wanted, wanted.reference)]
     by_time = wanted.since is not None or wanted.until is not None
