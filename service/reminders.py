@@ -27,9 +27,17 @@ from sqlalchemy.orm import Session
 
 import sms
 
-from .catalogue import CatalogueError, Zone, get_zone, zone_changes, zones
+from .catalogue import CatalogueError, Zone, get_zone, parse_days, parse_window, zone_changes, zones
 from .db import insert_ignoring_conflict
-from .models import day_changes_t, households_t, phones_t, pickup_requests_t, reminder_runs_t, reminders_t
+from .models import (
+    day_changes_t,
+    households_t,
+    phones_t,
+    pickup_requests_t,
+    reminder_runs_t,
+    reminders_t,
+    zones_t,
+)
 from .outbox import write_bulk
 from .settings import Settings
 from .timetable import (
@@ -127,12 +135,13 @@ def _next_day(zone: Zone, after: date, local: tzinfo, changes: dict[date, date |
         return None
 
 
-def _carry_requests(session: Session, zone: Zone, day: date, to: date | None) -> None:
-    """Move the PICKUP/SKIP requests of ``day`` to ``to``, except where a household has one there."""
+def _carry_requests(session: Session, zone: Zone, day: date, to: date | None) -> int:
+    """Move the PICKUP/SKIP requests of ``day`` to ``to``, except where a household has one there;
+    returns how many moved."""
     if to is None:
-        return
+        return 0
     already = select(pickup_requests_t.c.household_id).where(pickup_requests_t.c.collection_date == to)
-    session.execute(
+    moved = session.execute(
         update(pickup_requests_t)
         .where(
             pickup_requests_t.c.zone_id == zone.id,
@@ -141,6 +150,81 @@ def _carry_requests(session: Session, zone: Zone, day: date, to: date | None) ->
         )
         .values(collection_date=to)
     )
+    return int(moved.rowcount)  # type: ignore[attr-defined]
+
+
+class Retimed(NamedTuple):
+    zone: Zone
+    texts: list[int]  # the outbox rows telling the households (enqueue them after the commit)
+    moved: int  # PICKUP/SKIP requests carried to a day that is still a collection day
+
+
+def change_timetable(
+    session: Session,
+    zone: Zone,
+    days: str,
+    window: str,
+    *,
+    programme: str,
+    now: datetime,
+    local: tzinfo,
+) -> Retimed:
+    """Give a zone new regular collection days or hours, from now on.
+
+    Requests (PICKUP/SKIP) for a day that is no longer a collection day go to the next one, and
+    every active household of the zone that did not opt out is texted the new days and its next
+    collection day, in its language, in this transaction (the caller enqueues them after the
+    commit). The evening and morning reminders follow the new days by themselves.
+    """
+    start, end = parse_window(window)
+    session.execute(
+        update(zones_t)
+        .where(zones_t.c.id == zone.id)
+        .values(days=parse_days(days), window_start=start, window_end=end)
+    )
+    retimed = get_zone(session, zone.id)
+    assert retimed is not None
+    if (retimed.days, retimed.window) == (zone.days, zone.window):
+        raise ReminderError(f"{zone.name} is already {zone.describe()}")  # the caller rolls back
+    today = local_day(now, local)
+    changes = zone_changes(session, zone.id, today)
+    requested = session.execute(
+        select(pickup_requests_t.c.collection_date)
+        .where(pickup_requests_t.c.zone_id == zone.id, pickup_requests_t.c.collection_date >= today)
+        .distinct()
+    ).scalars()
+    moved = 0
+    for day in sorted(requested):
+        if not collection_days(retimed.days, day, day, changes):
+            moved += _carry_requests(session, retimed, day, _next_day(retimed, day, local, changes))
+    try:
+        following = day_label(next_collection_day(retimed, now, local, changes))
+    except LookupError:
+        following = "-"
+    values = {"zone": retimed.name, "days": retimed.describe(), "next": following}
+    recipients = session.execute(
+        select(households_t.c.phone, phones_t.c.language)
+        .join(phones_t, phones_t.c.number == households_t.c.phone)
+        .where(
+            households_t.c.zone_id == zone.id,
+            households_t.c.status == "active",
+            phones_t.c.opted_out_at.is_(None),
+        )
+        .order_by(households_t.c.id)
+    ).all()
+    texts = {
+        language: sms.render("zone_days_changed", language, programme=programme, **values)
+        for language in {row.language for row in recipients}
+    }
+    texts_written = write_bulk(
+        session,
+        [(row.phone, texts[row.language], row.language) for row in recipients],
+        template="zone_days_changed",
+        kind="reminder",
+        now=now,
+        due=now,
+    )
+    return Retimed(retimed, texts_written, moved)
 
 
 def day_changes_from(session: Session, since: date) -> list[DayChange]:

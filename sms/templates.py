@@ -146,6 +146,7 @@ EN: Mapping[str, str] = {
     "dispute_rejected_collector": "Dispute on {ref} ({member}) rejected: your pickup stands.",
     "adjustment_credit": "{programme}: the hub added {points} pts to your account: {reason}. Bal {balance}.",
     "adjustment_debit": "{programme}: the hub took {points} pts from your account: {reason}. Bal {balance}.",
+    "zone_days_changed": "{programme}: {zone} collection is now {days}. Next one: {next}.",
     "confirmed": "Thanks! {ref} is confirmed.",
     "rated": "Thanks! You gave {collector} {stars} stars for {ref}.",
     "check_ok": "{ref} is in the {programme} ledger: {what} of {points} pts, {member}, {date}.",

@@ -41,8 +41,9 @@ from ..catalogue import (
 )
 from ..fulfilment import KINDS
 from ..jobs_queue import enqueue_job
+from ..outbox import enqueue_batches
 from ..periodic import FAN_OUT_JOB_TIMEOUT, FAN_OUT_QUEUE
-from ..reminders import REASON_WIDTH, change_day, day_changes_from
+from ..reminders import REASON_WIDTH, change_day, change_timetable, day_changes_from
 from ..rewards import add_reward, all_rewards, get_reward, price_label, set_active, set_price, set_stock
 from ..timetable import DayChange, local_day
 from ..web import db_session
@@ -193,6 +194,43 @@ def programme_zone_reminders() -> ResponseReturnValue:
     morning = f"{zone.morning_at:%H:%M} on the day" if zone.morning_at else "none on the day"
     return _done(
         f"{zone.name}: reminders {zone.remind_at:%H:%M} the day before, {morning}.", f"zone-{zone.id}"
+    )
+
+
+@blueprint.post("/programme/zones/timetable")
+@requires(*ADMINS)
+def programme_zone_timetable() -> ResponseReturnValue:
+    form: dict[str, Any] = _form("zone", "start", "end")
+    form["days"] = [day for day in request.form.getlist("days") if day][:7]
+    try:
+        with change() as outbox:
+            before = _zone(outbox.session, form["zone"])
+            retimed = change_timetable(
+                outbox.session,
+                before,
+                ",".join(form["days"]),
+                f"{form['start']}-{form['end']}",
+                programme=settings().programme_name,
+                now=now(),
+                local=settings().zone,
+            )
+            audit(
+                "programme.zone_timetable",
+                f"zone:{before.id}",
+                {
+                    "was": before.describe(),
+                    "now": retimed.zone.describe(),
+                    "households_texted": len(retimed.texts),
+                    "requests_moved": retimed.moved,
+                },
+            )
+    except CatalogueError as error:
+        return refused(PAGE, str(error), **_context(form, "zone_timetable"))
+    enqueue_batches(runtime().queue_redis, retimed.texts, tag=f"timetable-{before.id}-{now():%Y%m%d%H%M%S}")
+    return _done(
+        f"{retimed.zone.name} is now {retimed.zone.describe()}: {len(retimed.texts)} households texted, "
+        f"{retimed.moved} requests moved to a collection day.",
+        f"zone-{before.id}",
     )
 
 
