@@ -102,13 +102,9 @@ def outbound(session: Session, wanted: Wanted, limit: int = PAGE) -> list[Outbou
         outbox_t.c.kind,
         outbox_t.c.retry_of,
     )
-    if wanted.status:
-        query = query.where(outbox_t.c.status == wanted.status)
-    if wanted.phone:
-        query = query.where(outbox_t.c.to_phone == wanted.phone)
-    if wanted.before:
-        query = query.where(outbox_t.c.id < wanted.before)
-    rows = session.execute(query.order_by(outbox_t.c.id.desc()).limit(limit)).all()
+    rows = session.execute(
+        _page(query, wanted, outbox_t.c.id, outbox_t.c.status, outbox_t.c.to_phone, limit)
+    ).all()
     retried = (
         dict(
             session.execute(
@@ -123,6 +119,17 @@ def outbound(session: Session, wanted: Wanted, limit: int = PAGE) -> list[Outbou
     return [Outbound._make((*row, retried.get(row.id))) for row in rows]
 
 
+def _page(query: Any, wanted: Wanted, id_: Any, status: Any, phone: Any, limit: int) -> Any:
+    """One direction's page: its filters, newest first, keyset by id."""
+    if wanted.status:
+        query = query.where(status == wanted.status)
+    if wanted.phone:
+        query = query.where(phone == wanted.phone)
+    if wanted.before:
+        query = query.where(id_ < wanted.before)
+    return query.order_by(id_.desc()).limit(limit)
+
+
 def inbound(session: Session, wanted: Wanted, limit: int = PAGE) -> list[Inbound]:
     query = select(
         inbound_t.c.id,
@@ -133,13 +140,8 @@ def inbound(session: Session, wanted: Wanted, limit: int = PAGE) -> list[Inbound
         inbound_t.c.command,
         inbound_t.c.error,
     )
-    if wanted.status:
-        query = query.where(inbound_t.c.status == wanted.status)
-    if wanted.phone:
-        query = query.where(inbound_t.c.sender == wanted.phone)
-    if wanted.before:
-        query = query.where(inbound_t.c.id < wanted.before)
-    return [Inbound(*row) for row in session.execute(query.order_by(inbound_t.c.id.desc()).limit(limit))]
+    page = _page(query, wanted, inbound_t.c.id, inbound_t.c.status, inbound_t.c.sender, limit)
+    return [Inbound(*row) for row in session.execute(page)]
 
 
 def _context(args: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
