@@ -36,7 +36,7 @@ def join(conversation: Conversation, command: commands.Join) -> None:
         zone_id=zone_named_in(session, command.address),
     )
     conversation.household = household
-    welcome(conversation, household)
+    welcome(conversation, conversation.session, household)
 
 
 @handles(commands.Balance)

@@ -71,6 +71,8 @@ class Household(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(12), default="active")  # active | suspended
+    # The collector app's id for a household it registered offline: syncing it again finds this row.
+    client_id: Mapped[str | None] = mapped_column(String(36), unique=True, nullable=True)
 
 
 class InboundMessage(Base):
@@ -256,6 +258,9 @@ class Collector(Base):
     commission_per_kg: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(12), default="active")  # active | suspended
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    # The collector app's PIN (argon2id), set by an operator or by the collector's own phone (PIN).
+    pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Partner(Base):
@@ -288,6 +293,8 @@ class Collection(Base):
         Index("ix_collections_household_occurred", "household_id", "occurred_at"),
         # The dispute-window expiry: unsettled pickups, oldest first.
         Index("ix_collections_settled_received", "settled_at", "received_at"),
+        # A collector's #seq, whether it came by SMS or by the app's sync: the same pickup.
+        Index("ix_collections_collector_seq", "collector_id", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -541,6 +548,33 @@ class WeighIn(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ApiToken(Base):
+    """A bearer token for the JSON API: a collector's (phone + PIN) or a dashboard user's (their
+    role). Only its SHA-256 is kept; revoking it, a new PIN or a disabled account ends it.
+
+    ``seq_base`` is a collector device's own block of #seq numbers, so that the LOG texts two
+    phones of one collector hand to SMS never share a number (typed ones stay below the first)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint("(collector_id IS NULL) <> (user_id IS NULL)", name="one_holder"),
+        Index("ix_api_tokens_collector_id", "collector_id"),
+        Index("ix_api_tokens_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("collectors.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    label: Mapped[str] = mapped_column(String(80))
+    seq_base: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+
 phones_t = cast(Table, Phone.__table__)
 households_t = cast(Table, Household.__table__)
 inbound_t = cast(Table, InboundMessage.__table__)
@@ -567,3 +601,4 @@ users_t = cast(Table, User.__table__)
 audit_log_t = cast(Table, AuditEntry.__table__)
 adjustments_t = cast(Table, Adjustment.__table__)
 weigh_ins_t = cast(Table, WeighIn.__table__)
+api_tokens_t = cast(Table, ApiToken.__table__)

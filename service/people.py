@@ -242,22 +242,29 @@ def pickups(
     if collector_id is not None:
         query = query.where(collections_t.c.collector_id == collector_id)
     found = session.execute(query).all()
-    lines: dict[int, list[PickupLine]] = defaultdict(list)
-    if found:
-        for collection_id, *line in session.execute(
-            select(
-                collection_lines_t.c.collection_id,
-                collection_lines_t.c.material_code,
-                materials_t.c.name,
-                collection_lines_t.c.grams,
-                collection_lines_t.c.points,
-            )
-            .join(materials_t, materials_t.c.code == collection_lines_t.c.material_code)
-            .where(collection_lines_t.c.collection_id.in_([row[0] for row in found]))
-            .order_by(collection_lines_t.c.collection_id, collection_lines_t.c.material_code)
-        ):
-            lines[int(collection_id)].append(PickupLine(*line))
+    lines = lines_of(session, [int(row[0]) for row in found])
     return [Pickup._make((*row, tuple(lines[int(row[0])]))) for row in found]
+
+
+def lines_of(session: Session, collection_ids: list[int]) -> dict[int, list[PickupLine]]:
+    """The lines of these pickups, by pickup id, each pickup's in material order."""
+    lines: dict[int, list[PickupLine]] = defaultdict(list)
+    if not collection_ids:
+        return lines
+    for collection_id, *line in session.execute(
+        select(
+            collection_lines_t.c.collection_id,
+            collection_lines_t.c.material_code,
+            materials_t.c.name,
+            collection_lines_t.c.grams,
+            collection_lines_t.c.points,
+        )
+        .join(materials_t, materials_t.c.code == collection_lines_t.c.material_code)
+        .where(collection_lines_t.c.collection_id.in_(collection_ids))
+        .order_by(collection_lines_t.c.collection_id, collection_lines_t.c.material_code)
+    ):
+        lines[int(collection_id)].append(PickupLine(*line))
+    return lines
 
 
 class Message(NamedTuple):

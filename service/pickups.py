@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -64,6 +64,9 @@ class Logged(NamedTuple):
     commission: int
     occurred_at: datetime
     duplicate: bool
+    household_id: int
+    channel: str
+    grams: int
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,18 @@ _EXISTING = select(
     collections_t.c.points,
     collections_t.c.commission,
     collections_t.c.occurred_at,
+    collections_t.c.household_id,
+    collections_t.c.channel,
+    collections_t.c.grams,
 )
 _BY_DEDUPE_KEY = _EXISTING.where(collections_t.c.dedupe_key == bindparam("key"))
+_BY_SEQ = (
+    _EXISTING.where(
+        collections_t.c.collector_id == bindparam("collector_id"), collections_t.c.seq == bindparam("seq")
+    )
+    .order_by(collections_t.c.id)
+    .limit(1)
+)
 _BY_TEXT = (
     _EXISTING.where(
         collections_t.c.collector_id == bindparam("collector_id"),
@@ -141,7 +154,7 @@ _BY_TEXT = (
 )
 
 
-def _lock_collector(session: Session, collector_id: int) -> None:
+def lock_collector(session: Session, collector_id: int) -> None:
     """One collector's pickups are recorded one at a time, so a repeat racing its original is
     seen (on SQLite every write transaction is alone anyway)."""
     from .models import collectors_t
@@ -150,18 +163,36 @@ def _lock_collector(session: Session, collector_id: int) -> None:
 
 
 def find_repeat(
-    session: Session, collector_id: int, dedupe_key: str, repeat_key: str | None, received_at: datetime
+    session: Session,
+    collector_id: int,
+    dedupe_key: str,
+    repeat_key: str | None,
+    received_at: datetime,
+    seq: int | None = None,
 ) -> Logged | None:
+    """The pickup this one repeats: the same dedupe key; the collector's same #seq, whichever
+    way it came (a LOG text handed to SMS by the app, then the app's sync); or the same text
+    resent within ``REPEAT_WINDOW``."""
     row = session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first()
+    if row is None and seq is not None:
+        row = session.execute(_BY_SEQ, {"collector_id": collector_id, "seq": seq}).first()
     if row is None and repeat_key is not None:
         since = received_at - REPEAT_WINDOW
         row = session.execute(
             _BY_TEXT, {"collector_id": collector_id, "since": since, "text_key": repeat_key}
         ).first()
-    return (
-        None
-        if row is None
-        else Logged(row.id, row.reference, row.points, row.commission, row.occurred_at, True)
+    if row is None:
+        return None
+    return Logged(
+        row.id,
+        row.reference,
+        row.points,
+        row.commission,
+        row.occurred_at,
+        True,
+        row.household_id,
+        row.channel,
+        row.grams,
     )
 
 
@@ -184,8 +215,8 @@ def log_pickup(
         raise Refused("collector_suspended")
     if household.status != "active":
         raise Refused("member_suspended", code=household.member_code)
-    _lock_collector(session, collector.id)
-    repeat = find_repeat(session, collector.id, dedupe_key, repeat_key, received_at)
+    lock_collector(session, collector.id)
+    repeat = find_repeat(session, collector.id, dedupe_key, repeat_key, received_at, seq)
     if repeat is not None:
         return repeat
     priced = price(session, collector, lines, occurred_at)
@@ -257,7 +288,10 @@ def log_pickup(
     session.execute(
         collections_t.update().where(collections_t.c.id == collection_id).values(reference=reference)
     )
-    return Logged(collection_id, reference, points, commission, occurred_at, False)
+    grams = sum(line.grams for line in priced)
+    return Logged(
+        collection_id, reference, points, commission, occurred_at, False, household.id, channel, grams
+    )
 
 
 class Pickup(NamedTuple):
@@ -399,7 +433,6 @@ def log(conversation: Conversation, command: commands.Log) -> None:
             points=logged.points,
         )
         return
-    lines = describe_lines(command.lines)
     conversation.reply(
         "log_ok",
         ref=logged.reference,
@@ -407,14 +440,32 @@ def log(conversation: Conversation, command: commands.Log) -> None:
         lines=describe_lines(command.lines, " "),
         points=logged.points,
     )
-    conversation.text(
+    send_receipt(conversation, conversation.session, collector, member, command.lines, logged)
+
+
+class Texter(Protocol):
+    """Writes a text to the outbox: a conversation (an answer to an SMS) or the app's sync."""
+
+    def text(self, to: str, template: str, language: str, /, **values: object) -> int: ...
+
+
+def send_receipt(
+    texter: Texter,
+    session: Session,
+    collector: Collector,
+    member: Member,
+    lines: Sequence[commands.Line],
+    logged: Logged,
+) -> None:
+    """The household's receipt for a new pickup: points, collector, weights, balance, how to dispute."""
+    texter.text(
         member.phone,
         "receipt",
-        language_of(conversation.session, member.phone),
+        language_of(session, member.phone),
         points=logged.points,
         collector=first_name(collector.name),
-        lines=lines,
-        balance=balance_of(conversation.session, member),
+        lines=describe_lines(lines),
+        balance=balance_of(session, member),
         ref=logged.reference,
     )
 
@@ -464,15 +515,15 @@ def zone_named_in(session: Session, address: str | None) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def welcome(conversation: Conversation, member: Member) -> None:
+def welcome(texter: Texter, session: Session, member: Member) -> None:
     """The welcome text, to the new member's phone: its code and, when it has a zone, its days."""
-    zone = get_zone(conversation.session, member.zone_id) if member.zone_id is not None else None
-    language = language_of(conversation.session, member.phone)
+    zone = get_zone(session, member.zone_id) if member.zone_id is not None else None
+    language = language_of(session, member.phone)
     values: dict[str, object] = {"name": first_name(member.name), "code": member.member_code}
     if zone is None:
-        conversation.text(member.phone, "welcome_no_zone", language, **values)
+        texter.text(member.phone, "welcome_no_zone", language, **values)
     else:
-        conversation.text(member.phone, "welcome", language, zone=zone.name, days=zone.describe(), **values)
+        texter.text(member.phone, "welcome", language, zone=zone.name, days=zone.describe(), **values)
 
 
 @handles(commands.Register)
@@ -506,7 +557,7 @@ def register(conversation: Conversation, command: commands.Register) -> None:
         zone_id=collector.zone_id,
     )
     conversation.reply("registered", name=first_name(member.name), code=member.member_code)
-    welcome(conversation, member)
+    welcome(conversation, conversation.session, member)
 
 
 _DAY_TOTALS = select(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -51,6 +52,9 @@ class Settings:
     phone_region: str = "NG"
     # What one point is worth, in kobo (NGN 1 = 100 kobo), for "320 pts (NGN 320)".
     kobo_per_point: int = 100
+    # The number people text Kolekt at (a long number or a short code). The collector app hands its
+    # queue to the phone's SMS app addressed to it. Default: TWILIO_FROM_NUMBER.
+    sms_number: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -182,8 +186,12 @@ def _sms_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     kobo = environ.get("KOBO_PER_POINT") or "100"
     if not kobo.isdigit() or int(kobo) < 1:
         raise SettingsError(f"KOBO_PER_POINT must be a whole number of kobo above 0, not {kobo!r}")
+    sms_number = "".join((environ.get("SMS_NUMBER") or environ.get("TWILIO_FROM_NUMBER") or "").split())
+    if sms_number and not re.fullmatch(r"\+?\d{3,15}", sms_number):
+        raise SettingsError(f"SMS_NUMBER must be a phone number or short code, not {sms_number!r}")
     values: dict[str, Any] = {
         "sms_gateway": gateway,
+        "sms_number": sms_number,
         "phone_region": region,
         "kobo_per_point": int(kobo),
         "public_base_url": _http_url("PUBLIC_BASE_URL", environ["PUBLIC_BASE_URL"])

@@ -223,6 +223,7 @@ def settings_environ(settings: Settings) -> dict[str, str]:
 
 SMS_SETTINGS = (
     "sms_gateway",
+    "sms_number",
     "public_base_url",
     "phone_region",
     "kobo_per_point",
