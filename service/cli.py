@@ -179,7 +179,7 @@ def ledger_verify(no_seal: bool, workers: int) -> None:
 )
 @with_appcontext
 def seed_demo_command() -> None:
-    from .demo import DEMO_PASSWORD, DEMO_USERS, seed_dashboard_demo, seed_demo
+    from .demo import COLLECTORS, DEMO_PASSWORD, DEMO_PIN, DEMO_USERS, seed_dashboard_demo, seed_demo
 
     try:
         with unit_of_work(_runtime().sessions) as session:
@@ -193,6 +193,8 @@ def seed_demo_command() -> None:
     )
     emails = ", ".join(email for email, _role in DEMO_USERS)
     click.echo(f"dashboard (/dashboard): {emails}; password {DEMO_PASSWORD}")
+    phones = ", ".join(phone for phone, _name, _zone in COLLECTORS)
+    click.echo(f"collector app (/app): phone {phones}; PIN {DEMO_PIN}")
 
 
 @click.command("worker", help="Run an RQ worker on high, default and low, with the schedulers.")

@@ -9,6 +9,7 @@ plain tables; times are shown in the programme's time zone (``TIMEZONE``).
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,9 +18,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import audit, tokens
 from .catalogue import (
     WEEKDAYS,
     CatalogueError,
+    Collector,
     add_collector,
     add_material,
     add_words,
@@ -33,7 +36,8 @@ from .catalogue import (
     set_rate,
     zones,
 )
-from .cli import _runtime, operator, phone_of, print_table, transaction, utc_now, zone_named
+from .cli import _fail, _runtime, operator, phone_of, print_table, transaction, utc_now, zone_named
+from .collector_pins import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
 from .households import ensure_phone, member_by_phone, register_household
 from .models import collectors_t, households_t, materials_t, rates_t, zones_t
 
@@ -313,6 +317,68 @@ def collectors_suspend(phone: str) -> None:
 @click.option("--phone", required=True)
 def collectors_activate(phone: str) -> None:
     _set_status(phone, "active")
+
+
+def _pin() -> str:
+    """The new PIN: asked twice at a terminal (not shown), else the first line of standard input."""
+    if sys.stdin.isatty():
+        return str(click.prompt("New app PIN", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    if not line:
+        _fail("no PIN on standard input (or run this at a terminal to be asked)")
+    return line.rstrip("\r\n")
+
+
+def _collector_with_phone(session: Session, number: str) -> Collector:
+    found = collector_by_phone(session, number)
+    if found is None:
+        raise CatalogueError(f"no collector with phone {number}")
+    return found
+
+
+def _audit_app_change(session: Session, action: str, collector: Collector, ended: int) -> None:
+    audit.record(
+        session,
+        actor=operator(),
+        action=action,
+        subject=collector_subject(collector.id),
+        at=utc_now(),
+        details={"by": "cli", "phone": collector.phone, "signed_out": ended},
+    )
+
+
+def _ended(count: int) -> str:
+    return f"{count} app sign-in{'s' if count != 1 else ''} ended"
+
+
+@collectors_group.command(
+    "pin",
+    help="A new PIN for the collector app (ends every app sign-in of the collector). Asked twice at a "
+    "terminal, or the first line of standard input: printf '%s\\n' \"$PIN\" | ... collectors pin --phone P",
+)
+@click.option("--phone", required=True)
+def collectors_pin(phone: str) -> None:
+    number = phone_of(phone)
+    pin = _pin()
+    try:
+        with transaction() as session:
+            collector = _collector_with_phone(session, number)
+            ended = tokens.set_pin(session, collector.id, pin, utc_now(), by=operator())
+            _audit_app_change(session, PIN_ACTION, collector, ended)
+    except tokens.PinError as error:
+        _fail(str(error))
+    click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}: new app PIN; {_ended(ended)}")
+
+
+@collectors_group.command("signout", help="Sign the collector app out on every phone (the PIN stays).")
+@click.option("--phone", required=True)
+def collectors_signout(phone: str) -> None:
+    number = phone_of(phone)
+    with transaction() as session:
+        collector = _collector_with_phone(session, number)
+        ended = tokens.revoke_collector_tokens(session, collector.id, utc_now(), by=operator())
+        _audit_app_change(session, SIGN_OUT_ACTION, collector, ended)
+    click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}: {_ended(ended)}")
 
 
 # --- members -----------------------------------------------------------------------------------------

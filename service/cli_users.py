@@ -1,4 +1,5 @@
-"""``flask --app wsgi users ...``: the dashboard's users (admins, operators, auditors).
+"""``flask --app wsgi users ...``: the dashboard's users (admins, operators, auditors), and their
+tokens for the JSON API.
 
 The password is asked for at the terminal (twice, not shown), or read from the first line of
 standard input when that is not a terminal: ``printf '%s\\n' "$PW" | flask --app wsgi users add ...``.
@@ -11,12 +12,13 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from . import audit, users
+from . import audit, tokens, users
 from .cli import _fail, operator, print_table, transaction, utc_now
 
 
-@click.group("users", cls=AppGroup, help="Dashboard users: add, list, password, disable, enable.")
+@click.group("users", cls=AppGroup, help="Dashboard users: add, list, password, disable, enable; API tokens.")
 def users_group() -> None:
     pass
 
@@ -78,17 +80,17 @@ def users_password(email: str) -> None:
     password = _password()
     try:
         with transaction() as session:
-            changed = users.set_password(session, email, password)
+            changed = users.set_password(session, email, password, now=utc_now(), by=operator())
             _record(session, "user.password", changed)
     except users.UserError as error:
         _fail(str(error))
-    click.echo(f"new password set for {changed.email}; signed out everywhere")
+    click.echo(f"new password set for {changed.email}; signed out everywhere, API tokens ended")
 
 
 def _set_active(email: str, active: bool) -> None:
     try:
         with transaction() as session:
-            changed = users.set_active(session, email, active)
+            changed = users.set_active(session, email, active, now=utc_now(), by=operator())
             _record(session, "user.enable" if active else "user.disable", changed)
     except users.UserError as error:
         _fail(str(error))
@@ -105,6 +107,62 @@ def users_disable(email: str) -> None:
 @click.option("--email", required=True)
 def users_enable(email: str) -> None:
     _set_active(email, True)
+
+
+def _active_user(session: Session, email: str) -> users.User:
+    found = users.user_by_email(session, email)
+    if found is None:
+        raise users.UserError(f"no user {email.strip().lower()!r}")
+    if not found.active:
+        raise users.UserError(f"{found.email} is disabled; enable them first")
+    return found
+
+
+@users_group.command(
+    "token",
+    help="A token for the JSON API, acting with the user's role until it expires or is revoked. "
+    "Printed once: only its hash is kept.",
+)
+@click.option("--email", required=True)
+@click.option("--label", default="", help="What it is for, e.g. 'monthly report script'.")
+@click.option(
+    "--days",
+    type=int,
+    help=f"How long it lasts (1 to {tokens.MAX_TOKEN_DAYS}; default {tokens.USER_TOKEN_DAYS}).",
+)
+def users_token(email: str, label: str, days: int | None) -> None:
+    try:
+        with transaction() as session:
+            holder = _active_user(session, email)
+            issued = tokens.issue_token(session, utc_now(), user_id=holder.id, label=label, days=days)
+            _record(
+                session,
+                "user.token",
+                holder,
+                token_id=issued.holder.token_id,
+                label=label,
+                expires_at=issued.holder.expires_at.isoformat(),
+            )
+    except (users.UserError, tokens.TokenError) as error:
+        _fail(str(error))
+    expires = f"{issued.holder.expires_at:%Y-%m-%d %H:%M} UTC"
+    click.echo(f"API token for {holder.email} ({holder.role}), expires {expires}; shown this once:")
+    click.echo(issued.token)
+
+
+@users_group.command("revoke-tokens", help="End every API token the user holds (their password stays).")
+@click.option("--email", required=True)
+def users_revoke_tokens(email: str) -> None:
+    try:
+        with transaction() as session:
+            found = users.user_by_email(session, email)
+            if found is None:
+                raise users.UserError(f"no user {email.strip().lower()!r}")
+            ended = tokens.revoke_user_tokens(session, found.id, utc_now(), by=operator())
+            _record(session, "user.revoke_tokens", found, revoked=ended)
+    except users.UserError as error:
+        _fail(str(error))
+    click.echo(f"{found.email}: {ended} API token{'s' if ended != 1 else ''} revoked")
 
 
 USERS_GROUPS = (users_group,)

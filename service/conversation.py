@@ -1,10 +1,11 @@
 """One text in, its effects and replies out: the handler registry and the SMS use cases.
 
 ``receive`` is the path every inbound text takes, from any gateway, the simulator or the CLI:
-in ONE transaction it stores the raw message keyed by the provider's id (a repeat of that id
-stops here), reads the command, runs its handler and writes the replies to the outbox. Handlers
-are plain functions registered per command type; each gets a ``Conversation`` (the session,
-the sender, their household if any, the outbox) and the parsed command.
+in ONE transaction it stores the message keyed by the provider's id (a repeat of that id
+stops here; a PIN is stored as "PIN ****"), reads the command, runs its handler and writes the
+replies to the outbox. Handlers are plain functions registered per command type; each gets a
+``Conversation`` (the session, the sender, their household if any, the outbox) and the parsed
+command.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # The most a stored message body may hold (what sms.parse reads is shorter; the rest is refused).
 MAX_STORED_BODY = 2000
+# What is stored of a text that reads as PIN: the digits are a collector's secret.
+REDACTED_PIN = "PIN ****"
 
 
 @dataclass
@@ -87,7 +90,7 @@ Handler = Callable[[Conversation, Any], None]
 HANDLERS: dict[type, Handler] = {}
 # The modules whose handlers register themselves with @handles (imported on first use: they
 # import this module, so it cannot import them at the top).
-HANDLER_MODULES = ("service.members", "service.pickups", "service.rewards")
+HANDLER_MODULES = ("service.members", "service.pickups", "service.rewards", "service.collector_pins")
 
 
 @lru_cache(maxsize=1)
@@ -157,10 +160,27 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def stored_body(text: str, words: sms.Vocabulary = sms.DEFAULT_VOCABULARY) -> str:
+    """The text as kept in ``inbound_messages`` (and so shown by the dashboard and the simulator):
+    as it came, but a PIN never in clear. Read as a collector's, whoever sent it: a PIN texted
+    from a household's phone, mistyped or refused, is a secret all the same."""
+    read = sms.parse(text, "collector", words)
+    if isinstance(read, commands.Pin) or (isinstance(read, commands.ParseError) and read.command == "PIN"):
+        return REDACTED_PIN
+    return _storable(text)[:MAX_STORED_BODY]
+
+
 def _store(
-    session: Session, message: Inbound, sender: str, now: datetime, *, command: str, error: str | None = None
+    session: Session,
+    message: Inbound,
+    sender: str,
+    now: datetime,
+    *,
+    command: str,
+    error: str | None = None,
+    words: sms.Vocabulary = sms.DEFAULT_VOCABULARY,
 ) -> int | None:
-    """The raw message, keyed by the provider's id; None when that id was stored before."""
+    """The message, keyed by the provider's id; None when that id was stored before."""
     stored: int | None = insert_ignoring_conflict(
         session,
         inbound_t,
@@ -169,7 +189,7 @@ def _store(
             "provider_message_id": message.provider_id,
             "sender": sender,
             "recipient": _storable(message.to)[:32],
-            "body": _storable(message.text)[:MAX_STORED_BODY],
+            "body": stored_body(message.text, words),
             "received_at": now,
             "status": "failed" if error else "processed",
             "processed_at": now,
@@ -191,11 +211,10 @@ def _handle(
     provider_confirms_opt_out: bool,
 ) -> Received:
     role, actor_id = role_of(session, sender)
-    parsed = sms.parse(
-        message.text, role, vocabulary(session, settings.phone_region, settings.max_kg_per_line)
-    )
+    words = vocabulary(session, settings.phone_region, settings.max_kg_per_line)
+    parsed = sms.parse(message.text, role, words)
     command = _command_name(parsed)
-    inbound_id = _store(session, message, sender, now, command=command)
+    inbound_id = _store(session, message, sender, now, command=command, words=words)
     if inbound_id is None:
         return Received(None, duplicate=True, command=command)
     # Creating or touching the phone's row also locks it: one number's texts run one at a time.
@@ -240,6 +259,9 @@ def _record_failure(
     session: Session, settings: Settings, message: Inbound, sender: str, error: str, now: datetime
 ) -> Received:
     """Acting on the text failed (and rolled back): keep the text, say so, and tell the sender."""
+    if stored_body(message.text) == REDACTED_PIN:
+        # A database error quotes its statement's values: for a PIN, the new hash.
+        error = error.partition(":")[0]
     inbound_id = _store(session, message, sender, now, command="failed", error=error)
     if inbound_id is None:  # a repeat raced the failure and was stored first
         return Received(None, duplicate=True, command="failed", failed=True)

@@ -102,6 +102,8 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> int:
 # Dashboard users of the demo, all with one password (the embedded run's README says so). A real
 # programme adds its own with `flask --app wsgi users add`; these exist only where seed-demo ran.
 DEMO_PASSWORD = "kolekt-demo-only"  # noqa: S105 - the demo's, printed by seed-demo on purpose
+# The demo collectors' PIN for the collector app (/app): theirs only where seed-demo ran.
+DEMO_PIN = "2580"
 DEMO_USERS = (
     ("admin@demo.kolekt", "admin"),
     ("operator@demo.kolekt", "operator"),
@@ -110,16 +112,29 @@ DEMO_USERS = (
 )
 
 
+def _collectors_with_pin(session: Session) -> set[int]:
+    from .models import collectors_t
+
+    return set(
+        session.execute(select(collectors_t.c.id).where(collectors_t.c.pin_hash.is_not(None))).scalars()
+    )
+
+
 def seed_dashboard_demo(session: Session, *, now: datetime | None = None) -> int:
-    """The demo's dashboard users and, for the queue, one household's dispute; returns the users
-    added (none the second time)."""
+    """The demo's dashboard users, its collectors' app PIN and, for the queue, one household's
+    dispute; returns the users added (none the second time)."""
     from .disputes import open_dispute
     from .models import collections_t, disputes_t
     from .pickups import pickup_by_reference
+    from .tokens import set_pin
     from .users import add_user, user_by_email
 
     now = now or datetime.now(UTC)
     added = 0
+    for phone, _name, _zone in COLLECTORS:
+        collector = collector_by_phone(session, phone)
+        if collector is not None and collector.id not in _collectors_with_pin(session):
+            set_pin(session, collector.id, DEMO_PIN, now, by="demo")
     for email, role in DEMO_USERS:
         if user_by_email(session, email) is None:
             add_user(session, email, DEMO_PASSWORD, role, now)

@@ -12,7 +12,7 @@ costs one hash, so the time it takes does not tell which emails exist.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import users_t
+from .models import api_tokens_t, users_t
 
 ROLES = ("admin", "operator", "auditor")
 MIN_PASSWORD = 10
@@ -141,14 +141,32 @@ def _change(session: Session, email: str, **values: object) -> User:
     return changed
 
 
-def set_password(session: Session, email: str, password: str) -> User:
-    """A new password; every browser signed in as this user is signed out."""
+def _end_api_tokens(session: Session, user_id: int, now: datetime | None, by: str) -> None:
+    """Every API token the user holds ends with their browsers' sessions: whoever learnt the old
+    password must not keep a token made with it. (``api_tokens_t`` directly: service.tokens
+    stays free to import this module.)"""
+    session.execute(
+        update(api_tokens_t)
+        .where(api_tokens_t.c.user_id == user_id, api_tokens_t.c.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC), revoked_by=by[:254])
+    )
+
+
+def set_password(
+    session: Session, email: str, password: str, *, now: datetime | None = None, by: str = "new password"
+) -> User:
+    """A new password; every browser signed in as this user is signed out, every API token ends."""
     _check_password(password, email.strip().lower())
-    return _change(session, email, password_hash=_hasher.hash(password))
+    changed = _change(session, email, password_hash=_hasher.hash(password))
+    _end_api_tokens(session, changed.id, now, by)
+    return changed
 
 
-def set_active(session: Session, email: str, active: bool) -> User:
-    """Disable (signing the user out everywhere) or enable again. The last active admin stays."""
+def set_active(
+    session: Session, email: str, active: bool, *, now: datetime | None = None, by: str = "user disabled"
+) -> User:
+    """Disable (signing the user out everywhere, ending every API token) or enable again (the
+    tokens stay ended). The last active admin stays."""
     if not active:
         found = user_by_email(session, email)
         if found is not None and found.role == "admin":
@@ -157,4 +175,7 @@ def set_active(session: Session, email: str, active: bool) -> User:
             ).scalar_one()
             if admins <= 1:
                 raise UserError("that is the last active admin; add another admin first")
-    return _change(session, email, active=active)
+    changed = _change(session, email, active=active)
+    if not active:
+        _end_api_tokens(session, changed.id, now, by)
+    return changed

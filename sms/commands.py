@@ -148,6 +148,18 @@ class Today:
     pass
 
 
+@dataclass(frozen=True, repr=False)
+class Pin:
+    """PIN 4821: the collector chooses the PIN they sign in to the collector app with.
+
+    Its repr hides the digits: a command may end up in a log or an error message."""
+
+    digits: str  # 4 to 6 ASCII digits; whether they are too easy to guess is the service's call
+
+    def __repr__(self) -> str:
+        return "Pin(digits='****')"
+
+
 # --- partner shops ----------------------------------------------------------------------------------
 
 
@@ -179,6 +191,7 @@ Command = (
     | Register
     | Route
     | Today
+    | Pin
     | Verify
 )
 

@@ -30,6 +30,7 @@ from .commands import (
     Member,
     ParseError,
     Pickup,
+    Pin,
     Rate,
     Redeem,
     Register,
@@ -50,6 +51,7 @@ from .phones import DEFAULT_REGION, looks_like_phone, normalise_phone
 MAX_LENGTH = 1600
 MAX_LINES = 12
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # the ledger's (a test keeps the two equal)
+PIN_LENGTHS = range(4, 7)  # service.tokens's (a test keeps the two equal)
 # LANG takes a language's code or its name.
 LANGUAGE_WORDS = {
     **{code: code for code in LANGUAGES},
@@ -73,7 +75,20 @@ HOUSEHOLD_COMMANDS = (
     "STOP",
     "START",
 )
-COLLECTOR_COMMANDS = ("LOG", "UNDO", "NEW", "ROUTE", "TODAY", "CHECK", "BAL", "LANG", "HELP", "STOP", "START")
+COLLECTOR_COMMANDS = (
+    "LOG",
+    "UNDO",
+    "NEW",
+    "ROUTE",
+    "TODAY",
+    "PIN",
+    "CHECK",
+    "BAL",
+    "LANG",
+    "HELP",
+    "STOP",
+    "START",
+)
 PARTNER_COMMANDS = ("VERIFY", "CHECK", "LANG", "HELP", "STOP", "START")
 ALLOWED: Mapping[str, tuple[str, ...]] = {
     "household": HOUSEHOLD_COMMANDS,
@@ -188,6 +203,9 @@ def _command_for(word: str, role: Role, vocabulary: Vocabulary) -> str | ParseEr
     if exact is not None:
         if exact in allowed:
             return exact
+        if exact == "PIN":
+            # Someone who is not a collector has no app PIN: say what PIN is for.
+            return ParseError("pin_not_for_role", {}, command=exact)
         return ParseError("not_for_role", {"command": exact}, command=exact)
     if len(word) >= 3:
         close = {command for name, command in names.items() if len(name) >= 3 and _one_typo(word, name)}
@@ -364,6 +382,20 @@ def _log(words: list[str], vocabulary: Vocabulary) -> Command | ParseError:
     return Log(member, *lines)
 
 
+# --- PIN ---------------------------------------------------------------------------------------------
+
+
+def _pin(words: list[str]) -> Command | ParseError:
+    """PIN and 4 to 6 digits, nothing else. A refusal never carries what was typed: its reply
+    must not repeat a PIN, even a mistyped one."""
+    if not words:
+        return ParseError("missing_pin", {}, command="PIN")
+    digits = words[0]
+    if len(words) > 1 or not (digits.isascii() and digits.isdigit()) or len(digits) not in PIN_LENGTHS:
+        return ParseError("bad_pin", {}, command="PIN")
+    return Pin(digits)
+
+
 # --- the rest --------------------------------------------------------------------------------------
 
 
@@ -382,6 +414,8 @@ def _parse_command(
         return named if isinstance(named, ParseError) else Register(phone[0], *named)
     if command == "LOG":
         return _log(words, vocabulary)
+    if command == "PIN":
+        return _pin(words)
     if command == "VERIFY":
         code = "".join(character for character in "".join(words).upper() if character.isalnum())
         if not code:

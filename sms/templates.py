@@ -94,7 +94,7 @@ EN: Mapping[str, str] = {
     "help_household": "{programme}: BAL points, HIST last 3, PICKUP, SKIP next day, REWARDS, "
     "REDEEM item, CHECK ref, NO ref if wrong, YES ref, RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
     "help_collector": "{programme}: LOG code PET 4.5 ALU 1.2 #seq, UNDO ref, NEW phone name, "
-    "ROUTE, TODAY, CHECK ref, BAL, LANG, STOP.",
+    "ROUTE, TODAY, CHECK ref, BAL, PIN 4-6 digits for the app, LANG, STOP.",
     # pickups (collectors)
     "log_duplicate": "Already logged as {ref} on {date}: {member} {points} pts. Nothing added.",
     "unknown_member_phone": "No member with phone {phone}. Register them: NEW {phone} name",
@@ -116,6 +116,12 @@ EN: Mapping[str, str] = {
     "collector_no_zone": "You have no zone yet. Ask the hub to set one.",
     "today": "Today: {count} pickups, {kg} kg, {points} pts to members, {commission} pts to you.",
     "collector_balance": "{programme}: your commission is {points} pts. Text TODAY for today.",
+    # the collector app's PIN (a reply never repeats the PIN, even a refused one)
+    "pin_set": "{programme}: your app PIN is set. Sign in to the app with this phone number and your PIN.",
+    "pin_set_signed_out": "{programme}: your app PIN is set. The app was signed out on your other phones: "
+    "sign in there with the new PIN.",
+    "pin_too_easy": "That PIN is too easy to guess. Do not use a run like 1234 or 1111. "
+    "Send PIN and other digits. Nothing was changed.",
     # households
     "history": "{programme}: {moves}. Bal {balance}.",
     "pickup_ok": "OK, pickup asked for {date} ({window}). Put your bags out. Text SKIP to cancel.",
@@ -180,6 +186,10 @@ EN: Mapping[str, str] = {
     "too_many_lines": "At most {limit} materials in one LOG.",
     "bad_phone": "Phone number {phone} is not valid, e.g. NEW 08031234567 Ada Okafor",
     "missing_voucher": "Send the voucher code, e.g. VERIFY ABCDE-FGHJK",
+    "missing_pin": "Send PIN and 4 to 6 digits of your choice for the {programme} app. Keep them secret.",
+    "bad_pin": "A PIN is 4 to 6 digits, nothing else. Send PIN and your digits. Nothing was changed.",
+    "pin_not_for_role": "PIN is for the {programme} collectors' app. This phone is not a collector's. "
+    "Text HELP for your commands.",
     # reminders and notices (nobody asked for these: one segment, always)
     "reminder_eve": "{programme}: {zone} collection is {date}, {window}. Put your bags out. "
     "Text PICKUP to be on the route or SKIP to miss it.",
@@ -198,8 +208,8 @@ EN: Mapping[str, str] = {
     "try_later": "Sorry, {programme} could not do that just now. Please send it again later.",
 }
 
-# Nigerian Pidgin and Yoruba: the household's everyday replies (written without tone marks,
-# which GSM-7 cannot carry). To be read by native speakers before launch.
+# Nigerian Pidgin and Yoruba: the household's everyday replies and the collector's PIN replies
+# (written without tone marks, which GSM-7 cannot carry). To be read by native speakers before launch.
 PCM: Mapping[str, str] = {
     "welcome": "Welcome to {programme}, {name}! Your code na {code}. Pickup for {zone}: {days}. "
     "Text BAL for your points, HELP for help.",
@@ -225,6 +235,15 @@ PCM: Mapping[str, str] = {
     "We go text you the next day.",
     "collection_moved": "{programme}: {zone} collection don move from {date} go {next}, {window} "
     "({occasion}).",
+    "pin_set": "{programme}: your app PIN don set. Use this phone number and your PIN enter the app.",
+    "pin_set_signed_out": "{programme}: your app PIN don set. The app don sign out for your other phones: "
+    "enter again with the new PIN.",
+    "pin_too_easy": "That PIN too easy to guess. No use run like 1234 or 1111. "
+    "Send PIN and other numbers. Nothing change.",
+    "missing_pin": "Send PIN and 4 to 6 numbers wey you choose for the {programme} app. No show anybody.",
+    "bad_pin": "PIN na 4 to 6 numbers only. Send PIN and your numbers. Nothing change.",
+    "pin_not_for_role": "PIN na for the {programme} collectors app. This phone no be collector own. "
+    "Text HELP for your commands.",
 }
 
 YO: Mapping[str, str] = {
@@ -251,6 +270,14 @@ YO: Mapping[str, str] = {
     "collection_cancelled_later": "{programme}: ko si gbigbe {zone} ni {date} ({occasion}). "
     "A o fi ojo to kan ranse si o.",
     "collection_moved": "{programme}: gbigbe {zone} ti kuro ni {date} si {next}, {window} ({occasion}).",
+    "pin_set": "{programme}: PIN app re ti wa. Lo nomba foonu yii ati PIN re lati wole si app.",
+    "pin_set_signed_out": "{programme}: PIN app re ti wa. App ti jade lori awon foonu re miiran: "
+    "wole nibe pelu PIN tuntun.",
+    "pin_too_easy": "PIN yen rorun ju lati gboye. Ma lo 1234 tabi 1111. "
+    "Fi PIN ati nomba miiran ranse. Ko si ohun to yipada.",
+    "missing_pin": "Fi PIN ati nomba 4 si 6 ti o yan ranse fun app {programme}. Ma so fun enikeni.",
+    "bad_pin": "PIN je nomba 4 si 6 nikan. Fi PIN ati nomba re ranse. Ko si ohun to yipada.",
+    "pin_not_for_role": "PIN wa fun app awon olugbajo {programme}. Foonu yii ki i se ti olugbajo. Te HELP.",
 }
 
 TEMPLATES: Mapping[str, Mapping[str, str]] = {"EN": EN, "PCM": PCM, "YO": YO}

@@ -1,19 +1,23 @@
 """Households and collectors: search, a household's page (details, statement with a running balance,
-pickups, texts, disputes) and a collector's (pickups, kg, ratings, commission, weigh-ins)."""
+pickups, texts, disputes) and a collector's (pickups, kg, ratings, commission, weigh-ins, and the
+collector app: a new PIN, signing the app out on every phone, its sign-ins)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import people, weighins
+from .. import people, tokens, weighins
+from ..catalogue import Collector, get_collector
+from ..collector_pins import PIN_ACTION, SIGN_OUT_ACTION, collector_subject, pin_set_at
 from ..disputes import dispute_rows
 from ..programme import member_account
 from ..timetable import local_day
 from ..web import db_session
-from . import ANYONE, before_arg, blueprint, now, requires, settings
+from . import ANYONE, OPERATORS, audit, before_arg, blueprint, change, now, refused, requires, settings, user
 
 STATEMENT_PAGE = 50
 
@@ -60,18 +64,18 @@ def collectors() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/collectors/<int:collector_id>")
-@requires(*ANYONE)
-def collector(collector_id: int) -> ResponseReturnValue:
+def _collector_page(collector_id: int) -> dict[str, Any]:
+    """What a collector's page shows (404 for an unknown collector)."""
     session = db_session()
     zone = settings().zone
     found = people.collector(session, collector_id, now(), zone)
     if found is None:
         abort(404, description=f"there is no collector {collector_id}")
     today = local_day(now(), zone)
-    return render_template(
-        "dashboard/collector.html",
+    return dict(
         c=found,
+        pin_set_at=pin_set_at(session, collector_id),
+        app_tokens=tokens.collector_tokens(session, collector_id),
         pickups=people.pickups(session, collector_id=collector_id),
         weighed=weighins.comparison(
             session,
@@ -83,3 +87,55 @@ def collector(collector_id: int) -> ResponseReturnValue:
         ),
         gap_percent=settings().weigh_gap_percent,
     )
+
+
+@blueprint.get("/collectors/<int:collector_id>")
+@requires(*ANYONE)
+def collector(collector_id: int) -> ResponseReturnValue:
+    return render_template("dashboard/collector.html", **_collector_page(collector_id))
+
+
+def _known_collector(collector_id: int) -> Collector:
+    found = get_collector(db_session(), collector_id)
+    if found is None:
+        abort(404, description=f"there is no collector {collector_id}")
+    return found
+
+
+def _by() -> str:
+    """Who ended a collector's app sign-ins, as ``api_tokens.revoked_by`` keeps it."""
+    return f"user:{user().id} {user().email}"
+
+
+def _ended(count: int) -> str:
+    return f"{count} app sign-in{'s' if count != 1 else ''} ended"
+
+
+@blueprint.post("/collectors/<int:collector_id>/pin")
+@requires(*OPERATORS)
+def set_collector_pin(collector_id: int) -> ResponseReturnValue:
+    """A PIN the operator reads out to the collector, typed twice (the field hides it)."""
+    found = _known_collector(collector_id)
+    pin, again = request.form.get("pin", "").strip(), request.form.get("pin_again", "").strip()
+    try:
+        if pin != again:
+            raise tokens.PinError("The two PINs are not the same. Type the new PIN twice.")
+        with change() as outbox:
+            ended = tokens.set_pin(outbox.session, collector_id, pin, now(), by=_by())
+            audit(PIN_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
+    except tokens.PinError as error:
+        return refused("dashboard/collector.html", str(error), **_collector_page(collector_id))
+    flash(f"New app PIN set for {found.name}; {_ended(ended)}.", "ok")
+    return redirect(url_for("dashboard.collector", collector_id=collector_id, _anchor="app"), 303)
+
+
+@blueprint.post("/collectors/<int:collector_id>/sign-out-app")
+@requires(*OPERATORS)
+def sign_collector_app_out(collector_id: int) -> ResponseReturnValue:
+    """A lost or shared phone: every app sign-in of this collector ends; the PIN stays."""
+    found = _known_collector(collector_id)
+    with change() as outbox:
+        ended = tokens.revoke_collector_tokens(outbox.session, collector_id, now(), by=_by())
+        audit(SIGN_OUT_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
+    flash(f"The app is signed out on every phone of {found.name}; {_ended(ended)}.", "ok")
+    return redirect(url_for("dashboard.collector", collector_id=collector_id, _anchor="app"), 303)

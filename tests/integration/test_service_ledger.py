@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 import ledger
 from ledger import TransferRequest
-from service import create_app, users
+from service import create_app, tokens, users
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.demo import DEMO_PASSWORD, HOUSEHOLDS
+from service.demo import COLLECTORS, DEMO_PASSWORD, DEMO_PIN, HOUSEHOLDS
 from service.disputes import open_disputes
 from service.programme import ISSUANCE, open_programme_accounts
 from service.settings import Settings
@@ -117,8 +117,15 @@ def test_upgrade_and_seed_demo_are_idempotent(
         # 14 pickups, each crediting a household and paying its collector's commission
         assert f"demo data ready: {new} new demo pickups; ledger head 28 " in seeded.output
         assert "dashboard (/dashboard): admin@demo.kolekt, operator@demo.kolekt" in seeded.output
+        assert (
+            f"collector app (/app): phone {COLLECTORS[0][0]}, {COLLECTORS[1][0]}; PIN {DEMO_PIN}"
+            in seeded.output
+        )
     with app.app_context():
         session = app.extensions["kolekt.runtime"].sessions()
+        # the collector app's demo: each collector signs in with the printed PIN
+        for phone, _name, _zone in COLLECTORS:
+            assert tokens.collector_signing_in(session, phone, DEMO_PIN) is not None
         # the dashboard's demo: four users (signed in with the printed password) and one dispute
         assert len(users.users(session)) == 4
         assert users.sign_in(session, "checker@demo.kolekt", DEMO_PASSWORD, datetime.now(UTC)) is not None

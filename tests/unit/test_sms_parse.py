@@ -22,6 +22,7 @@ from sms.commands import (
     Member,
     ParseError,
     Pickup,
+    Pin,
     Rate,
     Redeem,
     Register,
@@ -254,3 +255,76 @@ def test_log_like_text_never_raises(text: str) -> None:
     result = collector(text)
     if isinstance(result, Log):
         assert result.lines and all(0 < line.grams <= 200_000 for line in result.lines)
+
+
+# --- PIN ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("PIN 4821", "4821"),
+        ("pin: 482190", "482190"),
+        ("Pin 48219", "48219"),
+        ("PIN4821", "4821"),
+        ("  pin - 4821.", "4821"),
+        ("PIN \uff14\uff18\uff12\uff11", "4821"),  # full-width digits
+        ("PNI 4821", "4821"),  # two neighbours swapped
+        ("PINN 4821", "4821"),  # a letter too many
+        ("PN 4821", None),  # too short a word to be guessed at
+    ],
+)
+def test_a_collector_sets_their_pin(text: str, digits: str | None) -> None:
+    expected = Pin(digits) if digits else ParseError("unknown_command", {"word": "PN"})
+    assert collector(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PIN", "missing_pin"),
+        ("pin :", "missing_pin"),
+        ("PIN 482", "bad_pin"),
+        ("PIN 4821901", "bad_pin"),
+        ("PIN 48a1", "bad_pin"),
+        ("PIN 48-21", "bad_pin"),
+        ("PIN 4821 4821", "bad_pin"),
+        ("PIN \u0664\u0668\u0662\u0661", "bad_pin"),  # Arabic-Indic digits: not what the app's keypad sends
+    ],
+)
+def test_a_bad_pin_is_refused_without_repeating_it(text: str, expected: str) -> None:
+    assert collector(text) == ParseError(expected, {}, command="PIN")
+
+
+@pytest.mark.parametrize("role", ["household", "partner"])
+def test_pin_is_for_collectors_only(role: str) -> None:
+    assert parse("PIN 4821", role) == ParseError("pin_not_for_role", {}, command="PIN")  # type: ignore[arg-type]
+    assert parse("pin", role) == ParseError("pin_not_for_role", {}, command="PIN")  # type: ignore[arg-type]
+
+
+def test_the_pin_lengths_are_the_services() -> None:
+    from service import tokens
+
+    assert parsing.PIN_LENGTHS == tokens.PIN_LENGTHS
+
+
+def test_a_pin_is_not_shown_by_its_repr() -> None:
+    assert "4821" not in repr(Pin("4821")) and "4821" not in str(Pin("4821"))
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=9), st.sampled_from(["PIN ", "pin:", "Pin - "]))
+def test_any_digits_are_a_pin_exactly_when_there_are_4_to_6(digits: str, keyword: str) -> None:
+    result = collector(keyword + digits)
+    if 4 <= len(digits) <= 6:
+        assert result == Pin(digits)
+    else:
+        assert result == ParseError("bad_pin", {}, command="PIN")
+
+
+@given(st.text(max_size=40), st.sampled_from(["household", "collector", "partner"]))
+def test_whatever_follows_pin_no_refusal_carries_it(rest: str, role: str) -> None:
+    result = parse("PIN " + rest, role)  # type: ignore[arg-type]
+    if isinstance(result, ParseError):
+        assert result.command == "PIN" and result.details == {}, result
+    else:
+        assert role == "collector" and isinstance(result, Pin), result
