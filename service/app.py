@@ -8,24 +8,36 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .runtime import Runtime
 from .settings import Settings
 
+MAX_REQUEST_BYTES = 1024 * 1024
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
-    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.testing, JSON_SORT_KEYS=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        JSON_SORT_KEYS=False,
+        # No request Kolekt takes comes near this (a sync of 100 pickups is ~30 kB); a bigger one
+        # is refused (413) before it is read.
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+    )
     app.extensions["kolekt.runtime"] = Runtime(settings)
     # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from . import cli, dashboard, simulator, web, webhooks
+    from . import api, cli, dashboard, simulator, web, webhooks
+    from .api import views as api_views
 
     app.register_blueprint(web.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(simulator.blueprint)
     # Webhooks prove themselves by the provider's signature; the simulator takes JSON only, so a
-    # form posted from another site cannot reach it. Everything else posting needs a CSRF token.
-    dashboard.exempt_from_csrf(webhooks.blueprint, simulator.blueprint)
+    # form posted from another site cannot reach it; the API's callers send a bearer token, which
+    # a browser never adds by itself. Everything else posting needs a CSRF token.
+    dashboard.exempt_from_csrf(webhooks.blueprint, simulator.blueprint, *api_views.BLUEPRINTS)
     dashboard.init_app(app, settings)
+    api.init_app(app, settings)
     web.register_errors(app, dashboard.page_error)
     cli.register(app)
     return app

@@ -83,8 +83,50 @@ def health() -> ResponseReturnValue:
 
 
 def json_error(error: HTTPException) -> ResponseReturnValue:
-    code = (error.name or "error").lower().replace(" ", "_")
-    return jsonify({"error": {"code": code, "message": error.description}}), error.code or 500
+    """``{"error": {"code", "message"}}``, and ``fields`` for invalid input: each field at fault
+    (from a schema that read the request, or given by the view), with what is wrong."""
+    code = getattr(error, "error_code", None) or (error.name or "error").lower().replace(" ", "_")
+    body: dict[str, object] = {"code": code, "message": error.description}
+    fields = getattr(error, "fields", None)
+    messages = (getattr(error, "data", None) or {}).get("messages")
+    if fields is None and messages is not None:
+        fields = flatten_messages(messages)
+        body["message"] = "The request is not valid: see fields."
+    if fields is not None:
+        body["fields"] = fields
+    response = jsonify({"error": body})
+    # The error's own headers (a 405's Allow, say), but not its HTML page's Content-Type.
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
+        response.headers[name] = value
+    return response, error.code or 500
+
+
+LOCATIONS = {"json", "query", "path", "form", "headers", "view_args", "files", "cookies"}
+
+
+def flatten_messages(messages: object) -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"lines.0.grams": [...]}``; where in the request they
+    were (json, query) is left out."""
+    if isinstance(messages, dict) and messages and set(messages) <= LOCATIONS:
+        flat: dict[str, list[str]] = {}
+        for inner in messages.values():
+            flat.update(_flatten(inner, ""))
+        return flat
+    return _flatten(messages, "")
+
+
+def _flatten(messages: object, prefix: str) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return {prefix or "_schema": list(messages)}
+    return {prefix or "_schema": [str(messages)]}
 
 
 def register_errors(
