@@ -26,12 +26,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from . import api, cli, dashboard, simulator, web, webhooks
+    from . import api, cli, collector_app, dashboard, simulator, web, webhooks
     from .api import views as api_views
 
     app.register_blueprint(web.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(simulator.blueprint)
+    app.register_blueprint(collector_app.blueprint)
     # Webhooks prove themselves by the provider's signature; the simulator takes JSON only, so a
     # form posted from another site cannot reach it; the API's callers send a bearer token, which
     # a browser never adds by itself. Everything else posting needs a CSRF token.

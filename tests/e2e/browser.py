@@ -115,6 +115,14 @@ class Site:
         page.on("pageerror", lambda error: self.problems.append(f"{page.url}: uncaught {error}"))
         return page
 
+    def another_page(self, page: Page) -> Page:
+        """A second tab beside ``page``: the same browser context (cookies, storage), watched
+        for problems as every page is."""
+        tab = page.context.new_page()
+        tab.on("console", lambda message: self._console(tab, message))
+        tab.on("pageerror", lambda error: self.problems.append(f"{tab.url}: uncaught {error}"))
+        return tab
+
     def _console(self, page: Page, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
