@@ -40,5 +40,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     dashboard.init_app(app, settings)
     api.init_app(app, settings)
     web.register_errors(app, dashboard.page_error)
+    web.init_compression(app)
     cli.register(app)
     return app

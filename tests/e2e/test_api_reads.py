@@ -3,6 +3,9 @@ the rates in force, a collector's pickups and their totals by the programme's lo
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -518,3 +521,21 @@ def test_a_suspended_household_is_shown_as_such(api: Api, musa: str) -> None:
         session.execute(update(households_t).where(households_t.c.phone == TUNDE).values(status="suspended"))
     found = api.get(f"/households/{api.code(TUNDE)}", musa).json
     assert found is not None and found["status"] == "suspended"
+
+
+def test_what_a_phone_downloads_is_compressed_and_no_secret_is(api: Api) -> None:
+    """Lists and the app's files go compressed over a slow link; an answer holding a secret next
+    to text the caller chose (the sign-in's token) does not, so its length tells nothing."""
+    asked = {"Accept-Encoding": "gzip"}
+    document = api.client.get("/api/v1/openapi.json", headers=asked)
+    assert document.headers.get("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in document.headers["Vary"]
+    assert json.loads(gzip.decompress(document.get_data())) == api.client.get("/api/v1/openapi.json").json
+    api.set_pin()
+    signed_in = api.post("/auth/token", json={"phone": MUSA, "pin": "4821"}, headers=asked)
+    assert signed_in.status_code == 201 and "Content-Encoding" not in signed_in.headers
+    shell = api.client.get("/app/", headers=asked)
+    script = re.search(r'src="(/app/static/[^"]+\.js)"', shell.get_data(as_text=True))
+    assert script is not None
+    assert api.client.get(script.group(1), headers=asked).headers.get("Content-Encoding") == "gzip"
+    assert "Content-Encoding" not in shell.headers  # the page itself: small, and left alone
