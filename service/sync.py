@@ -33,7 +33,7 @@ from sms import commands
 from .catalogue import Collector, get_collector, materials
 from .conversation import role_of
 from .db import run_in_transaction
-from .households import Member, ensure_phone, member_by_code, member_by_phone, register_household
+from .households import Member, ensure_phone, get_member, member_by_code, member_by_phone, register_household
 from .models import households_t
 from .outbox import Outbox
 from .people import lines_of
@@ -175,11 +175,7 @@ class AppTexter:
 
 def household_by_client_id(session: Session, client_id: str) -> Member | None:
     found = session.execute(select(households_t.c.id).where(households_t.c.client_id == client_id)).scalar()
-    if found is None:
-        return None
-    from .households import get_member
-
-    return get_member(session, found)
+    return None if found is None else get_member(session, found)
 
 
 def register_from_app(
