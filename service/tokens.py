@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from .models import api_tokens_t, collectors_t, users_t
@@ -264,31 +264,26 @@ def needs_touch(presented: Presented, now: datetime) -> bool:
     return presented.last_used_at is None or presented.last_used_at < now - TOUCH_EVERY
 
 
-def revoke(session: Session, token_id: int, now: datetime, *, by: str) -> bool:
+def _revoke(session: Session, whose: ColumnElement[bool], now: datetime, by: str) -> int:
+    """End the live tokens ``whose`` picks; how many there were."""
     done = session.execute(
         update(api_tokens_t)
-        .where(api_tokens_t.c.id == token_id, api_tokens_t.c.revoked_at.is_(None))
+        .where(whose, api_tokens_t.c.revoked_at.is_(None))
         .values(revoked_at=now, revoked_by=by[:254])
     )
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke(session: Session, token_id: int, now: datetime, *, by: str) -> bool:
+    return _revoke(session, api_tokens_t.c.id == token_id, now, by) > 0
 
 
 def revoke_collector_tokens(session: Session, collector_id: int, now: datetime, *, by: str) -> int:
-    done = session.execute(
-        update(api_tokens_t)
-        .where(api_tokens_t.c.collector_id == collector_id, api_tokens_t.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=by[:254])
-    )
-    return int(done.rowcount)  # type: ignore[attr-defined]
+    return _revoke(session, api_tokens_t.c.collector_id == collector_id, now, by)
 
 
 def revoke_user_tokens(session: Session, user_id: int, now: datetime, *, by: str) -> int:
-    done = session.execute(
-        update(api_tokens_t)
-        .where(api_tokens_t.c.user_id == user_id, api_tokens_t.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=by[:254])
-    )
-    return int(done.rowcount)  # type: ignore[attr-defined]
+    return _revoke(session, api_tokens_t.c.user_id == user_id, now, by)
 
 
 class TokenRow(NamedTuple):

@@ -20,7 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import api_tokens_t, users_t
+from .models import users_t
+from .tokens import revoke_user_tokens
 
 ROLES = ("admin", "operator", "auditor")
 MIN_PASSWORD = 10
@@ -143,13 +144,8 @@ def _change(session: Session, email: str, **values: object) -> User:
 
 def _end_api_tokens(session: Session, user_id: int, now: datetime | None, by: str) -> None:
     """Every API token the user holds ends with their browsers' sessions: whoever learnt the old
-    password must not keep a token made with it. (``api_tokens_t`` directly: service.tokens
-    stays free to import this module.)"""
-    session.execute(
-        update(api_tokens_t)
-        .where(api_tokens_t.c.user_id == user_id, api_tokens_t.c.revoked_at.is_(None))
-        .values(revoked_at=now or datetime.now(UTC), revoked_by=by[:254])
-    )
+    password must not keep a token made with it."""
+    revoke_user_tokens(session, user_id, now or datetime.now(UTC), by=by)
 
 
 def set_password(

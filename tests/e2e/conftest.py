@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
@@ -17,7 +18,12 @@ from service.db import make_engine
 from service.models import metadata
 from service.settings import Settings
 from tests.conftest import run_cli
+from tests.e2e.api_helpers import MUSA, Api
+from tests.e2e.browser import chromium
 from tests.e2e.hub import Hub
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture
@@ -63,3 +69,23 @@ def snapshot(engine: Engine) -> dict[str, list[str]]:
 def hub(make_app: Callable[..., Flask]) -> Hub:
     """The dashboard on a new database (see tests/e2e/hub.py)."""
     return Hub(make_app())
+
+
+@pytest.fixture
+def api(hub: Hub, redis: Redis) -> Api:
+    """The JSON API on the demo programme (see tests/e2e/api_helpers.py)."""
+    hub.seed()
+    return Api(hub)
+
+
+@pytest.fixture
+def musa(api: Api) -> str:
+    """A token of the demo's collector Musa (Yaba), his PIN set first."""
+    return api.collector_token(MUSA)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, one per test module (see tests/e2e/browser.py)."""
+    with chromium() as launched:
+        yield launched

@@ -6,18 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from redis import Redis
 from sqlalchemy import select
 
 from service.models import api_tokens_t, audit_log_t
 from tests.e2e.api_helpers import KEMI, MUSA, PIN, Api, error_of
-from tests.e2e.hub import Hub
-
-
-@pytest.fixture
-def api(hub: Hub, redis: Redis) -> Api:
-    hub.seed()
-    return Api(hub)
 
 
 def audit(api: Api, action: str) -> list[tuple[str, str, dict[str, object], str]]:

@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from redis import Redis
 from sqlalchemy import select, update
 
 from service.catalogue import add_material
@@ -33,21 +32,9 @@ from tests.e2e.api_helpers import (
     pickup_op,
     wrong_check_letter,
 )
-from tests.e2e.hub import Hub
 
 LAGOS = ZoneInfo("Africa/Lagos")
 YABA, SABO = 1, 2
-
-
-@pytest.fixture
-def api(hub: Hub, redis: Redis) -> Api:
-    hub.seed()
-    return Api(hub)
-
-
-@pytest.fixture
-def musa(api: Api) -> str:
-    return api.collector_token(MUSA)
 
 
 def codes(response: Any) -> list[str]:

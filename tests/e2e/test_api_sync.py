@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from redis import Redis
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -31,21 +30,9 @@ from tests.e2e.api_helpers import (
     pickup_op,
     wrong_check_letter,
 )
-from tests.e2e.hub import Hub
 
 # PET 4.5 kg at 10 points a kg and ALU 1.2 kg at 30: 45 + 36 points; commission 2 and 5 a kg: 9 + 6.
 PET_AND_ALU = (("PET", 4500), ("ALU", 1200))
-
-
-@pytest.fixture
-def api(hub: Hub, redis: Redis) -> Api:
-    hub.seed()
-    return Api(hub)
-
-
-@pytest.fixture
-def musa(api: Api) -> str:
-    return api.collector_token(MUSA)
 
 
 def by_code(api: Api, phone: str) -> dict[str, str]:

@@ -30,7 +30,7 @@ from service.households import member_by_phone
 from service.models import collections_t, households_t
 from service.programme import member_account
 from tests.conftest import TWILIO_TEST_SETTINGS
-from tests.e2e.browser import Site, chromium, screenshots_dir, serve
+from tests.e2e.browser import Site, screenshots_dir, serve
 from tests.e2e.helpers import twilio_text
 from tests.e2e.hub import Hub
 
@@ -49,12 +49,6 @@ SMS_NUMBER = "+2348000000000"
 # A small Android phone.
 PHONE_WIDTH = 360
 PHONE = {"viewport": {"width": PHONE_WIDTH, "height": 740}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

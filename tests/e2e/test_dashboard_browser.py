@@ -21,7 +21,7 @@ import ledger
 from service import adjustments, users
 from service.models import collections_t, disputes_t, households_t, ledger_checks_t
 from service.programme import member_account
-from tests.e2e.browser import Site, chromium, screenshots_dir, serve
+from tests.e2e.browser import Site, screenshots_dir, serve
 from tests.e2e.hub import Hub, open_dispute, propose_adjustment
 
 if TYPE_CHECKING:
@@ -31,12 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PHONE_WIDTH = 390
 PHONE = {"viewport": {"width": PHONE_WIDTH, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
