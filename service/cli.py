@@ -42,6 +42,17 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def read_secret(prompt: str, what: str) -> str:
+    """A password or PIN: asked twice at a terminal (not shown), else the first line of standard
+    input (for scripts: ``printf '%s\n' "$PASSWORD" | flask ...``)."""
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    if not line:
+        _fail(f"no {what} on standard input (or run this at a terminal to be asked)")
+    return line.rstrip("\r\n")
+
+
 def _no_schema(error: Exception) -> NoReturn:
     _fail(f"the database is not ready ({type(error).__name__}); run: flask --app wsgi db upgrade")
 

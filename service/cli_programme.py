@@ -9,7 +9,6 @@ plain tables; times are shown in the programme's time zone (``TIMEZONE``).
 from __future__ import annotations
 
 import re
-import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -36,7 +35,17 @@ from .catalogue import (
     set_rate,
     zones,
 )
-from .cli import _fail, _runtime, operator, phone_of, print_table, transaction, utc_now, zone_named
+from .cli import (
+    _fail,
+    _runtime,
+    operator,
+    phone_of,
+    print_table,
+    read_secret,
+    transaction,
+    utc_now,
+    zone_named,
+)
 from .collector_pins import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
 from .households import ensure_phone, member_by_phone, register_household
 from .models import collectors_t, households_t, materials_t, rates_t, zones_t
@@ -319,16 +328,6 @@ def collectors_activate(phone: str) -> None:
     _set_status(phone, "active")
 
 
-def _pin() -> str:
-    """The new PIN: asked twice at a terminal (not shown), else the first line of standard input."""
-    if sys.stdin.isatty():
-        return str(click.prompt("New app PIN", hide_input=True, confirmation_prompt=True))
-    line = sys.stdin.readline()
-    if not line:
-        _fail("no PIN on standard input (or run this at a terminal to be asked)")
-    return line.rstrip("\r\n")
-
-
 def _collector_with_phone(session: Session, number: str) -> Collector:
     found = collector_by_phone(session, number)
     if found is None:
@@ -359,7 +358,7 @@ def _ended(count: int) -> str:
 @click.option("--phone", required=True)
 def collectors_pin(phone: str) -> None:
     number = phone_of(phone)
-    pin = _pin()
+    pin = read_secret("New app PIN", "PIN")
     try:
         with transaction() as session:
             collector = _collector_with_phone(session, number)

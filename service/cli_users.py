@@ -8,28 +8,17 @@ Each change is written to the audit log as done by ``cli:<the system user>``.
 
 from __future__ import annotations
 
-import sys
-
 import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from . import audit, tokens, users
-from .cli import _fail, operator, print_table, transaction, utc_now
+from .cli import _fail, operator, print_table, read_secret, transaction, utc_now
 
 
 @click.group("users", cls=AppGroup, help="Dashboard users: add, list, password, disable, enable; API tokens.")
 def users_group() -> None:
     pass
-
-
-def _password() -> str:
-    if sys.stdin.isatty():
-        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
-    line = sys.stdin.readline()
-    if not line:
-        _fail("no password on standard input (or run this at a terminal to be asked)")
-    return line.rstrip("\r\n")
 
 
 def _record(session: object, action: str, user: users.User, **details: object) -> None:
@@ -47,7 +36,7 @@ def _record(session: object, action: str, user: users.User, **details: object) -
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(users.ROLES), help="What the user may do.")
 def users_add(email: str, role: str) -> None:
-    password = _password()
+    password = read_secret("Password", "password")
     try:
         with transaction() as session:
             added = users.add_user(session, email, password, role, utc_now())
@@ -77,7 +66,7 @@ def users_list() -> None:
 @users_group.command("password", help="Set a new password (signs the user out everywhere).")
 @click.option("--email", required=True)
 def users_password(email: str) -> None:
-    password = _password()
+    password = read_secret("Password", "password")
     try:
         with transaction() as session:
             changed = users.set_password(session, email, password, now=utc_now(), by=operator())

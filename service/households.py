@@ -40,6 +40,7 @@ _MEMBER = select(
 _MEMBER_BY_PHONE = _MEMBER.where(households_t.c.phone == bindparam("phone"))
 _MEMBER_BY_CODE = _MEMBER.where(households_t.c.member_code == bindparam("code"))
 _MEMBER_BY_ID = _MEMBER.where(households_t.c.id == bindparam("household_id"))
+_MEMBER_BY_CLIENT_ID = _MEMBER.where(households_t.c.client_id == bindparam("client_id"))
 _INSERT_HOUSEHOLD = households_t.insert().returning(households_t.c.id)
 _SET_MEMBER_CODE = (
     households_t.update()
@@ -55,6 +56,12 @@ def member_by_phone(session: Session, phone: str) -> Member | None:
 
 def member_by_code(session: Session, code: str) -> Member | None:
     found = session.execute(_MEMBER_BY_CODE, {"code": code}).first()
+    return Member(*found) if found else None
+
+
+def member_by_client_id(session: Session, client_id: str) -> Member | None:
+    """The household the collector app registered under its own id (``households.client_id``)."""
+    found = session.execute(_MEMBER_BY_CLIENT_ID, {"client_id": client_id}).first()
     return Member(*found) if found else None
 
 

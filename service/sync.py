@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import sms
@@ -33,7 +32,14 @@ from sms import commands
 from .catalogue import Collector, get_collector, materials
 from .conversation import role_of
 from .db import run_in_transaction
-from .households import Member, ensure_phone, get_member, member_by_code, member_by_phone, register_household
+from .households import (
+    Member,
+    ensure_phone,
+    member_by_client_id,
+    member_by_code,
+    member_by_phone,
+    register_household,
+)
 from .models import households_t
 from .outbox import Outbox
 from .people import lines_of
@@ -173,11 +179,6 @@ class AppTexter:
 # --- households -------------------------------------------------------------------------------
 
 
-def household_by_client_id(session: Session, client_id: str) -> Member | None:
-    found = session.execute(select(households_t.c.id).where(households_t.c.client_id == client_id)).scalar()
-    return None if found is None else get_member(session, found)
-
-
 def register_from_app(
     session: Session,
     texter: AppTexter,
@@ -189,7 +190,7 @@ def register_from_app(
     this id was synced before; ``(existing, member)`` when the phone is a member's already.
     Raises ``Refusal``."""
     settings = texter.settings
-    seen = household_by_client_id(session, operation.client_id)
+    seen = member_by_client_id(session, operation.client_id)
     if seen is not None:
         return DUPLICATE, seen
     phone = sms.normalise_phone(operation.phone, settings.phone_region)
@@ -218,7 +219,7 @@ def register_from_app(
 
 def _household_named(session: Session, settings: Settings, named: HouseholdRef) -> Member:
     if named.client_id is not None:
-        member = household_by_client_id(session, named.client_id)
+        member = member_by_client_id(session, named.client_id)
         if member is None:
             raise Refusal("unknown_household")
         return member

@@ -215,13 +215,13 @@ def me() -> ResponseReturnValue:
 
 
 def _zone_asked(asked: int | None) -> int | None:
-    """A collector sees their own zone only; a user any zone, or all."""
+    """A collector sees their own zone only; a user any zone, or all (None)."""
     who = holder()
     if who.kind != "collector":
         return asked
     if asked is not None and asked != who.zone_id:
         raise ApiError(403, "forbidden", "A collector sees the households of their own zone only.")
-    return who.zone_id if who.zone_id is not None else -1  # no zone: no households
+    return who.zone_id
 
 
 @households.route("/households", methods=["GET"])
@@ -232,10 +232,13 @@ def _zone_asked(asked: int | None) -> int | None:
 def list_households(query: dict[str, Any]) -> ResponseReturnValue:
     """Households of the collector's zone (a user's: every zone, or ?zone=): searched with ?q=, or
     all of them page by page (?after= the last page's ``next``) for the app's offline cache."""
+    zone_id = _zone_asked(query.get("zone"))
+    if zone_id is None and holder().kind == "collector":
+        return {"households": [], "next": None}  # a collector with no zone yet sees none
     page, following = fieldwork.households(
         db_session(),
         region=settings().phone_region,
-        zone_id=_zone_asked(query.get("zone")),
+        zone_id=zone_id,
         text=query.get("q", ""),
         after=query.get("after"),
         limit=query["limit"],

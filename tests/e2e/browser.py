@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,3 +157,18 @@ class Site:
     def close(self) -> None:
         for context in self._contexts:
             context.close()
+
+
+@contextmanager
+def live_site(hub: Hub, browser: Browser, test_name: str) -> Iterator[Site]:
+    """The hub's app served live for one test, its screenshots in a folder of the test's own
+    (emptied first); every browser context it opened closed at the end."""
+    shots = screenshots_dir() / test_name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    with serve(hub.app) as base_url:
+        made = Site(hub, base_url, browser, shots)
+        try:
+            yield made
+        finally:
+            made.close()

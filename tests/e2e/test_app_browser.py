@@ -30,7 +30,7 @@ from service.households import member_by_phone
 from service.models import collections_t, households_t
 from service.programme import member_account
 from tests.conftest import TWILIO_TEST_SETTINGS
-from tests.e2e.browser import Site, screenshots_dir, serve
+from tests.e2e.browser import Site, live_site
 from tests.e2e.helpers import twilio_text
 from tests.e2e.hub import Hub
 
@@ -61,15 +61,8 @@ def site(
     hub = Hub(make_app(**TWILIO_TEST_SETTINGS, sms_number=SMS_NUMBER))
     hub.seed()
     hub.read(lambda s: tokens.set_pin(s, collector_id(s), PIN, datetime.now(UTC), by="test"))
-    shots = screenshots_dir() / request.node.name
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    with serve(hub.app) as base_url:
-        made = Site(hub, base_url, browser, shots)
-        try:
-            yield made
-        finally:
-            made.close()
+    with live_site(hub, browser, request.node.name) as made:
+        yield made
 
 
 class Network:

@@ -8,7 +8,6 @@ all without a console error or a CSP violation. Each step leaves a screenshot (s
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ import ledger
 from service import adjustments, users
 from service.models import collections_t, disputes_t, households_t, ledger_checks_t
 from service.programme import member_account
-from tests.e2e.browser import Site, screenshots_dir, serve
+from tests.e2e.browser import Site, live_site
 from tests.e2e.hub import Hub, open_dispute, propose_adjustment
 
 if TYPE_CHECKING:
@@ -38,15 +37,8 @@ def site(hub: Hub, redis: Redis, browser: Browser, request: pytest.FixtureReques
     """The seeded demo served live. Redis is emptied first: every browser signs in from 127.0.0.1,
     and failed attempts counted there by an earlier run must not rate-limit this one."""
     hub.seed()
-    shots = screenshots_dir() / request.node.name
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    with serve(hub.app) as base_url:
-        made = Site(hub, base_url, browser, shots)
-        try:
-            yield made
-        finally:
-            made.close()
+    with live_site(hub, browser, request.node.name) as made:
+        yield made
 
 
 def listed(page: Page) -> list[int]:
