@@ -52,14 +52,15 @@ from sqlalchemy import func, select, text  # noqa: E402
 import ledger  # noqa: E402
 import sms  # noqa: E402
 from bench.ledger import recreate_database, tidy  # noqa: E402
-from service import create_app, tokens  # noqa: E402
-from service.catalogue import add_collector, zone_by_name  # noqa: E402
+from service import create_app  # noqa: E402
+from service.accounts import member_account  # noqa: E402
+from service.cli.demo import seed_demo  # noqa: E402
 from service.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
-from service.demo import seed_demo  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import households_t, phones_t  # noqa: E402
-from service.programme import member_account  # noqa: E402
 from service.settings import Settings  # noqa: E402
+from service.usecases import tokens  # noqa: E402
+from service.usecases.catalogue import add_collector, zone_by_name  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PIN = "4821"

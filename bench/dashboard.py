@@ -71,10 +71,11 @@ import ledger  # noqa: E402
 from bench.ledger import CTX, household, seal_everything, setup, tidy  # noqa: E402
 from ledger import TransferRequest  # noqa: E402
 from ledger.models import accounts_t, transfers_t  # noqa: E402
-from service import create_app, users  # noqa: E402
+from service import create_app  # noqa: E402
+from service.accounts import ADJUSTMENTS, ISSUANCE, collector_account  # noqa: E402
 from service.db import make_engine, make_session_factory, run_in_transaction, unit_of_work  # noqa: E402
-from service.programme import ADJUSTMENTS, ISSUANCE, collector_account  # noqa: E402
 from service.settings import Settings  # noqa: E402
+from service.usecases import users  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BASE = "https://hub.example"

@@ -43,10 +43,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 import ledger  # noqa: E402
 from ledger import TransferRequest  # noqa: E402
+from service.accounts import ISSUANCE, open_programme_accounts  # noqa: E402
 from service.db import make_engine, make_session_factory, run_in_transaction, unit_of_work  # noqa: E402
+from service.jobs.schedule import SEAL_EVERY_SECONDS  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
-from service.programme import ISSUANCE, open_programme_accounts  # noqa: E402
-from service.schedule import SEAL_EVERY_SECONDS  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

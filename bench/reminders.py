@@ -69,10 +69,10 @@ from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import sms  # noqa: E402
-from service import periodic, runtime  # noqa: E402
-from service.catalogue import WEEKDAYS  # noqa: E402
+from service import runtime  # noqa: E402
 from service.db import make_engine  # noqa: E402
-from service.jobs import QUEUES  # noqa: E402
+from service.jobs import periodic  # noqa: E402
+from service.jobs.sending import QUEUES  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import (  # noqa: E402
     households_t,
@@ -86,6 +86,7 @@ from service.models import (  # noqa: E402
 from service.runtime import Runtime, redis_url_of  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.timetable import day_label, local_day  # noqa: E402
+from service.usecases.catalogue import WEEKDAYS  # noqa: E402
 from sms.gateways import OutgoingMessage, Sent  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -136,7 +137,7 @@ def work(settings: Settings, slot: int, counts: Any, out_dir: str, profile: str 
     log = os.open(out / f"worker{slot}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    from service.worker import run_worker
+    from service.jobs.worker import run_worker
 
     current = Runtime(settings)
     gateway = CountingGateway(counts, slot)
@@ -651,7 +652,7 @@ def run(args: argparse.Namespace, stores: Stores, temp: Path) -> dict[str, Any]:
         queue = Queue(periodic.FAN_OUT_QUEUE, connection=redis)
         for zone in range(1, args.zones + 1):
             queue.enqueue_call(
-                "service.periodic.fan_out_reminders",
+                "service.jobs.periodic.fan_out_reminders",
                 args=(zone, prepared.day.isoformat(), "eve"),
                 job_id=f"bench-again-{zone}",
                 timeout=periodic.FAN_OUT_JOB_TIMEOUT,

@@ -43,10 +43,10 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 import ledger  # noqa: E402
 from bench.ledger import recreate_database  # noqa: E402
 from ledger import TransferRequest  # noqa: E402
+from service.accounts import ISSUANCE, member_account, open_programme_accounts  # noqa: E402
 from service.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import Household  # noqa: E402
-from service.programme import ISSUANCE, member_account, open_programme_accounts  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TOKEN = "bench-auth-token"

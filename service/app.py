@@ -5,15 +5,20 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .runtime import Runtime
-from .settings import Settings
+from service.runtime import Runtime
+from service.settings import Settings
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_dir),
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
@@ -26,8 +31,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from . import api, cli, collector_app, dashboard, simulator, web, webhooks
-    from .api import views as api_views
+    from service import cli
+    from service.channels import simulator, webhooks
+    from service.web import api, collector_app, dashboard
+    from service.web import public as web
+    from service.web.api import views as api_views
 
     app.register_blueprint(web.blueprint)
     app.register_blueprint(webhooks.blueprint)

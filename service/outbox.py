@@ -46,10 +46,9 @@ from sqlalchemy.orm import Session
 
 import sms
 from ledger.models import UTCDateTime
+from service.jobs.queue import enqueue_job
+from service.models import OutboxMessage, outbox_t, phones_t
 from sms.gateways import FINAL_STATUSES, STATUS_RANK, DeliveryReport, moves_forward
-
-from .jobs_queue import enqueue_job
-from .models import OutboxMessage, outbox_t, phones_t
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +238,7 @@ def enqueue_sends(connection: Redis, ids: Sequence[int], *, tag: str = "0") -> b
         queue.enqueue_many(
             [
                 Queue.prepare_data(
-                    "service.jobs.send_message",
+                    "service.jobs.sending.send_message",
                     args=(message_id,),
                     job_id=f"send-{message_id}-{tag}",
                     timeout=SEND_JOB_TIMEOUT,
@@ -268,7 +267,7 @@ def enqueue_batches(connection: Redis, ids: Sequence[int], *, tag: str, due: dat
             queue.enqueue_many(
                 [
                     Queue.prepare_data(
-                        "service.jobs.send_messages",
+                        "service.jobs.sending.send_messages",
                         args=(chunk,),
                         job_id=f"send-batch-{chunk[0]}-{tag}",
                         timeout=BULK_JOB_TIMEOUT,
@@ -282,7 +281,7 @@ def enqueue_batches(connection: Redis, ids: Sequence[int], *, tag: str, due: dat
                 for chunk in chunks:
                     queue.enqueue_at(
                         due,
-                        "service.jobs.send_messages",
+                        "service.jobs.sending.send_messages",
                         chunk,
                         job_id=f"send-batch-{chunk[0]}-{tag}",
                         job_timeout=BULK_JOB_TIMEOUT,
@@ -300,7 +299,7 @@ def enqueue_retry(connection: Redis, message_id: int, attempt: int, wait: timede
     """The next try of a row after a transient failure; refused by Redis, the sweep retries it."""
     enqueue_job(
         connection,
-        "service.jobs.send_message",
+        "service.jobs.sending.send_message",
         message_id,
         queue=SEND_QUEUE,
         job_id=f"send-{message_id}-{attempt}",

@@ -14,12 +14,11 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.db import make_engine, make_reader_factory, make_session_factory
+from service.providers.send_limit import SendLimit, send_limit_for
+from service.providers.sms import gateway_for
+from service.settings import Settings
 from sms.gateways import Gateway
-
-from .db import make_engine, make_reader_factory, make_session_factory
-from .gateway import gateway_for
-from .send_limit import SendLimit, send_limit_for
-from .settings import Settings
 
 
 @dataclass

@@ -308,7 +308,7 @@ def _open_programme_accounts() -> None:
     """The accounts every pickup and redemption posts against, opened through the ledger's own API."""
     from sqlalchemy.orm import Session
 
-    from service.programme import open_programme_accounts
+    from service.accounts import open_programme_accounts
 
     open_programme_accounts(Session(bind=op.get_bind()))
 

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import ledger
-from service import tokens
-from service.catalogue import collector_by_phone
-from service.households import Member, ensure_phone, member_by_phone, register_household
+from service.accounts import collector_account, member_account
+from service.channels.simulator import replies_to, simulate
 from service.models import api_tokens_t, collections_t, households_t, outbox_t
-from service.programme import collector_account, member_account
-from service.simulator import replies_to, simulate
+from service.usecases import tokens
+from service.usecases.catalogue import collector_by_phone
+from service.usecases.households import Member, ensure_phone, member_by_phone, register_household
 from sms.member_codes import CHECK_ALPHABET
 from tests.e2e.hub import Hub
 

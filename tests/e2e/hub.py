@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from service import users
+from service.cli.demo import seed_demo
 from service.db import unit_of_work
-from service.demo import seed_demo
 from service.runtime import Runtime
+from service.usecases import users
 
 BASE = "https://hub.example"
 PASSWORD = "correct horse battery staple"
@@ -111,9 +111,9 @@ class Hub:
 
 def open_dispute(hub: Hub, reason: str = "they weighed less") -> int:
     """A household's NO on the newest demo pickup still credited and undisputed."""
-    from service.disputes import open_dispute as open_one
     from service.models import collections_t, disputes_t
-    from service.pickups import pickup_by_reference
+    from service.usecases.disputes import open_dispute as open_one
+    from service.usecases.pickups import pickup_by_reference
 
     def work(session: Session) -> int:
         reference = session.execute(
@@ -133,8 +133,8 @@ def open_dispute(hub: Hub, reason: str = "they weighed less") -> int:
 
 
 def propose_adjustment(hub: Hub, proposer_email: str, amount: int = 25, account: str | None = None) -> int:
-    from service import adjustments
     from service.models import households_t
+    from service.usecases import adjustments
 
     def work(session: Session) -> int:
         code = (

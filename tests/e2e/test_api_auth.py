@@ -14,9 +14,9 @@ import pytest
 from redis import Redis
 from sqlalchemy import select, update
 
-from service.catalogue import set_collector_status
 from service.models import api_tokens_t, audit_log_t, collectors_t
-from service.tokens import SEQ_BLOCK
+from service.usecases.catalogue import set_collector_status
+from service.usecases.tokens import SEQ_BLOCK
 from tests.e2e.api_helpers import (
     KEMI,
     MUSA,
@@ -224,7 +224,7 @@ def test_an_expired_token_is_401(api: Api) -> None:
 
 
 def test_a_disabled_users_token_ends(api: Api) -> None:
-    from service.users import set_active
+    from service.usecases.users import set_active
 
     email = api.hub.add_user("operator")
     token = api.post("/auth/token", json={"email": email, "password": PASSWORD}).json["token"]  # type: ignore[index]

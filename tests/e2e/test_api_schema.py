@@ -34,9 +34,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from service import tokens
-from service.dashboard import limiter
-from service.users import user_by_email
+from service.usecases import tokens
+from service.usecases.users import user_by_email
+from service.web.dashboard import limiter
 from tests.e2e.api_helpers import MUSA, Api
 from tests.e2e.hub import Hub
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-import service.sync
-from service.catalogue import add_material
+import service.usecases.sync
 from service.models import collection_lines_t, collections_t, households_t
+from service.usecases.catalogue import add_material
 from tests.e2e.api_helpers import (
     ADA,
     KEMI,
@@ -377,7 +377,7 @@ def test_a_batch_of_a_hundred_is_taken(api: Api, musa: str) -> None:
 def test_a_database_failure_in_one_operation_is_retry_and_loses_nothing_else(
     api: Api, musa: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real: Callable[..., Any] = service.sync.log_from_app
+    real: Callable[..., Any] = service.usecases.sync.log_from_app
     operations = [pickup_op(by_code(api, ADA), (("PET", grams),)) for grams in (1000, 2000, 3000)]
     failing = operations[1]["id"]
 
@@ -387,7 +387,7 @@ def test_a_database_failure_in_one_operation_is_retry_and_loses_nothing_else(
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
         return done
 
-    monkeypatch.setattr(service.sync, "log_from_app", log_from_app)
+    monkeypatch.setattr(service.usecases.sync, "log_from_app", log_from_app)
     before, receipts = api.points(ADA), len(api.outbox(ADA))
     results = api.sync(musa, operations)
     assert [r["status"] for r in results] == ["created", "retry", "created"], results

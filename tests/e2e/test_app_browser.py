@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledger
-from service import tokens
-from service.catalogue import collector_by_phone
-from service.collector_app import EXTENSION, SHELL_DIR, load_shell
-from service.households import member_by_phone
+from service.accounts import member_account
 from service.models import collections_t, households_t
-from service.programme import member_account
+from service.usecases import tokens
+from service.usecases.catalogue import collector_by_phone
+from service.usecases.households import member_by_phone
+from service.web.collector_app import EXTENSION, SHELL_DIR, load_shell
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.browser import Site, live_site
 from tests.e2e.helpers import twilio_text

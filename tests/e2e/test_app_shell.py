@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service.collector_app import (
+from service.web.collector_app import (
     CONTENT_SECURITY_POLICY,
     SHELL_DIR,
     load_shell,

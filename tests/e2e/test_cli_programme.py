@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 import ledger
-from service.catalogue import add_collector, add_zone, set_rate
+from service.accounts import member_account
 from service.db import make_session_factory, unit_of_work
-from service.households import ensure_phone, register_household
 from service.models import collectors_t, households_t
-from service.programme import member_account
 from service.settings import Settings
+from service.usecases.catalogue import add_collector, add_zone, set_rate
+from service.usecases.households import ensure_phone, register_household
 from tests.conftest import run_cli
 from tests.e2e.conftest import columns, ok, snapshot
 

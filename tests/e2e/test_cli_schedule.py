@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from service.catalogue import add_zone
 from service.db import make_session_factory, unit_of_work
-from service.households import ensure_phone, register_household
 from service.models import Phone, PickupRequest
 from service.settings import Settings
+from service.usecases.catalogue import add_zone
+from service.usecases.households import ensure_phone, register_household
 from tests.conftest import run_cli
 from tests.e2e.conftest import columns, ok, snapshot
 

@@ -23,11 +23,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 import sms
-from service import tokens, users
-from service.catalogue import Collector, add_collector, add_zone, set_collector_status
 from service.db import make_session_factory, unit_of_work
 from service.models import api_tokens_t, audit_log_t, collectors_t, inbound_t, outbox_t, users_t
 from service.settings import Settings
+from service.usecases import tokens, users
+from service.usecases.catalogue import Collector, add_collector, add_zone, set_collector_status
 from tests.conftest import ROOT, TWILIO_TEST_SETTINGS, settings_environ
 from tests.e2e.conftest import snapshot
 from tests.e2e.helpers import sessions

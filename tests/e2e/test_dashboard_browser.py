@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledger
-from service import adjustments, users
+from service.accounts import member_account
 from service.models import collections_t, disputes_t, households_t, ledger_checks_t
-from service.programme import member_account
+from service.usecases import adjustments, users
 from tests.e2e.browser import Site, live_site
 from tests.e2e.hub import Hub, open_dispute, propose_adjustment
 

@@ -13,8 +13,8 @@ import re
 from sqlalchemy import select
 
 import ledger
-from service import users
 from service.models import audit_log_t, ledger_checks_t
+from service.usecases import users
 from tests.e2e.hub import PASSWORD, Hub
 
 
@@ -216,7 +216,7 @@ def test_the_csv_export_streams_the_filtered_view(hub: Hub) -> None:
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(hub: Hub) -> None:
     from ledger import TransferRequest
-    from service.programme import ADJUSTMENTS, open_programme_accounts
+    from service.accounts import ADJUSTMENTS, open_programme_accounts
 
     def post(s: object) -> None:
         open_programme_accounts(s)  # type: ignore[arg-type]

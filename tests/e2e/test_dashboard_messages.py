@@ -16,7 +16,7 @@ from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.jobs import send_message
+from service.jobs.sending import send_message
 from service.models import Phone, audit_log_t, inbound_t, outbox_t
 from service.outbox import SEND_QUEUE, Outbox, opt_out, write_bulk
 from service.runtime import use

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import ledger
-from service.catalogue import get_collector
-from service.dashboard import people_pages
-from service.households import get_member, member_by_phone
 from service.models import audit_log_t, collection_lines_t, collections_t, inbound_t, ratings_t, weigh_ins_t
 from service.outbox import Outbox
-from service.pickups import log_pickup, pickup_by_reference, reverse_pickup
+from service.usecases.catalogue import get_collector
+from service.usecases.households import get_member, member_by_phone
+from service.usecases.pickups import log_pickup, pickup_by_reference, reverse_pickup
+from service.web.dashboard import people_pages
 from sms.commands import Line
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Browser, Hub, open_dispute

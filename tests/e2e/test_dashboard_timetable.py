@@ -9,9 +9,9 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import select, update
 
-from service.catalogue import zone_by_name
 from service.models import Phone, audit_log_t, households_t, outbox_t, pickup_requests_t, zones_t
 from service.outbox import BULK_QUEUE
+from service.usecases.catalogue import zone_by_name
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Hub
 

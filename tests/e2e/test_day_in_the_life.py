@@ -15,14 +15,14 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 import ledger
-from service.catalogue import add_collector, add_zone, set_rate
+from service.accounts import member_account
 from service.db import unit_of_work
-from service.disputes import open_disputes, uphold
 from service.models import Collection, Household, OutboxMessage, Redemption
 from service.outbox import Outbox, enqueue_sends
-from service.programme import member_account
-from service.rewards import add_partner, add_reward
 from service.runtime import Runtime, use
+from service.usecases.catalogue import add_collector, add_zone, set_rate
+from service.usecases.disputes import open_disputes, uphold
+from service.usecases.rewards import add_partner, add_reward
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.helpers import message_sid, read, replies_to_sid, sessions, twilio_text
 

@@ -13,9 +13,8 @@ from redis import Redis
 from sqlalchemy import func, select
 
 import ledger
-from service.catalogue import add_collector, add_zone, set_collector_status, set_rate
+from service.accounts import collector_account, member_account
 from service.db import unit_of_work
-from service.disputes import DisputeError, open_disputes, reject, uphold
 from service.models import (
     Collection,
     Dispute,
@@ -26,7 +25,8 @@ from service.models import (
     Rating,
 )
 from service.outbox import Outbox
-from service.programme import collector_account, member_account
+from service.usecases.catalogue import add_collector, add_zone, set_collector_status, set_rate
+from service.usecases.disputes import DisputeError, open_disputes, reject, uphold
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.helpers import message_sid, read, replies_to_sid, sessions, twilio_text
 

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 import ledger
 from ledger import TransferRequest
 from ledger.models import transfers_t
+from service.accounts import ISSUANCE, member_account, open_programme_accounts
 from service.db import unit_of_work
-from service.jobs import fulfil_redemption
+from service.jobs.sending import fulfil_redemption
 from service.models import Household, OutboxMessage, Partner, Redemption, Reward
-from service.programme import ISSUANCE, member_account, open_programme_accounts
 from service.runtime import use
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.helpers import message_sid, read, replies_to_sid, sessions, twilio_text
@@ -93,7 +93,7 @@ def points_of(app: Flask, phone: str = ADA) -> int:
 def fulfil_jobs(redis: Redis) -> list[int]:
     """The fulfilment jobs waiting in Redis: the redemptions they are for."""
     jobs = Queue("high", connection=redis).get_jobs()
-    return [job.args[0] for job in jobs if job.func_name == "service.jobs.fulfil_redemption"]
+    return [job.args[0] for job in jobs if job.func_name == "service.jobs.sending.fulfil_redemption"]
 
 
 def deliver(app: Flask, redis: Redis) -> list[OutboxMessage]:

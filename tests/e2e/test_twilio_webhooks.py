@@ -12,9 +12,9 @@ from rq import Queue
 
 import ledger
 from ledger import TransferRequest
+from service.accounts import ISSUANCE, member_account, open_programme_accounts
 from service.db import unit_of_work
 from service.outbox import SEND_QUEUE
-from service.programme import ISSUANCE, member_account, open_programme_accounts
 from tests.conftest import TWILIO_TEST_SETTINGS, twilio_signature
 from tests.e2e.helpers import (
     NOTHING,

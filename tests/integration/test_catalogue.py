@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 import ledger
 import sms
-from service.catalogue import (
+from service.models import collectors_t, material_words_t, materials_t, phones_t, rates_t, zones_t
+from service.usecases.catalogue import (
     CatalogueError,
     add_collector,
     add_material,
@@ -35,15 +36,7 @@ from service.catalogue import (
     zone_by_name,
     zones,
 )
-from service.households import ensure_phone, register_household
-from service.models import (
-    collectors_t,
-    material_words_t,
-    materials_t,
-    phones_t,
-    rates_t,
-    zones_t,
-)
+from service.usecases.households import ensure_phone, register_household
 from sms.commands import Log
 
 LAGOS = ZoneInfo("Africa/Lagos")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.jobs import send_message, sweep_outbox
+from service.jobs.sending import send_message, sweep_outbox
 from service.models import OutboxMessage, Phone
 from service.outbox import Outbox
 from service.runtime import Runtime, use

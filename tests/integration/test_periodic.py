@@ -21,19 +21,19 @@ from sqlalchemy import select, update
 
 import ledger
 from ledger.models import balances_t
-from service import reports
-from service.catalogue import add_collector, add_zone, set_rate, set_reminder_times
+from service.accounts import open_programme_accounts
 from service.db import run_in_transaction, unit_of_work
-from service.disputes import open_dispute, open_disputes, settle_pickups
-from service.households import ensure_phone, register_household
+from service.jobs.periodic import check_ledger
 from service.models import Collection, DailySummary, LedgerCheck, OutboxMessage, ReminderRun
-from service.periodic import check_ledger
-from service.pickups import log_pickup, pickup_by_reference
-from service.programme import open_programme_accounts
+from service.providers.send_limit import RESERVE, SendLimit
 from service.runtime import Runtime, use
-from service.send_limit import RESERVE, SendLimit
 from service.settings import Settings
 from service.timetable import at, local_day
+from service.usecases import reports
+from service.usecases.catalogue import add_collector, add_zone, set_rate, set_reminder_times
+from service.usecases.disputes import open_dispute, open_disputes, settle_pickups
+from service.usecases.households import ensure_phone, register_household
+from service.usecases.pickups import log_pickup, pickup_by_reference
 from sms.commands import Line
 from tests.conftest import ROOT, settings_environ
 

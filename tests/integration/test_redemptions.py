@@ -26,16 +26,16 @@ from sqlalchemy import func, select, update
 
 import ledger
 from ledger import TransferRequest
-from service import rewards
-from service.catalogue import CatalogueError, add_collector
-from service.conversation import Received, dispatch, receive, role_of
+from service.accounts import ISSUANCE, member_account, open_programme_accounts
+from service.channels.conversation import Received, dispatch, receive, role_of
 from service.db import unit_of_work
-from service.households import Member, ensure_phone, mask_code, register_household
-from service.jobs import fulfil_redemption, sweep_redemptions
+from service.jobs.sending import fulfil_redemption, sweep_redemptions
 from service.models import Household, OutboxMessage, Partner, Redemption, Reward
-from service.programme import ISSUANCE, member_account, open_programme_accounts
 from service.runtime import Runtime, use
 from service.settings import Settings
+from service.usecases import rewards
+from service.usecases.catalogue import CatalogueError, add_collector
+from service.usecases.households import Member, ensure_phone, mask_code, register_household
 from sms.gateways import Inbound
 
 PHONE = "+2348031234567"

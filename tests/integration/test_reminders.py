@@ -16,25 +16,18 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select, update
 
-from service import reminders
-from service.catalogue import Zone, add_zone, set_reminder_times
+from service.accounts import open_programme_accounts
 from service.db import run_in_transaction, unit_of_work
-from service.households import Member, ensure_phone, register_household
-from service.jobs import send_outbox
-from service.models import (
-    Household,
-    OutboxMessage,
-    Phone,
-    PickupRequest,
-    Reminder,
-    ReminderRun,
-)
+from service.jobs.periodic import run_reminders
+from service.jobs.sending import send_outbox
+from service.models import Household, OutboxMessage, Phone, PickupRequest, Reminder, ReminderRun
 from service.outbox import Outbox
-from service.periodic import run_reminders
-from service.programme import open_programme_accounts
 from service.runtime import Runtime, use
 from service.settings import Settings
 from service.timetable import Run
+from service.usecases import reminders
+from service.usecases.catalogue import Zone, add_zone, set_reminder_times
+from service.usecases.households import Member, ensure_phone, register_household
 from sms.gateways import OutgoingMessage, Sent
 
 TUESDAY = date(2026, 12, 1)

@@ -14,12 +14,13 @@ from sqlalchemy import text
 
 import ledger
 from ledger import TransferRequest
-from service import create_app, tokens, users
+from service import create_app
+from service.accounts import ISSUANCE, open_programme_accounts
+from service.cli.demo import COLLECTORS, DEMO_PASSWORD, DEMO_PIN, HOUSEHOLDS
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.demo import COLLECTORS, DEMO_PASSWORD, DEMO_PIN, HOUSEHOLDS
-from service.disputes import open_disputes
-from service.programme import ISSUANCE, open_programme_accounts
 from service.settings import Settings
+from service.usecases import tokens, users
+from service.usecases.disputes import open_disputes
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def test_a_real_rq_worker_seals_what_was_posted(
 ) -> None:
     settings = make_settings(fresh_database())
     post_credits(settings.database_url, 12)
-    Queue("default", connection=redis).enqueue("service.jobs.seal_ledger")
+    Queue("default", connection=redis).enqueue("service.jobs.sending.seal_ledger")
     worker = cli(settings, "worker", "--burst")
     assert worker.returncode == 0, worker.stderr
     verify = cli(settings, "ledger", "verify", "--no-seal")

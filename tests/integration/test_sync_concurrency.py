@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 import ledger
-from service import sync
-from service.catalogue import collector_by_phone
+from service.cli.demo import COLLECTORS, seed_demo
 from service.db import make_engine, make_session_factory, unit_of_work
-from service.demo import COLLECTORS, seed_demo
-from service.households import member_by_phone
 from service.models import collections_t, households_t
-from service.pickups import balance_of
 from service.settings import Settings
+from service.usecases import sync
+from service.usecases.catalogue import collector_by_phone
+from service.usecases.households import member_by_phone
+from service.usecases.pickups import balance_of
 from sms import Line
 
 JOIN_TIMEOUT = 120.0

@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import tokens, users
-from service.catalogue import Collector, add_collector, add_zone, set_collector_status
 from service.models import api_tokens_t, collectors_t, users_t
+from service.usecases import tokens, users
+from service.usecases.catalogue import Collector, add_collector, add_zone, set_collector_status
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TUNDE = "+2348030000001"

@@ -11,8 +11,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service import audit, users
 from service.models import audit_log_t, users_t
+from service.usecases import audit, users
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

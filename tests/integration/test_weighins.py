@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import users
-from service.catalogue import Collector, add_collector, set_rate
-from service.households import Member, ensure_phone, register_household
+from service.accounts import open_programme_accounts
 from service.models import weigh_ins_t
-from service.pickups import log_pickup, pickup_by_reference, reverse_pickup
-from service.programme import open_programme_accounts
-from service.weighins import Comparison, WeighInError, comparison, grams_of, record_weigh_in
+from service.usecases import users
+from service.usecases.catalogue import Collector, add_collector, set_rate
+from service.usecases.households import Member, ensure_phone, register_household
+from service.usecases.pickups import log_pickup, pickup_by_reference, reverse_pickup
+from service.usecases.weighins import Comparison, WeighInError, comparison, grams_of, record_weigh_in
 from sms.commands import Line
 
 LAGOS = ZoneInfo("Africa/Lagos")  # UTC+1 all year

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.catalogue import (
+from service.usecases.catalogue import (
     WEEKDAYS,
     CatalogueError,
     Zone,

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from ledger.refs import ALPHABET
-from service.fulfilment import (
+from service.providers.fulfilment import (
     AfricasTalkingAirtime,
     ConsoleAirtime,
     Fulfilled,

@@ -303,7 +303,7 @@ def test_pin_is_for_collectors_only(role: str) -> None:
 
 
 def test_the_pin_lengths_are_the_services() -> None:
-    from service import tokens
+    from service.usecases import tokens
 
     assert parsing.PIN_LENGTHS == tokens.PIN_LENGTHS
 

@@ -1,0 +1,142 @@
+"""The gateways' webhooks: inbound texts and delivery reports from Twilio and Africa's Talking.
+
+Every request proves where it comes from before anything else is read or written: Twilio's
+``X-Twilio-Signature`` over the URL as Twilio saw it (``PUBLIC_BASE_URL``, or the request's own
+URL rebuilt by ProxyFix) and the form; Africa's Talking's secret in the callback URL. Without
+that proof the answer is 403 and nothing changes, in every mode. Views stay thin: read the
+provider's fields (``sms.gateways``), call one use case, enqueue after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
+
+import sms
+from service.channels.conversation import dispatch, receive
+from service.db import run_in_transaction
+from service.outbox import record_delivery
+from service.web.public import kolekt_runtime
+from sms.gateways import BadRequest, DeliveryReport, Inbound
+from sms.gateways.africastalking import (
+    read_africastalking_inbound,
+    read_africastalking_report,
+    secret_matches,
+)
+from sms.gateways.twilio_sms import read_twilio_inbound, read_twilio_status, verify_twilio_signature
+
+T = TypeVar("T")
+blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")
+
+# A text is at most 1,600 characters; with the provider's other fields a form stays far below this.
+MAX_WEBHOOK_BYTES = 32 * 1024
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _form() -> Mapping[str, str]:
+    """The posted form (every value of a repeated field kept, as signatures cover them all),
+    refused (400) when larger than any real webhook."""
+    request.max_content_length = MAX_WEBHOOK_BYTES
+    try:
+        return request.form
+    except RequestEntityTooLarge:
+        abort(400, description=f"the request is larger than {MAX_WEBHOOK_BYTES} bytes")
+
+
+def _url_as_the_provider_saw_it() -> str:
+    settings = kolekt_runtime().settings
+    query = request.query_string.decode("latin-1")
+    path = request.path + (f"?{query}" if query else "")
+    if settings.public_base_url:
+        return settings.public_base_url + path
+    return f"{request.scheme}://{request.host}{request.root_path}{path}"
+
+
+def _twilio_form() -> Mapping[str, str]:
+    form = _form()
+    token = kolekt_runtime().settings.twilio_auth_token
+    signature = request.headers.get("X-Twilio-Signature")
+    if not verify_twilio_signature(token, _url_as_the_provider_saw_it(), form, signature):
+        abort(403, description="missing or invalid X-Twilio-Signature")
+    return form
+
+
+def _africastalking_form() -> Mapping[str, str]:
+    if not secret_matches(
+        kolekt_runtime().settings.africastalking_callback_secret, request.args.get("secret")
+    ):
+        abort(403, description="missing or wrong secret in the callback URL")
+    return _form()
+
+
+def _accept(message: Inbound, *, provider_confirms_opt_out: bool) -> None:
+    """Store and act on one inbound text, then enqueue its replies."""
+    runtime = kolekt_runtime()
+    sender = sms.normalise_phone(message.sender, runtime.settings.phone_region)
+    if sender is None:
+        abort(400, description="the sender is not a phone number Kolekt can answer")
+    result = receive(
+        runtime.sessions,
+        runtime.settings,
+        message,
+        sender,
+        provider_confirms_opt_out=provider_confirms_opt_out,
+    )
+    dispatch(runtime.queue_redis, result)
+
+
+def _read(reader: Callable[[Mapping[str, str]], T], form: Mapping[str, str]) -> T:
+    """The provider's fields read into Kolekt's values; 400 when a required one is missing."""
+    try:
+        return reader(form)
+    except BadRequest as error:
+        abort(400, description=str(error))
+
+
+@blueprint.post("/twilio/inbound")
+def twilio_inbound() -> ResponseReturnValue:
+    form = _twilio_form()
+    message = _read(read_twilio_inbound, form)
+    # Twilio answers STOP and START itself (and then refuses to send to an opted-out number).
+    _accept(message, provider_confirms_opt_out=True)
+    return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
+
+
+@blueprint.post("/africastalking/inbound")
+def africastalking_inbound() -> ResponseReturnValue:
+    form = _africastalking_form()
+    message = _read(read_africastalking_inbound, form)
+    _accept(message, provider_confirms_opt_out=False)
+    return jsonify({"status": "received"})
+
+
+def _record(report: DeliveryReport, message_id: int | None) -> ResponseReturnValue:
+    runtime = kolekt_runtime()
+    now = datetime.now(UTC)
+    found = run_in_transaction(
+        runtime.sessions, lambda s: record_delivery(s, report, now, message_id=message_id)
+    )
+    # 200 either way: a report for a message Kolekt does not know must not be retried forever.
+    return jsonify({"status": "recorded" if found else "unknown message"})
+
+
+@blueprint.post("/twilio/status")
+def twilio_status() -> ResponseReturnValue:
+    form = _twilio_form()
+    report = _read(read_twilio_status, form)
+    message_id = request.args.get("m", type=int)
+    if message_id is not None and not 0 < message_id < 2**63:
+        abort(400, description="m must be a message id")
+    return _record(report, message_id)
+
+
+@blueprint.post("/africastalking/delivery")
+def africastalking_delivery() -> ResponseReturnValue:
+    form = _africastalking_form()
+    report = _read(read_africastalking_report, form)
+    return _record(report, None)

@@ -1,0 +1,413 @@
+"""The collector app's writes: what a collector did offline, sent as a batch when a connection
+returns, each operation accepted once.
+
+An operation carries the id the phone made for it (a UUID). Sending it again, in the same batch,
+the next sync or after a crash, finds what the first one did and answers ``duplicate`` with it.
+A pickup also carries its ``#seq``: if the app handed it to the phone's SMS app first, the LOG
+text made it already, and the sync finds that one (``pickups.find_repeat``).
+
+Each operation runs in a transaction of its own, so one that fails (refused, or the database
+hiccuped) never undoes or loses another. The answer for each is one of:
+
+- ``created``: done now;
+- ``duplicate``: it was there already; nothing new was credited (``original`` says which);
+- ``refused``: it will not be accepted as it is (``reason`` says why, in words for the collector);
+- ``retry``: a passing trouble on our side; the phone keeps it and sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import sms
+from service.channels.conversation import role_of
+from service.db import run_in_transaction
+from service.models import households_t
+from service.outbox import Outbox
+from service.reads.people import lines_of
+from service.settings import Settings
+from service.usecases.catalogue import Collector, get_collector, materials
+from service.usecases.households import (
+    Member,
+    ensure_phone,
+    member_by_client_id,
+    member_by_code,
+    member_by_phone,
+    register_household,
+)
+from service.usecases.pickups import Logged, Refused, lock_collector, log_pickup, send_receipt, welcome
+from sms import commands
+
+log = logging.getLogger(__name__)
+
+MAX_OPERATIONS = 100
+MAX_LINES = 10
+# A phone's clock may run a little fast; a pickup "from the future" beyond this is a mistake.
+FUTURE_SKEW = timedelta(minutes=5)
+# A pickup this old is not credited from the app: the hub looks into it instead.
+MAX_AGE = timedelta(days=30)
+
+CREATED, DUPLICATE, REFUSED, RETRY = "created", "duplicate", "refused", "retry"
+# A new household whose phone is a member's already (registered by SMS, or by another collector).
+EXISTING = "existing"
+
+# Reasons only the app meets (the others are the SMS replies' words, rendered in English).
+APP_REASONS = {
+    "invalid": "This item could not be read. Delete it and log it again.",
+    "in_future": "The time of this pickup is in the future. Check the phone's clock.",
+    "too_old": "This pickup is over 30 days old. Nothing was logged. Ask the hub.",
+    "unknown_household": "The new household this pickup names was not registered. Register it again.",
+    "seq_taken": "Another pickup of yours already has #{seq} ({ref}). Nothing was logged. Ask the hub.",
+    "bad_phone": "{phone} is not a phone number. Check it.",
+    "bad_name": "Give the household's name (1 to 80 characters).",
+    "try_again": "The server could not take this just now. It will be sent again.",
+}
+
+# The field of a household at fault, for an answer that names it (the API's 422).
+REFUSED_FIELDS = {"bad_phone": "phone", "not_a_member_phone": "phone", "bad_name": "name"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NewHousehold:
+    client_id: str
+    phone: str  # as typed: any common form
+    name: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdRef:
+    """How a pickup names its household: a member code, a phone, or the app's id of a new one."""
+
+    code: str | None = None
+    phone: str | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewPickup:
+    client_id: str
+    occurred_at: datetime
+    household: HouseholdRef
+    lines: tuple[commands.Line, ...]
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An operation the API could not read: refused, with what was wrong, and nothing done."""
+
+    client_id: str | None
+    kind: str | None
+    fields: dict[str, Any]
+
+
+Operation = NewHousehold | NewPickup | Unreadable
+
+
+@dataclass(frozen=True)
+class Original:
+    reference: str
+    occurred_at: datetime
+    channel: str
+
+
+@dataclass
+class Result:
+    index: int
+    client_id: str | None
+    kind: str | None
+    status: str
+    reference: str | None = None
+    points: int | None = None
+    household: Member | None = None
+    original: Original | None = None
+    reason: Reason | None = None
+    fields: dict[str, Any] | None = None
+
+
+@dataclass
+class Done:
+    """A batch's answers, and the texts its transactions wrote (to enqueue after the last)."""
+
+    results: list[Result]
+    to_send: list[int] = field(default_factory=list)
+
+
+class Refusal(Exception):
+    """An operation that will not be done as it is: ``code`` and ``values`` make its ``reason``."""
+
+    def __init__(self, key: str, /, **values: object) -> None:
+        super().__init__(key)
+        self.code = key
+        self.values = values
+
+
+def reason(code: str, settings: Settings, /, **values: object) -> Reason:
+    if code in APP_REASONS:
+        return Reason(code, APP_REASONS[code].format(**values))
+    return Reason(code, sms.render(code, "EN", programme=settings.programme_name, **values))
+
+
+@dataclass
+class AppTexter:
+    """Texts an operation sends (a receipt, a welcome): to other people, so they wait for morning
+    in quiet hours like any news."""
+
+    outbox: Outbox
+    settings: Settings
+
+    def text(self, to: str, template: str, language: str, /, **values: object) -> int:
+        body = sms.render(template, language, programme=self.settings.programme_name, **values)
+        return self.outbox.write(to, body, language=language, template=template)
+
+
+# --- households -------------------------------------------------------------------------------
+
+
+def register_from_app(
+    session: Session,
+    texter: AppTexter,
+    operation: NewHousehold,
+    zone_id: int | None,
+    now: datetime,
+) -> tuple[str, Member]:
+    """A household registered at the door: ``(created, member)``; ``(duplicate, member)`` when
+    this id was synced before; ``(existing, member)`` when the phone is a member's already.
+    Raises ``Refusal``."""
+    settings = texter.settings
+    seen = member_by_client_id(session, operation.client_id)
+    if seen is not None:
+        return DUPLICATE, seen
+    phone = sms.normalise_phone(operation.phone, settings.phone_region)
+    if phone is None:
+        raise Refusal("bad_phone", phone=operation.phone[:20])
+    name = " ".join(operation.name.split())
+    if not name or len(name) > 80:
+        raise Refusal("bad_name")
+    if role_of(session, phone)[0] != "household":
+        raise Refusal("not_a_member_phone", phone=phone)
+    existing = member_by_phone(session, phone)
+    if existing is not None:
+        return EXISTING, existing
+    ensure_phone(session, phone, now)
+    address = " ".join((operation.address or "").split()) or None
+    member = register_household(session, phone, name, address, "app", now, zone_id=zone_id)
+    session.execute(
+        households_t.update().where(households_t.c.id == member.id).values(client_id=operation.client_id)
+    )
+    welcome(texter, session, member)
+    return CREATED, member
+
+
+# --- pickups ------------------------------------------------------------------------------------
+
+
+def _household_named(session: Session, settings: Settings, named: HouseholdRef) -> Member:
+    if named.client_id is not None:
+        member = member_by_client_id(session, named.client_id)
+        if member is None:
+            raise Refusal("unknown_household")
+        return member
+    if named.code is not None:
+        code = sms.parse_member_code(named.code)
+        member = member_by_code(session, code) if code else None
+        if member is None:
+            raise Refusal("bad_member_code", code=named.code.strip().upper()[:12])
+        return member
+    phone = sms.normalise_phone(named.phone or "", settings.phone_region)
+    member = member_by_phone(session, phone) if phone else None
+    if member is None:
+        raise Refusal("unknown_member_phone", phone=(phone or named.phone or "")[:20])
+    return member
+
+
+def _checked_lines(
+    session: Session, settings: Settings, lines: Sequence[commands.Line]
+) -> tuple[commands.Line, ...]:
+    """One line per material (two lines of PET are added up, as a LOG text's are), each a known
+    material within the programme's limit per line."""
+    known = materials(session)
+    totals: dict[str, int] = {}
+    for line in lines:
+        code = line.material.strip().upper()
+        if code not in known:
+            raise Refusal("unknown_material", material=line.material[:20])
+        totals[code] = totals.get(code, 0) + line.grams
+    for code, grams in totals.items():
+        if grams > settings.max_kg_per_line * 1000:
+            # The material, as a LOG text's refusal names it: "PET 200.001kg" would be clipped
+            # to the template's width ("PET 200..") and read as a weight under the limit.
+            raise Refusal("weight_too_large", weight=code, limit=settings.max_kg_per_line)
+    return tuple(commands.Line(code, grams) for code, grams in totals.items())
+
+
+def _same_pickup(session: Session, logged: Logged, member: Member, lines: Sequence[commands.Line]) -> bool:
+    """Whether the pickup found (by this id, or by its #seq) is this one: the same household, and
+    the same weight of each material (the same total of other materials is another pickup)."""
+    if logged.household_id != member.id:
+        return False
+    stored = lines_of(session, [logged.collection_id])[logged.collection_id]
+    return sorted((line.material_code, line.grams) for line in stored) == sorted(
+        (line.material, line.grams) for line in lines
+    )
+
+
+def log_from_app(
+    session: Session, texter: AppTexter, collector: Collector, operation: NewPickup, now: datetime
+) -> tuple[str, Member, Logged]:
+    """A pickup made in the app: ``(created | duplicate, household, logged)``. Raises ``Refusal``."""
+    if operation.occurred_at > now + FUTURE_SKEW:
+        raise Refusal("in_future")
+    if operation.occurred_at < now - MAX_AGE:
+        raise Refusal("too_old")
+    lines = _checked_lines(session, texter.settings, operation.lines)
+    member = _household_named(session, texter.settings, operation.household)
+    try:
+        logged = log_pickup(
+            session,
+            collector=collector,
+            household=member,
+            lines=lines,
+            occurred_at=operation.occurred_at,
+            received_at=now,
+            channel="app",
+            dedupe_key=f"app:{operation.client_id}",
+            seq=operation.seq,
+        )
+    except Refused as refusal:
+        raise Refusal(refusal.template, **refusal.values) from None
+    if logged.duplicate:
+        if not _same_pickup(session, logged, member, lines):
+            # The same #seq on another pickup: not this one. Never hide it as a duplicate.
+            raise Refusal("seq_taken", seq=operation.seq, ref=logged.reference)
+        return DUPLICATE, member, logged
+    send_receipt(texter, session, collector, member, lines, logged)
+    return CREATED, member, logged
+
+
+# --- the batch -------------------------------------------------------------------------------------
+
+
+def adopt_client_id(session: Session, household_id: int, client_id: str) -> None:
+    """The app's id of a "new" household that turned out to be a member already names that
+    member from now on (a pickup naming it in a later batch goes to it), unless the member has
+    an app id already (then only the batch that found it knows the second one)."""
+    session.execute(
+        households_t.update()
+        .where(households_t.c.id == household_id, households_t.c.client_id.is_(None))
+        .values(client_id=client_id)
+    )
+
+
+def _apply(
+    session: Session,
+    *,
+    settings: Settings,
+    collector_id: int,
+    index: int,
+    operation: NewHousehold | NewPickup,
+    now: datetime,
+    known: Mapping[str, str],
+) -> tuple[Result, list[int]]:
+    # One collector's operations are applied one at a time, so the same batch sent twice at once
+    # (a retry racing the first send) finds each one done rather than colliding with it.
+    lock_collector(session, collector_id)
+    collector = get_collector(session, collector_id)
+    assert collector is not None
+    outbox = Outbox(session, now)
+    texter = AppTexter(outbox, settings)
+    if isinstance(operation, NewHousehold):
+        if collector.status != "active":
+            raise Refusal("collector_suspended")
+        status, member = register_from_app(session, texter, operation, collector.zone_id, now)
+        if status == EXISTING:
+            # For the app, a phone already a member's is that household: its pickups go to it.
+            adopt_client_id(session, member.id, operation.client_id)
+            status = DUPLICATE
+        result = Result(index, operation.client_id, "household", status, household=member)
+    else:
+        named = operation.household.client_id
+        if named is not None and named in known:
+            # A household operation earlier in this batch registered or found it.
+            operation = replace(operation, household=HouseholdRef(code=known[named]))
+        status, member, logged = log_from_app(session, texter, collector, operation, now)
+        original = (
+            Original(logged.reference, logged.occurred_at, logged.channel) if status == DUPLICATE else None
+        )
+        result = Result(
+            index,
+            operation.client_id,
+            "pickup",
+            status,
+            reference=logged.reference,
+            points=logged.points,
+            household=member,
+            original=original,
+        )
+    return result, outbox.to_send
+
+
+def sync(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    collector_id: int,
+    operations: Sequence[Operation],
+    now: datetime,
+) -> Done:
+    """Apply a batch in order, each operation in its own transaction; an answer for every one."""
+    done = Done([])
+    # The households this batch's household operations registered or found: app id -> code.
+    known: dict[str, str] = {}
+    for index, operation in enumerate(operations):
+        if isinstance(operation, Unreadable):
+            done.results.append(
+                Result(
+                    index,
+                    operation.client_id,
+                    operation.kind,
+                    REFUSED,
+                    reason=reason("invalid", settings),
+                    fields=operation.fields,
+                )
+            )
+            continue
+        kind = "household" if isinstance(operation, NewHousehold) else "pickup"
+        to_send: list[int] = []
+        try:
+            result, to_send = run_in_transaction(
+                sessions,
+                partial(
+                    _apply,
+                    settings=settings,
+                    collector_id=collector_id,
+                    index=index,
+                    operation=operation,
+                    now=now,
+                    known=known,
+                ),
+            )
+        except Refusal as refusal:
+            found = reason(refusal.code, settings, **refusal.values)
+            result = Result(index, operation.client_id, kind, REFUSED, reason=found)
+        except Exception:  # rolled back; the others go on, and the phone keeps this one
+            log.exception("sync of %s %s failed", kind, operation.client_id)
+            result = Result(index, operation.client_id, kind, RETRY, reason=reason("try_again", settings))
+        if isinstance(operation, NewHousehold) and result.household is not None:
+            known[operation.client_id] = result.household.member_code
+        done.results.append(result)
+        done.to_send.extend(to_send)
+    return done

@@ -1,0 +1,28 @@
+"""The overview: this week's and this month's figures, the ledger's last verification."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+
+import ledger
+from service.reads import insights
+from service.usecases import reports
+from service.web.dashboard import ANYONE, blueprint, now, requires, settings
+from service.web.public import db_session
+
+
+@blueprint.get("/")
+@requires(*ANYONE)
+def overview() -> ResponseReturnValue:
+    session = db_session()
+    cost = settings().sms_segment_cost_kobo
+    figures = [insights.figures(session, period) for period in insights.periods(now(), settings().zone)]
+    return render_template(
+        "dashboard/overview.html",
+        figures=figures,
+        outstanding=insights.points_outstanding(session),
+        check=reports.last_check(session),
+        head=ledger.head(session),
+        segment_cost_kobo=cost,
+    )
