@@ -52,15 +52,16 @@ from sqlalchemy import func, select, text  # noqa: E402
 import ledger  # noqa: E402
 import sms  # noqa: E402
 from bench.ledger import recreate_database, tidy  # noqa: E402
-from service import create_app  # noqa: E402
 from service.accounts import member_account  # noqa: E402
+from service.app import create_app  # noqa: E402
 from service.cli.demo import seed_demo  # noqa: E402
-from service.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
+from service.db import make_engine, make_session_factory, transaction  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import households_t, phones_t  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.usecases import tokens  # noqa: E402
-from service.usecases.catalogue import add_collector, zone_by_name  # noqa: E402
+from service.usecases.roles import add_collector  # noqa: E402
+from service.usecases.zones import zone_by_name  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PIN = "4821"
@@ -83,7 +84,7 @@ def setup(url: str, households: int, in_zone: int, collectors: int) -> float:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     now = datetime.now(UTC)
-    with unit_of_work(sessions) as session:
+    with transaction(sessions) as session:
         seed_demo(session, now=now)
         yaba, sabo = zone_by_name(session, "Yaba"), zone_by_name(session, "Sabo")
         assert yaba is not None and sabo is not None
@@ -92,7 +93,7 @@ def setup(url: str, households: int, in_zone: int, collectors: int) -> float:
             tokens.set_pin(session, found.id, PIN, now, by="bench")
         first = int(session.execute(select(func.max(households_t.c.id))).scalar() or 0) + 1
     for start in range(0, households, CHUNK):
-        with unit_of_work(sessions) as session:
+        with transaction(sessions) as session:
             ids = range(first + start, first + min(start + CHUNK, households))
             session.execute(
                 phones_t.insert(),

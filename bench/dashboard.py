@@ -71,9 +71,9 @@ import ledger  # noqa: E402
 from bench.ledger import CTX, household, seal_everything, setup, tidy  # noqa: E402
 from ledger import TransferRequest  # noqa: E402
 from ledger.models import accounts_t, transfers_t  # noqa: E402
-from service import create_app  # noqa: E402
 from service.accounts import ADJUSTMENTS, ISSUANCE, collector_account  # noqa: E402
-from service.db import make_engine, make_session_factory, run_in_transaction, unit_of_work  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.db import make_engine, make_session_factory, transact, transaction  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.usecases import users  # noqa: E402
 
@@ -230,7 +230,9 @@ def _filler(
         linked, rest = _plan(rng, first, count, households)
         # Each transaction at its own moment within its share of the history, in order.
         at = start + span * ((k + 0.9 * rng.random()) / transactions)
-        run_in_transaction(sessions, partial(_post_planned, linked=linked, rest=rest, at=at), attempts=8)
+        transact(
+            lambda: transaction(sessions), partial(_post_planned, linked=linked, rest=rest, at=at), attempts=8
+        )
         posted += count
     out.put((worker, posted))
     engine.dispose()
@@ -240,7 +242,7 @@ def build_history(url: str, transfers: int, households: int, workers: int, end: 
     started = time.perf_counter()
     setup(url, households)
     engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         ledger.open_accounts(
             session, [(collector_account(i), "collector", False) for i in range(1, COLLECTORS + 1)]
         )
@@ -273,7 +275,7 @@ def build_history(url: str, transfers: int, households: int, workers: int, end: 
 
 def describe_history(url: str) -> dict[str, Any]:
     engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         t = transfers_t
         codes: dict[str, int] = dict(session.execute(select(t.c.code, func.count()).group_by(t.c.code)).all())
         first, last, top = session.execute(
@@ -311,7 +313,7 @@ def describe_history(url: str) -> dict[str, Any]:
 
 def signed_in(app: Flask) -> FlaskClient:
     """An operator's browser: a new user, signed in through the form with its CSRF token."""
-    with unit_of_work(app.extensions["kolekt.runtime"].sessions) as session:
+    with transaction(app.extensions["kolekt.runtime"].sessions) as session:
         email = f"operator.{os.getpid()}.{int(time.time())}@bench.example"
         users.add_user(session, email, PASSWORD, "operator", datetime.now(UTC))
     client = app.test_client()
@@ -375,7 +377,7 @@ def _post_one(url: str, households: int, result: dict[str, Any]) -> None:
     engine = make_engine(url, pool_size=1, max_overflow=0)
     started = time.perf_counter()
     try:
-        with unit_of_work(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine)) as session:
             key = f"pickup:probe-{time.time_ns()}"
             ledger.post(
                 session,

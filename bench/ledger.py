@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 import ledger  # noqa: E402
 from ledger import TransferRequest  # noqa: E402
 from service.accounts import ISSUANCE, open_programme_accounts  # noqa: E402
-from service.db import make_engine, make_session_factory, run_in_transaction, unit_of_work  # noqa: E402
+from service.db import make_engine, make_session_factory, transact, transaction  # noqa: E402
 from service.jobs.schedule import SEAL_EVERY_SECONDS  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -75,7 +75,7 @@ def setup(url: str, households: int) -> float:
     recreate_database(url)
     upgrade(url)
     engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         open_programme_accounts(session)
         ledger.open_accounts(session, [(household(i), "member", True) for i in range(households)])
     engine.dispose()
@@ -115,7 +115,7 @@ def _poster(
             attempts[0] += 1
             ledger.post_linked(session, requests)
 
-        run_in_transaction(sessions, work, attempts=5)
+        transact(lambda: transaction(sessions), work, attempts=5)
         retries += attempts[0] - 1
     out.put((worker, time.perf_counter() - started, sum(len(b) for b in batches), retries))
     engine.dispose()
@@ -128,7 +128,7 @@ def _sealer(url: str, stop: Any, out: Any) -> None:
     seal_seconds = 0.0
     while not stop.is_set():
         started = time.perf_counter()
-        with unit_of_work(sessions) as session:
+        with transaction(sessions) as session:
             result = ledger.seal(session, limit=20_000)
         seal_seconds += time.perf_counter() - started
         sealed += result.sealed
@@ -193,7 +193,7 @@ def post_phase(url: str, phase: str, workers: int, total: int, batch: int, house
 def fill(url: str, target: int, households: int) -> float:
     """Grow the history to ``target`` transfers (batches of 1,000 from 2 workers), sealed."""
     engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         have = session.execute(text("SELECT count(*) FROM ledger_transfers")).scalar_one()
     engine.dispose()
     started = time.perf_counter()
@@ -209,7 +209,7 @@ def seal_everything(url: str) -> dict[str, Any]:
     started = time.perf_counter()
     sealed = 0
     while True:
-        with unit_of_work(sessions) as session:
+        with transaction(sessions) as session:
             result = ledger.seal(session, limit=20_000)
         sealed += result.sealed
         if not result.pending:
@@ -264,7 +264,7 @@ def read_balances(url: str, households: int, reads: int = 3000) -> dict[str, Any
 def time_verify(url: str) -> dict[str, Any]:
     tidy(url)
     engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         started = time.perf_counter()
         report = ledger.verify(session, workers=os.cpu_count() or 1)
         seconds = time.perf_counter() - started

@@ -70,9 +70,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 import sms  # noqa: E402
 from service import runtime  # noqa: E402
+from service.app import make_runtime as runtime_for  # noqa: E402
 from service.db import make_engine  # noqa: E402
-from service.jobs import periodic  # noqa: E402
-from service.jobs.sending import QUEUES  # noqa: E402
+from service.jobs import reminders as fan_out  # noqa: E402
+from service.jobs.registry import QUEUES  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import (  # noqa: E402
     households_t,
@@ -83,10 +84,11 @@ from service.models import (  # noqa: E402
     reminders_t,
     zones_t,
 )
-from service.runtime import Runtime, redis_url_of  # noqa: E402
+from service.runtime import redis_url_of  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.timetable import day_label, local_day  # noqa: E402
-from service.usecases.catalogue import WEEKDAYS  # noqa: E402
+from service.unit_of_work import Job as KolektJob  # noqa: E402
+from service.usecases.zones import WEEKDAYS  # noqa: E402
 from sms.gateways import OutgoingMessage, Sent  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -131,7 +133,7 @@ class CountingGateway:
 
 
 def work(settings: Settings, slot: int, counts: Any, out_dir: str, profile: str | None) -> None:
-    """One worker process: the service's own worker loop (service.worker.run_worker: a SimpleWorker
+    """One worker process: the service's own worker loop (service.jobs.worker.run_worker: a SimpleWorker
     on high, default and low, RQ's scheduler, no cron) with the counting gateway put in the runtime."""
     out = Path(out_dir)
     log = os.open(out / f"worker{slot}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -139,7 +141,7 @@ def work(settings: Settings, slot: int, counts: Any, out_dir: str, profile: str 
     os.dup2(log, 2)
     from service.jobs.worker import run_worker
 
-    current = Runtime(settings)
+    current = runtime_for(settings)
     gateway = CountingGateway(counts, slot)
     current.gateway = gateway  # type: ignore[misc]  # a cached_property: the instance's value wins
     runtime.use(current)
@@ -601,7 +603,7 @@ def run(args: argparse.Namespace, stores: Stores, temp: Path) -> dict[str, Any]:
         flush=True,
     )
 
-    current = runtime.use(Runtime(settings))
+    current = runtime.use(runtime_for(settings))
     redis = current.redis
     workers = start_workers(settings, args.workers, temp, args.profile)
     reports: list[dict[str, Any]] = []
@@ -611,7 +613,7 @@ def run(args: argparse.Namespace, stores: Stores, temp: Path) -> dict[str, Any]:
 
         wall0 = time.time()
         t0 = time.perf_counter()
-        runs = periodic.remind_due()
+        runs = fan_out.remind_due()
         enqueued = time.perf_counter() - t0
         next_note = t0 + 5
         handed = 0
@@ -647,15 +649,15 @@ def run(args: argparse.Namespace, stores: Stores, temp: Path) -> dict[str, Any]:
         # The double run: the scheduler's next minute, and the fan-outs enqueued again by hand.
         first_total = workers.handed()
         again = time.perf_counter()
-        report["second_remind_due_runs"] = periodic.remind_due()
+        report["second_remind_due_runs"] = fan_out.remind_due()
         report["second_remind_due_seconds"] = round(time.perf_counter() - again, 3)
-        queue = Queue(periodic.FAN_OUT_QUEUE, connection=redis)
         for zone in range(1, args.zones + 1):
-            queue.enqueue_call(
-                "service.jobs.periodic.fan_out_reminders",
-                args=(zone, prepared.day.isoformat(), "eve"),
+            current.queue.enqueue(
+                KolektJob.FAN_OUT_REMINDERS,
+                zone,
+                prepared.day.isoformat(),
+                "eve",
                 job_id=f"bench-again-{zone}",
-                timeout=periodic.FAN_OUT_JOB_TIMEOUT,
             )
         wait_idle(redis, 60)
         time.sleep(args.settle)

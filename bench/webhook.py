@@ -44,7 +44,7 @@ import ledger  # noqa: E402
 from bench.ledger import recreate_database  # noqa: E402
 from ledger import TransferRequest  # noqa: E402
 from service.accounts import ISSUANCE, member_account, open_programme_accounts  # noqa: E402
-from service.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
+from service.db import make_engine, make_session_factory, transaction  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import Household  # noqa: E402
 
@@ -147,7 +147,7 @@ def run_phase(name: str, host: str, port: int, requests: list[bytes], clients: i
 def credit_members(url: str, count: int) -> None:
     """A few points for each household that joined, so BAL has a balance and a last movement."""
     engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         open_programme_accounts(session)
         codes = [code for (code,) in session.query(Household.member_code).order_by(Household.id).limit(count)]
         ledger.post_linked(

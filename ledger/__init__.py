@@ -6,8 +6,9 @@ time, a SHA-256 hash chain over every transfer and ``verify``. The database itse
 change or delete posted history (triggers installed by the migrations).
 """
 
-from .browse import TransferFilter, browse, browse_chunks
-from .chain import balance_at, canonical, head, link_hash, pending_count, proof, seal, seal_all, verify
+from .as_of import balance_at
+from .browse import TransferFilter, browse, browse_chunks, statement
+from .chain import canonical, head, link_hash, pending_count, seal, seal_all
 from .errors import (
     AccountConflict,
     AlreadyReversed,
@@ -36,6 +37,7 @@ from .posting import (
     post_linked,
     reversal_of,
     reverse,
+    reversed_by,
     transfers_for,
     translate_integrity_error,
 )
@@ -46,9 +48,11 @@ from .values import (
     PostedTransfer,
     Proof,
     SealResult,
+    StatementLine,
     TransferRequest,
     VerifyReport,
 )
+from .verification import proof, verify
 
 __all__ = [
     "AccountConflict",
@@ -67,6 +71,7 @@ __all__ = [
     "Proof",
     "RetryablePostingError",
     "SealResult",
+    "StatementLine",
     "TransferFilter",
     "TransferRequest",
     "UnknownAccount",
@@ -94,8 +99,10 @@ __all__ = [
     "proof",
     "reversal_of",
     "reverse",
+    "reversed_by",
     "seal",
     "seal_all",
+    "statement",
     "transfers_for",
     "translate_integrity_error",
     "verify",

@@ -5,7 +5,8 @@ transfer's page costs what the first one does. Each filter has an index that yie
 transfers already in the view's order (an account's, on each side; a code's; a period's, by
 recorded time), so a page reads about ``limit`` rows whatever the ledger's size.
 ``browse_chunks`` walks a whole filtered view the same way, for an export that starts at once
-and holds a chunk in memory at a time.
+and holds a chunk in memory at a time; ``statement`` pages one account's with the balance after
+each transfer.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 from . import refs
 from .errors import UnknownAccount
 from .models import accounts_t, transfers_t
-from .posting import _posted, _select_transfers
-from .values import PostedTransfer
+from .posting import _posted, _select_transfers, balance
+from .values import PostedTransfer, StatementLine
 
 PAGE = 50
 CHUNK = 2000
@@ -201,3 +202,38 @@ def browse_chunks(
         if len(found) < chunk:
             return
         before = found[-1].id
+
+
+def _signed_sum_from(session: Session, account_id: int, first_id: int) -> int:
+    """Credits minus debits of the account over transfers ``first_id`` and later (each side
+    summed along its own index)."""
+    t = transfers_t
+
+    def side(column: Any) -> Any:
+        return (
+            select(func.coalesce(func.sum(t.c.amount), 0))
+            .where(column == account_id, t.c.id >= first_id)
+            .scalar_subquery()
+        )
+
+    return int(session.execute(select(side(t.c.credit_account_id) - side(t.c.debit_account_id))).scalar_one())
+
+
+def statement(
+    session: Session, account: str, *, before: int | None = None, limit: int = PAGE
+) -> list[StatementLine]:
+    """An account's transfers newest first (keyset pages: ``before`` is the last id shown), each
+    with its signed amount and the account's balance right after it. Empty for no such account."""
+    account_id = session.execute(select(accounts_t.c.id).where(accounts_t.c.code == account)).scalar()
+    if account_id is None:
+        return []
+    rows = browse(session, TransferFilter(account=account), before=before, limit=limit)
+    running = balance(session, account).credit_balance
+    if before is not None:
+        running -= _signed_sum_from(session, int(account_id), before)
+    lines = []
+    for transfer in rows:
+        signed = transfer.amount if transfer.credit == account else -transfer.amount
+        lines.append(StatementLine(transfer, signed, running))
+        running -= signed
+    return lines

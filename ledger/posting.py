@@ -669,6 +669,12 @@ def transfers_for(session: Session, reference: str) -> list[PostedTransfer]:
     return [_posted(row) for row in rows]
 
 
+def reversed_by(session: Session, transfer_id: int) -> int | None:
+    """The id of the transfer that reverses this one, if any (at most one can)."""
+    found = session.execute(select(transfers_t.c.id).where(transfers_t.c.reverses_id == transfer_id)).scalar()
+    return None if found is None else int(found)
+
+
 def _latest_statement() -> Any:
     """One statement: the newest ``limit`` transfer ids on each side of the account's chain
     (its per-account indexes), and among those waiting for the sealer, then those transfers."""

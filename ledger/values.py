@@ -106,3 +106,16 @@ class Proof:
     payload: str
     sealed_at: datetime
     holds: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """A transfer on an account, with what it did to the account and the balance after it."""
+
+    transfer: PostedTransfer
+    amount: int  # + credited to the account, - debited from it
+    balance: int
+
+    @property
+    def id(self) -> int:
+        return self.transfer.id

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 import sys
 
-from .chain import walk_in_snapshot
+from .walk import walk_in_snapshot
 
 
 def main() -> None:

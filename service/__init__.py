@@ -1,4 +1,5 @@
-"""Kolekt's Flask service: app factory, models, use cases, webhooks, API, dashboard, jobs, CLI."""
+"""Kolekt's service: a recycling programme run over SMS, put together from the ledger and the SMS
+language. ``docs/architecture.md`` shows its rooms; ``create_app`` builds it."""
 
 from service.app import create_app
 

@@ -1,14 +1,23 @@
-"""The application factory: the only place the pieces are put together."""
+"""The application factory, and the process's runtime: the only place the pieces are put together."""
 
 from __future__ import annotations
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service.runtime import Runtime
+from service import cli
+from service.channels import simulator, webhooks
+from service.jobs.queue import RqQueue
+from service.runtime import Runtime, use
 from service.settings import Settings
+from service.web import api, base, collector_app, dashboard, public
 
 MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def make_runtime(settings: Settings) -> Runtime:
+    """A runtime on these settings whose units of work enqueue on RQ (``service.jobs``)."""
+    return Runtime(settings, queue=RqQueue)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -27,27 +36,22 @@ def create_app(settings: Settings | None = None) -> Flask:
         # is refused (413) before it is read.
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
-    app.extensions["kolekt.runtime"] = Runtime(settings)
+    # The process's one runtime: the views reach it through the app, the jobs and the CLI as
+    # ``runtime.current()``.
+    app.extensions["kolekt.runtime"] = use(make_runtime(settings))
     # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from service import cli
-    from service.channels import simulator, webhooks
-    from service.web import api, collector_app, dashboard
-    from service.web import public as web
-    from service.web.api import views as api_views
-
-    app.register_blueprint(web.blueprint)
+    app.register_blueprint(public.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(simulator.blueprint)
     app.register_blueprint(collector_app.blueprint)
     # Webhooks prove themselves by the provider's signature; the simulator takes JSON only, so a
     # form posted from another site cannot reach it; the API's callers send a bearer token, which
     # a browser never adds by itself. Everything else posting needs a CSRF token.
-    dashboard.exempt_from_csrf(webhooks.blueprint, simulator.blueprint, *api_views.BLUEPRINTS)
+    dashboard.exempt_from_csrf(webhooks.blueprint, simulator.blueprint, *api.BLUEPRINTS)
     dashboard.init_app(app, settings)
     api.init_app(app, settings)
-    web.register_errors(app, dashboard.page_error)
-    web.init_compression(app)
+    base.init_app(app, settings, dashboard.page_error)
     cli.register(app)
     return app

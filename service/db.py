@@ -1,4 +1,5 @@
-"""The database: one engine per app, sessions for use cases, a unit of work that commits once.
+"""The database: one engine per process, sessions for changes and for reads, and what makes a
+transaction worth running again.
 
 SQLite (the embedded default) is put in WAL mode and every transaction starts with
 ``BEGIN IMMEDIATE``: SQLite has one writer at a time, and taking the write lock up front (waiting
@@ -8,8 +9,9 @@ for it politely) is what keeps a read-then-write transaction from failing half w
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,9 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import RetryablePostingError
 
-T = TypeVar("T")
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+U = TypeVar("U")
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -36,7 +39,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _tune_sqlite(engine)
         return engine
     # No pre-ping: it costs a round trip on every checkout, a third of a posting's. A connection
-    # that died while pooled fails its first statement instead, and run_in_transaction retries.
+    # that died while pooled fails its first statement instead, and the unit of work retries.
     return create_engine(url, **kwargs)
 
 
@@ -88,8 +91,9 @@ def is_retryable(error: BaseException) -> bool:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on any error."""
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction: committed when the block ends, rolled back on any error.
+    Kolekt's own changes go through a unit of work (``service.unit_of_work``), which stands on this."""
     session = factory()
     try:
         yield session
@@ -101,30 +105,13 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def _worth_retrying(error: BaseException, committing: bool) -> bool:
+def worth_retrying(error: BaseException, committing: bool) -> bool:
+    """Whether a transaction that failed with ``error`` may be run again from the start."""
     if isinstance(error, RetryablePostingError) or is_retryable(error):
         return True  # refused and rolled back: running it again is safe
     # A connection that died while pooled (the database restarted): safe before COMMIT was sent.
     # A connection lost during COMMIT leaves the outcome unknown, so that is never retried.
     return isinstance(error, DBAPIError) and error.connection_invalidated and not committing
-
-
-def run_in_transaction(
-    factory: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 3
-) -> T:
-    """Run ``work`` in one transaction, again from the start if the database asks for a retry or
-    the connection turns out to have died before the work reached COMMIT."""
-    for attempt in range(1, attempts + 1):
-        committing = False
-        try:
-            with unit_of_work(factory) as session:
-                result = work(session)
-                committing = True
-            return result
-        except (DBAPIError, RetryablePostingError) as error:
-            if attempt == attempts or not _worth_retrying(error, committing):
-                raise
-    raise AssertionError("unreachable")
 
 
 @lru_cache(maxsize=64)
@@ -182,3 +169,30 @@ def upsert(
     statement = _conflict_statement(dialect, table, tuple(values), conflict, tuple(update), names)
     parameters = {**values, **{f"set_{name}": value for name, value in update.items()}}
     return session.execute(statement, parameters).one()
+
+
+def transact(
+    begin: Callable[[], AbstractContextManager[U]],
+    work: Callable[[U], T],
+    *,
+    attempts: int = 3,
+    retry_on: tuple[type[Exception], ...] = (),
+) -> T:
+    """``work`` in what ``begin`` opens (a unit of work, or a plain ``transaction``), again from
+    the start (a new transaction) when the database asks for a retry, when the connection turns
+    out to have died before COMMIT was sent, or on one of ``retry_on`` (a unique key another
+    request took a moment before)."""
+    for attempt in range(1, attempts + 1):
+        committing = False
+        try:
+            with begin() as opened:
+                result = work(opened)
+                committing = True
+            return result
+        except (DBAPIError, RetryablePostingError) as error:
+            if attempt == attempts or not (
+                worth_retrying(error, committing) or (isinstance(error, retry_on) and not committing)
+            ):
+                raise
+            log.info("retrying a transaction (%d of %d): %s", attempt + 1, attempts, type(error).__name__)
+    raise AssertionError("unreachable")

@@ -1,19 +1,17 @@
 """The outbox: every text Kolekt sends is first a row, written in the transaction that caused it.
 
-A job sends each row after the commit (``send_message``), so a text exists exactly when the
-change that caused it does: a rolled-back pickup sends no receipt, and a committed one is never
-without its receipt, whether Redis was up or not (``sweep_outbox`` finds rows nobody enqueued).
-
-Sending is at most once per attempt and never again once the provider took the message: a job
-first claims the row (queued -> sending, committed), then hands it over, then records the result.
-Two jobs for the same row cannot both claim it. The one gap no SMS API closes: a worker killed
-between handing a message over and recording it leaves the row "sending"; the sweep treats that
-as a time-out and tries again, as Kolekt does for any time-out, so that text may arrive twice.
+A job sends each row after the commit (``service.jobs.sending``), so a text exists exactly when
+the change that caused it does: a rolled-back pickup sends no receipt, and a committed one is
+never without its receipt, whether Redis was up or not (the outbox sweep finds rows nobody
+enqueued). The unit of work enqueues what its ``Outbox`` wrote once it has committed.
 
 Two rules are applied when a row is written and again when it is sent: a number that opted out
 gets nothing (the row is ``suppressed``; only the STOP confirmation itself goes), and more than
 ``LOOP_LIMIT`` identical texts to one number within ``LOOP_WINDOW`` are ``held`` (two automated
 systems answering each other, or a phone resending one message, must not run up a bill).
+
+What happens to a row after it is written (claimed, handed over, retried, delivered, sent again
+by an operator) is ``service.usecases.messages``.
 """
 
 from __future__ import annotations
@@ -22,11 +20,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from redis import Redis
-from redis.exceptions import RedisError
-from rq import Queue
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -46,9 +41,7 @@ from sqlalchemy.orm import Session
 
 import sms
 from ledger.models import UTCDateTime
-from service.jobs.queue import enqueue_job
-from service.models import OutboxMessage, outbox_t, phones_t
-from sms.gateways import FINAL_STATUSES, STATUS_RANK, DeliveryReport, moves_forward
+from service.models import outbox_t, phones_t
 
 log = logging.getLogger(__name__)
 
@@ -57,41 +50,76 @@ LOOP_LIMIT = 5
 LOOP_WINDOW = timedelta(minutes=30)
 # The one text that still goes to a number that has just opted out: the confirmation of STOP.
 OPT_OUT_CONFIRMATION = "stopped"
-# Delivery errors that mean the recipient opted out with the provider or carrier: Twilio's
-# 21610 (unsubscribed), Africa's Talking's UserInBlackList.
-OPTED_OUT_CODES = frozenset({"21610", "userinblacklist"})
-# Attempts in all, and the wait before each retry after a transient failure.
-MAX_ATTEMPTS = 6
-BACKOFF = (
-    timedelta(seconds=10),
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(minutes=30),
-)
-# A queued row this long past due was never enqueued (Redis down) or its job was lost.
-SWEEP_GRACE = timedelta(seconds=60)
-BULK_SWEEP_GRACE = timedelta(minutes=15)
-# A row "sending" this long belongs to a worker that died (a send job times out after a minute).
-STALE_SENDING = timedelta(minutes=5)
-SEND_QUEUE = "high"
-SEND_JOB_TIMEOUT = 60
-# Texts nobody is waiting on (reminders, notices, reports) go in batches on the default queue:
-# a worker takes an answer from the high queue between two batches, and a batch to send before
-# the fan-out's next batch to write (low), so sending starts while a big fan-out is still writing.
-BULK_QUEUE = "default"
-BULK_BATCH = 100
-BULK_JOB_TIMEOUT = 900  # a batch paced by a low SMS_RATE_PER_SECOND takes a while
+
+REFUSALS = {
+    "suppressed": "the number opted out (STOP)",
+    "held": f"loop guard: more than {LOOP_LIMIT} identical texts to this number in 30 min",
+}
+
+
+@dataclass(frozen=True)
+class Answering:
+    """The inbound text being answered: what is written meanwhile is linked to it, and a text to
+    its sender is an answer (sent even in quiet hours); a text to anyone else is news, which waits."""
+
+    inbound_id: int
+    sender: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Texts nobody is waiting on (reminders, notices, reports), sent in batches from ``due``."""
+
+    ids: list[int]
+    due: datetime
 
 
 @dataclass
 class Outbox:
-    """The texts one transaction writes. After the commit, ``enqueue_sends(outbox.to_send)``."""
+    """The texts one transaction writes: ``to_send`` (answers and news, a send job each) and
+    ``batches`` (bulk texts), which the unit of work enqueues after the commit."""
 
     session: Session
     now: datetime
+    programme: str = "Kolekt"
+    answering: Answering | None = None
     to_send: list[int] = field(default_factory=list)
+    batches: list[Batch] = field(default_factory=list)
     written: list[int] = field(default_factory=list)
+    _held: list[tuple[str, str, str | None, dict[str, object]]] = field(default_factory=list, repr=False)
+    _answered: bool = field(default=False, repr=False)
+
+    def text(self, to: str, template: str, language: str | None = None, /, **values: object) -> None:
+        """The template rendered in ``language`` (the number's own when not given), written for
+        ``to``; linked to the text being answered, if any. While a text is being answered, news for
+        anyone else waits for the answer: the person who texted is answered first."""
+        answering = self.answering
+        if answering is not None and to != answering.sender and not self._answered:
+            self._held.append((to, template, language, values))
+            return
+        self._text(to, template, language, values)
+        if answering is not None and to == answering.sender and not self._answered:
+            self._answered = True
+            self.release()
+
+    def release(self) -> None:
+        """Write the news held back for an answer that did not come (the handler is done)."""
+        held, self._held = self._held, []
+        for to, template, language, values in held:
+            self._text(to, template, language, values)
+
+    def _text(self, to: str, template: str, language: str | None, values: dict[str, object]) -> int:
+        language = language or language_of(self.session, to)
+        body = sms.render(template, language, programme=self.programme, **values)
+        answering = self.answering
+        return self.write(
+            to,
+            body,
+            language=language,
+            template=template,
+            inbound_id=answering.inbound_id if answering else None,
+            reply=answering is not None and to == answering.sender,
+        )
 
     def write(
         self,
@@ -104,6 +132,8 @@ class Outbox:
         inbound_id: int | None = None,
         reply: bool = False,
     ) -> int:
+        """One row, as it is to be sent; its id. A transactional one is sent by a job of its own, the
+        others (reports) in a batch."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         counted = sms.segments(body)
@@ -127,7 +157,10 @@ class Outbox:
         message_id, status = int(written.id), written.status
         self.written.append(message_id)
         if status == "queued":
-            self.to_send.append(message_id)
+            if kind == "transactional":
+                self.to_send.append(message_id)
+            else:
+                self.batches.append(Batch([message_id], self.now))
             return message_id
         reason = REFUSALS[status]
         self.session.execute(
@@ -136,11 +169,47 @@ class Outbox:
         log.info("outbox %d to %s %s: %s", message_id, sms.mask_phone(to), status, reason)
         return message_id
 
-
-REFUSALS = {
-    "suppressed": "the number opted out (STOP)",
-    "held": f"loop guard: more than {LOOP_LIMIT} identical texts to this number in 30 min",
-}
+    def write_bulk(
+        self,
+        messages: Sequence[tuple[str, str, str]],
+        *,
+        template: str,
+        kind: str,
+        due: datetime | None = None,
+    ) -> list[int]:
+        """Rows for many ``(to, body, language)`` at once (a fan-out), in one statement, to be sent
+        in batches from ``due`` (now if not given); their ids in the order given. Neither the
+        opt-out nor the loop guard is applied here: the caller writes only to numbers that did not
+        opt out, each text under a key that lets it be written once, and the send checks opt-outs
+        again."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        if not messages:
+            return []
+        due = due or self.now
+        counted = {body: sms.segments(body) for body in {body for _, body, _ in messages}}
+        rows = [
+            {
+                "to_phone": to,
+                "body": body,
+                "language": language,
+                "segments": counted[body].count,
+                "encoding": counted[body].encoding,
+                "kind": kind,
+                "template": template,
+                "status": "queued",
+                "attempts": 0,
+                "reply": False,
+                "created_at": self.now,
+                "next_attempt_at": due,
+            }
+            for to, body, language in messages
+        ]
+        statement = insert(outbox_t).returning(outbox_t.c.id, sort_by_parameter_order=True)
+        ids = [int(message_id) for message_id in self.session.execute(statement, rows).scalars()]
+        self.written.extend(ids)
+        self.batches.append(Batch(ids, due))
+        return ids
 
 
 def _write_statement(*, confirmation: bool) -> Any:
@@ -184,309 +253,13 @@ def _write_statement(*, confirmation: bool) -> Any:
 
 _WRITE = _write_statement(confirmation=False)
 _WRITE_CONFIRMATION = _write_statement(confirmation=True)
+_LANGUAGE = select(phones_t.c.language).where(phones_t.c.number == bindparam("phone"))
 
 
-def write_bulk(
-    session: Session,
-    messages: Sequence[tuple[str, str, str]],
-    *,
-    template: str,
-    kind: str,
-    now: datetime,
-    due: datetime,
-) -> list[int]:
-    """Rows for many ``(to, body, language)`` at once (a fan-out), in one statement; their ids in
-    the order given. Neither the opt-out nor the loop guard is applied here: the caller writes
-    only to numbers that did not opt out, each text under a key that lets it be written once,
-    and the send checks opt-outs again."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    counted = {body: sms.segments(body) for body in {body for _, body, _ in messages}}
-    rows = [
-        {
-            "to_phone": to,
-            "body": body,
-            "language": language,
-            "segments": counted[body].count,
-            "encoding": counted[body].encoding,
-            "kind": kind,
-            "template": template,
-            "status": "queued",
-            "attempts": 0,
-            "reply": False,
-            "created_at": now,
-            "next_attempt_at": due,
-        }
-        for to, body, language in messages
-    ]
-    if not rows:
-        return []
-    statement = insert(outbox_t).returning(outbox_t.c.id, sort_by_parameter_order=True)
-    return [int(message_id) for message_id in session.execute(statement, rows).scalars()]
-
-
-# --- after the commit: the queue ---------------------------------------------------------------
-
-
-def enqueue_sends(connection: Redis, ids: Sequence[int], *, tag: str = "0") -> bool:
-    """Enqueue a send job per row (one round trip). Redis being down loses nothing: the rows stay
-    queued and the sweep enqueues them. Returns whether Redis took them."""
-    if not ids:
-        return True
-    queue = Queue(SEND_QUEUE, connection=connection)
-    try:
-        queue.enqueue_many(
-            [
-                Queue.prepare_data(
-                    "service.jobs.sending.send_message",
-                    args=(message_id,),
-                    job_id=f"send-{message_id}-{tag}",
-                    timeout=SEND_JOB_TIMEOUT,
-                    result_ttl=300,
-                    failure_ttl=7 * 24 * 3600,
-                )
-                for message_id in ids
-            ]
-        )
-    except RedisError as error:
-        log.warning("Redis refused %d send jobs (%s); the outbox sweep will send them", len(ids), error)
-        return False
-    return True
-
-
-def enqueue_batches(connection: Redis, ids: Sequence[int], *, tag: str, due: datetime | None = None) -> bool:
-    """Enqueue bulk texts as ``send_messages`` batches on the default queue, at ``due`` if that is
-    later (quiet hours). Redis being down loses nothing: the sweep finds the rows."""
-    chunks = [list(ids[start : start + BULK_BATCH]) for start in range(0, len(ids), BULK_BATCH)]
-    if not chunks:
-        return True
-    queue = Queue(BULK_QUEUE, connection=connection)
-    options: dict[str, Any] = {"result_ttl": 300, "failure_ttl": 7 * 24 * 3600}
-    try:
-        if due is None:
-            queue.enqueue_many(
-                [
-                    Queue.prepare_data(
-                        "service.jobs.sending.send_messages",
-                        args=(chunk,),
-                        job_id=f"send-batch-{chunk[0]}-{tag}",
-                        timeout=BULK_JOB_TIMEOUT,
-                        **options,
-                    )
-                    for chunk in chunks
-                ]
-            )
-        else:
-            with connection.pipeline() as pipe:
-                for chunk in chunks:
-                    queue.enqueue_at(
-                        due,
-                        "service.jobs.sending.send_messages",
-                        chunk,
-                        job_id=f"send-batch-{chunk[0]}-{tag}",
-                        job_timeout=BULK_JOB_TIMEOUT,
-                        pipeline=pipe,
-                        **options,
-                    )
-                pipe.execute()
-    except RedisError as error:
-        log.warning("Redis refused %d send batches (%s); the outbox sweep will send them", len(chunks), error)
-        return False
-    return True
-
-
-def enqueue_retry(connection: Redis, message_id: int, attempt: int, wait: timedelta) -> None:
-    """The next try of a row after a transient failure; refused by Redis, the sweep retries it."""
-    enqueue_job(
-        connection,
-        "service.jobs.sending.send_message",
-        message_id,
-        queue=SEND_QUEUE,
-        job_id=f"send-{message_id}-{attempt}",
-        timeout=SEND_JOB_TIMEOUT,
-        wait=wait,
-    )
-
-
-# --- the send job's three steps ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    to: str
-    body: str
-    attempt: int
-
-
-@dataclass(frozen=True)
-class Batch:
-    claimed: list[Claimed]
-    deferred: list[int]  # put off until quiet hours end
-
-
-def claim_many(
-    session: Session, ids: Sequence[int], now: datetime, *, quiet_until: datetime | None = None
-) -> Batch:
-    """Take the queued, due rows among ``ids`` for sending (queued -> sending), in three statements
-    whatever their number: rows to a number that opted out are suppressed; in quiet hours
-    (``quiet_until`` is when they end) rows that do not answer the recipient's own text are put
-    off until then; the rest are claimed. Each UPDATE re-checks a row's status under its lock, so
-    of two jobs claiming the same row only one gets it."""
-    # coalesce() keeps SQLite from reading these rows through the (status, due) index, which it
-    # would otherwise prefer to the primary key: every claim would then scan every queued row.
-    waiting = (outbox_t.c.id.in_(list(ids)), func.coalesce(outbox_t.c.status, "") == "queued")
-    session.execute(
-        update(outbox_t)
-        .where(
-            *waiting,
-            outbox_t.c.template != OPT_OUT_CONFIRMATION,
-            exists().where(phones_t.c.number == outbox_t.c.to_phone, phones_t.c.opted_out_at.is_not(None)),
-        )
-        .values(
-            status="suppressed", final_at=now, last_error="the number opted out (STOP) before this was sent"
-        )
-    )
-    deferred: list[int] = []
-    if quiet_until is not None:
-        deferred = [
-            int(i)
-            for i in session.execute(
-                update(outbox_t)
-                .where(*waiting, outbox_t.c.reply.is_(False), outbox_t.c.next_attempt_at < quiet_until)
-                .values(next_attempt_at=quiet_until)
-                .returning(outbox_t.c.id)
-            ).scalars()
-        ]
-    rows = session.execute(
-        update(outbox_t)
-        .where(*waiting, outbox_t.c.next_attempt_at <= now)
-        .values(status="sending", attempts=outbox_t.c.attempts + 1, sending_at=now)
-        .returning(outbox_t.c.id, outbox_t.c.to_phone, outbox_t.c.body, outbox_t.c.attempts)
-    ).all()
-    claimed = [Claimed(int(row.id), row.to_phone, row.body, int(row.attempts)) for row in rows]
-    claimed.sort(key=lambda message: message.id)
-    return Batch(claimed, sorted(deferred))
-
-
-def claim(session: Session, message_id: int, now: datetime) -> Claimed | None:
-    """One row (see ``claim_many``); None when there is nothing to do: another job has it, it
-    went already, or it waits for a later retry."""
-    claimed = claim_many(session, [message_id], now).claimed
-    return claimed[0] if claimed else None
-
-
-def _finish(row: OutboxMessage, status: str, now: datetime, *, error: str | None = None) -> None:
-    row.status = status
-    if status in FINAL_STATUSES:
-        row.final_at = now
-    if error is not None:
-        row.last_error = error
-
-
-# A status's rank, in SQL: a recorded status only ever moves forward.
-_RANK = case(dict(STATUS_RANK), value=outbox_t.c.status)
-_FORWARD = bindparam("b_rank", type_=Integer) > _RANK
-_RECORD_SENT = (
-    update(outbox_t)
-    .where(outbox_t.c.id == bindparam("b_id", type_=BigInteger))
-    .values(
-        provider=bindparam("b_provider", type_=String),
-        provider_message_id=bindparam("b_provider_id", type_=String),
-        sent_at=bindparam("b_now", type_=UTCDateTime),
-        status=case((_FORWARD, bindparam("b_status", type_=String)), else_=outbox_t.c.status),
-        final_at=case(
-            (_FORWARD & bindparam("b_final", type_=Boolean), bindparam("b_now", type_=UTCDateTime)),
-            else_=outbox_t.c.final_at,
-        ),
-    )
-)
-
-
-def record_sent_many(
-    session: Session, provider: str, sent: Sequence[tuple[int, str, str]], now: datetime
-) -> None:
-    """The provider took these ``(id, provider id, status)``. A delivery report may have come
-    first: a status never goes back. One statement, executed for all rows at once."""
-    if sent:
-        session.execute(
-            _RECORD_SENT,
-            [
-                {
-                    "b_id": message_id,
-                    "b_provider": provider,
-                    "b_provider_id": provider_id,
-                    "b_status": status,
-                    "b_rank": STATUS_RANK[status],
-                    "b_final": status in FINAL_STATUSES,
-                    "b_now": now,
-                }
-                for message_id, provider_id, status in sent
-            ],
-        )
-
-
-def record_sent(
-    session: Session, message_id: int, provider: str, provider_id: str, status: str, now: datetime
-) -> None:
-    """The provider took it (see ``record_sent_many``)."""
-    record_sent_many(session, provider, [(message_id, provider_id, status)], now)
-
-
-def record_failure(
-    session: Session,
-    message_id: int,
-    *,
-    transient: bool,
-    code: str | None,
-    error: str,
-    opted_out: bool,
-    now: datetime,
-) -> timedelta | None:
-    """The provider did not take it. Returns the wait before the retry, or None if failed for good."""
-    row = session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
-    ).scalar_one()
-    row.error_code = code
-    row.last_error = error[:500]
-    if opted_out:
-        opt_out(session, row.to_phone, now)
-    if transient and row.attempts < MAX_ATTEMPTS:
-        wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
-        row.status = "queued"
-        row.next_attempt_at = now + wait
-        return wait
-    _finish(row, "failed", now)
-    return None
-
-
-def record_delivery(
-    session: Session, report: DeliveryReport, now: datetime, *, message_id: int | None = None
-) -> bool:
-    """A delivery report. Finds the row by Kolekt's id (in the callback URL, which can beat the
-    job's own record of the provider's id) or by the provider's id; moves its status forward
-    only. Returns whether a row was found."""
-    query = select(OutboxMessage).with_for_update()
-    if message_id is not None:
-        query = query.where(OutboxMessage.id == message_id)
-    else:
-        query = query.where(
-            OutboxMessage.provider == report.provider,
-            OutboxMessage.provider_message_id == report.provider_id,
-        )
-    row = session.execute(query).scalar_one_or_none()
-    if row is None:
-        return False
-    if row.provider_message_id is None:
-        row.provider, row.provider_message_id = report.provider, report.provider_id
-    if moves_forward(row.status, report.status):  # a late or repeated report changes nothing
-        _finish(row, report.status, now)
-        if report.error_code:
-            row.error_code = report.error_code[:32]
-            row.last_error = report.error or row.last_error
-    if (report.error_code or "").lower() in OPTED_OUT_CODES:
-        opt_out(session, row.to_phone, now)
-    return True
+def language_of(session: Session, phone: str) -> str:
+    """The language a number is texted in (English for a number Kolekt has not met)."""
+    language: str | None = session.execute(_LANGUAGE, {"phone": phone}).scalar()
+    return language or "EN"
 
 
 def opt_out(session: Session, number: str, now: datetime) -> bool:
@@ -497,90 +270,3 @@ def opt_out(session: Session, number: str, now: datetime) -> bool:
         .values(opted_out_at=now, updated_at=now)
     )
     return bool(result.rowcount)
-
-
-# --- the sweep ---------------------------------------------------------------------------------
-
-
-class Swept(NamedTuple):
-    transactional: list[int]  # one job each, on the high queue
-    bulk: list[int]  # in batches on the default queue
-
-
-def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000) -> Swept:
-    """Rows no job is going to send: queued and overdue, or stuck "sending" by a dead worker
-    (put back to queued, as after a time-out; the attempt counts). A bulk text may wait its
-    turn behind a long paced fan-out, so it counts as overdue only after ``BULK_SWEEP_GRACE``."""
-    stale = session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.sending_at < now - STALE_SENDING)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars()
-    overdue = now - SWEEP_GRACE
-    for row in stale:
-        if row.attempts >= MAX_ATTEMPTS:
-            _finish(row, "failed", now, error="no answer from the worker sending it")
-        else:
-            row.status = "queued"
-            row.next_attempt_at = overdue - timedelta(seconds=1)
-            row.last_error = "the worker sending it stopped; sending again"
-    session.flush()
-    rows = session.execute(
-        select(outbox_t.c.id, outbox_t.c.kind)
-        .where(
-            outbox_t.c.status == "queued",
-            outbox_t.c.next_attempt_at < overdue,
-            (outbox_t.c.kind == "transactional") | (outbox_t.c.next_attempt_at < now - BULK_SWEEP_GRACE),
-        )
-        .order_by(outbox_t.c.next_attempt_at)
-        .limit(limit)
-    ).all()
-    return Swept(
-        [int(row.id) for row in rows if row.kind == "transactional"],
-        [int(row.id) for row in rows if row.kind != "transactional"],
-    )
-
-
-# --- an operator sends a failed text again -----------------------------------------------------
-
-# What may be sent again: the provider refused it for good, or the carrier could not deliver it.
-RETRYABLE = ("failed", "undelivered")
-
-
-class RetryError(ValueError):
-    """A text that may not be sent again; nothing was written."""
-
-
-def retry(session: Session, outbox: Outbox, message_id: int, now: datetime) -> int:
-    """Send a failed or undelivered text again, once; returns the new row's id.
-
-    The new row repeats the text (same number, body, language, kind and template) and names the
-    one it repeats in ``retry_of``. It is written by ``Outbox.write``, so a number that opted out
-    since is suppressed and the loop guard still holds. The original row is never changed (its
-    status only moves forward), but it is locked first: of two operators retrying it at once, the
-    second waits and then finds the first's retry.
-    """
-    original = session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
-    ).scalar_one_or_none()
-    if original is None:
-        raise RetryError(f"there is no message {message_id}")
-    if original.status not in RETRYABLE:
-        was = "is" if original.status in ("queued", "sending") else "was"
-        raise RetryError(f"message {message_id} {was} {original.status}; only a failed one can be sent again")
-    repeated = session.execute(
-        select(outbox_t.c.id).where(outbox_t.c.retry_of == message_id).order_by(outbox_t.c.id).limit(1)
-    ).scalar()
-    if repeated is not None:
-        raise RetryError(f"message {message_id} was sent again already, as message {repeated}")
-    new_id = outbox.write(
-        original.to_phone,
-        original.body,
-        language=original.language,
-        template=original.template,
-        kind=original.kind,
-    )
-    session.execute(update(outbox_t).where(outbox_t.c.id == new_id).values(retry_of=message_id))
-    log.info("outbox %d sent again as %d at %s", message_id, new_id, now.isoformat())
-    return new_id

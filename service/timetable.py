@@ -26,7 +26,7 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class Schedule(Protocol):
-    """What the timetable reads of a zone (``service.catalogue.Zone`` is one)."""
+    """What the timetable reads of a zone (``service.usecases.zones.Zone`` is one)."""
 
     @property
     def days(self) -> tuple[int, ...]: ...  # weekday numbers, Monday 0

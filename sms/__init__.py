@@ -6,9 +6,10 @@ Pure functions and adapters only: nothing here imports Flask, the database or th
 from .commands import LANGUAGES, Command, Line, Member, ParseError, Role
 from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse
 from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
-from .member_codes import looks_like_member_code, member_code, parse_member_code
+from .member_codes import looks_like_member_code, mask_code, member_code, parse_member_code
 from .phones import mask_phone, normalise_phone
 from .templates import LANGUAGE_NAMES, has_templates, render
+from .wording import describe_lines, first_name, fit_list, kg, short_date
 
 __all__ = [
     "DEFAULT_VOCABULARY",
@@ -21,10 +22,15 @@ __all__ = [
     "Role",
     "Segments",
     "Vocabulary",
+    "describe_lines",
+    "first_name",
+    "fit_list",
     "fits",
     "has_templates",
     "is_gsm7",
+    "kg",
     "looks_like_member_code",
+    "mask_code",
     "mask_phone",
     "member_code",
     "normalise_phone",
@@ -32,5 +38,6 @@ __all__ = [
     "parse_member_code",
     "render",
     "segments",
+    "short_date",
     "to_gsm7",
 ]

@@ -1,4 +1,4 @@
-"""What a text message asks for, once read: one frozen value per command of SMS-PROTOCOL.md.
+"""What a text message asks for, once read: one frozen value per command of docs/sms-protocol.md.
 
 ``sms.parse`` turns text into one of these or into a ``ParseError``; the service decides what each
 does. Weights are integer grams, phone numbers E.164, member codes canonical with their check

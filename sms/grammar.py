@@ -1,4 +1,5 @@
-"""Reading what people type on basic phones, in a hurry (SMS-PROTOCOL.md, "Reading what people type").
+"""Reading what people type on basic phones, in a hurry (docs/sms-protocol.md, "How a text is
+read").
 
 ``parse(text, role)`` returns a command (``sms.commands``) or a ``ParseError``, never raises, and
 never guesses wrong: a keyword one typo away from exactly one command is taken, a member code

@@ -83,3 +83,8 @@ def member_number(code: str) -> int:
     if parse_member_code(code) != code:
         raise ValueError(f"not a valid canonical member code: {code!r}")
     return int(code[len(PREFIX) : -1])
+
+
+def mask_code(code: str) -> str:
+    """A member code as CHECK shows it to anyone: enough to recognise one's own, not to use."""
+    return code[0] + "*" * (len(code) - 3) + code[-2:]

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from service import create_app
+from service.app import create_app
 from service.db import make_engine
 from service.migrate import upgrade
 from service.settings import Settings

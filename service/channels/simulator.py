@@ -1,6 +1,6 @@
 """The phone simulator: try Kolekt without an SMS account (demos, training, development).
 
-A text typed here takes the same path as one from a gateway (``conversation.receive``, the
+A text typed here takes the same path as one from a gateway (``inbox.receive``, the
 outbox, the send job), and the page shows every reply with its status. It exists only while
 the console gateway is in use: with a real gateway, texts come from real phones.
 """
@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import sms
-from service.channels.conversation import Received, dispatch, receive
+from service.channels.inbox import Received, receive
 from service.models import InboundMessage, OutboxMessage
 from service.runtime import Runtime
-from service.web.public import db_session, kolekt_runtime
+from service.web.base import db_session, kolekt_runtime
 from sms.gateways import Inbound
 
 blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -36,11 +36,9 @@ def only_with_the_console_gateway() -> None:
 
 
 def simulate(runtime: Runtime, phone: str, text: str) -> Received:
-    """Inject one text as if a gateway delivered it, and enqueue its replies."""
+    """Inject one text as if a gateway delivered it (its replies are enqueued after the commit)."""
     message = Inbound("simulator", uuid.uuid4().hex, phone, SIMULATOR_NUMBER, text)
-    result = receive(runtime.sessions, runtime.settings, message, phone)
-    dispatch(runtime.queue_redis, result)
-    return result
+    return receive(runtime, message, phone)
 
 
 def replies_to(session: Session, inbound_id: int | None) -> list[OutboxMessage]:

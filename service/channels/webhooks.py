@@ -4,13 +4,12 @@ Every request proves where it comes from before anything else is read or written
 ``X-Twilio-Signature`` over the URL as Twilio saw it (``PUBLIC_BASE_URL``, or the request's own
 URL rebuilt by ProxyFix) and the form; Africa's Talking's secret in the callback URL. Without
 that proof the answer is 403 and nothing changes, in every mode. Views stay thin: read the
-provider's fields (``sms.gateways``), call one use case, enqueue after the commit.
+provider's fields (``sms.gateways``), call one use case (``inbox.receive``, or the delivery's record).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -18,10 +17,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import sms
-from service.channels.conversation import dispatch, receive
-from service.db import run_in_transaction
-from service.outbox import record_delivery
-from service.web.public import kolekt_runtime
+from service.channels.inbox import receive
+from service.usecases.messages import record_delivery
+from service.web.base import kolekt_runtime
 from sms.gateways import BadRequest, DeliveryReport, Inbound
 from sms.gateways.africastalking import (
     read_africastalking_inbound,
@@ -75,19 +73,12 @@ def _africastalking_form() -> Mapping[str, str]:
 
 
 def _accept(message: Inbound, *, provider_confirms_opt_out: bool) -> None:
-    """Store and act on one inbound text, then enqueue its replies."""
+    """Store and act on one inbound text (its replies are enqueued after the commit)."""
     runtime = kolekt_runtime()
     sender = sms.normalise_phone(message.sender, runtime.settings.phone_region)
     if sender is None:
         abort(400, description="the sender is not a phone number Kolekt can answer")
-    result = receive(
-        runtime.sessions,
-        runtime.settings,
-        message,
-        sender,
-        provider_confirms_opt_out=provider_confirms_opt_out,
-    )
-    dispatch(runtime.queue_redis, result)
+    receive(runtime, message, sender, provider_confirms_opt_out=provider_confirms_opt_out)
 
 
 def _read(reader: Callable[[Mapping[str, str]], T], form: Mapping[str, str]) -> T:
@@ -116,10 +107,8 @@ def africastalking_inbound() -> ResponseReturnValue:
 
 
 def _record(report: DeliveryReport, message_id: int | None) -> ResponseReturnValue:
-    runtime = kolekt_runtime()
-    now = datetime.now(UTC)
-    found = run_in_transaction(
-        runtime.sessions, lambda s: record_delivery(s, report, now, message_id=message_id)
+    found = kolekt_runtime().transact(
+        lambda uow: record_delivery(uow.session, report, uow.now, message_id=message_id)
     )
     # 200 either way: a report for a message Kolekt does not know must not be retried forever.
     return jsonify({"status": "recorded" if found else "unknown message"})

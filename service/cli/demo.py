@@ -14,17 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts import open_programme_accounts
-from service.usecases.catalogue import (
-    add_collector,
-    add_zone,
-    collector_by_phone,
-    rates_in_force,
-    set_rate,
-    zone_by_name,
-)
-from service.usecases.households import ensure_phone, member_by_phone, register_household
+from service.usecases.catalogue import rates_in_force, set_rate
+from service.usecases.households import member_by_phone, register_household
+from service.usecases.phones import ensure_phone
 from service.usecases.pickups import log_pickup
-from service.usecases.rewards import add_partner, add_reward, get_reward, partner_by_phone
+from service.usecases.rewards import add_reward, get_reward
+from service.usecases.roles import add_collector, add_partner, collector_by_phone, partner_by_phone
+from service.usecases.zones import add_zone, zone_by_name
 from sms.commands import Line
 
 ZONES = (("Yaba", "tue,fri", "08:00-12:00"), ("Sabo", "wed,sat", "09:00-13:00"))

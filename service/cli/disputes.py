@@ -10,9 +10,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from service.cli import _fail, _runtime, print_table, transaction, utc_now
-from service.outbox import Outbox, enqueue_sends
-from service.usecases.disputes import DisputeError, open_disputes, reject, uphold
+from service.cli.common import fail, print_table, runtime, unit_of_work
+from service.reads.disputes import open_disputes
+from service.usecases.disputes import DisputeError, reject, uphold
 
 
 @click.group("disputes", cls=AppGroup, help="Households' disputes (NO ref): list, uphold, reject.")
@@ -22,8 +22,8 @@ def disputes_group() -> None:
 
 @disputes_group.command("list", help="The open disputes, oldest first.")
 def disputes_list() -> None:
-    zone = _runtime().settings.zone
-    with transaction() as session:
+    zone = runtime().settings.zone
+    with unit_of_work() as uow:
         rows = [
             (
                 d.id,
@@ -33,27 +33,21 @@ def disputes_list() -> None:
                 f"{d.opened_at.astimezone(zone):%Y-%m-%d %H:%M}",
                 d.reason or "",
             )
-            for d in open_disputes(session)
+            for d in open_disputes(uow.session)
         ]
     print_table(("id", "ref", "member", "pts", "opened", "reason"), rows, "no open disputes")
 
 
 def _decide(decision: str, dispute_id: int, operator: str, reason: str = "") -> str:
-    runtime = _runtime()
-    now = utc_now()
     try:
-        with transaction() as session:
-            outbox = Outbox(session, now)
+        with unit_of_work() as uow:
             if decision == "uphold":
-                points = uphold(session, outbox, runtime.settings.programme_name, dispute_id, operator, now)
-                said = f"dispute {dispute_id} upheld: pickup reversed (-{points} pts); both parties texted"
-            else:
-                reject(session, outbox, runtime.settings.programme_name, dispute_id, operator, reason, now)
-                said = f"dispute {dispute_id} rejected; both parties texted"
+                points = uphold(uow, dispute_id, operator)
+                return f"dispute {dispute_id} upheld: pickup reversed (-{points} pts); both parties texted"
+            reject(uow, dispute_id, operator, reason)
+            return f"dispute {dispute_id} rejected; both parties texted"
     except DisputeError as error:
-        _fail(str(error))
-    enqueue_sends(runtime.queue_redis, outbox.to_send)
-    return said
+        fail(str(error))
 
 
 @disputes_group.command("uphold", help="Reverse the disputed pickup and tell both parties.")

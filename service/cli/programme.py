@@ -17,44 +17,38 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.channels.handlers.collector_pins import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
-from service.cli import (
-    _fail,
-    _runtime,
+from service.cli.common import (
+    fail,
     operator,
     phone_of,
     print_table,
     read_secret,
-    transaction,
+    runtime,
+    unit_of_work,
     utc_now,
     zone_named,
 )
 from service.models import collectors_t, households_t, materials_t, rates_t, zones_t
-from service.usecases import audit, tokens
+from service.usecases import CatalogueError, audit, tokens
 from service.usecases.catalogue import (
-    WEEKDAYS,
-    CatalogueError,
-    Collector,
-    add_collector,
     add_material,
     add_words,
-    add_zone,
-    collector_by_phone,
     current_rates,
     material_words,
-    next_day_of,
     rates_in_force,
-    set_collector_status,
     set_rate,
-    zones,
 )
-from service.usecases.households import ensure_phone, member_by_phone, register_household
+from service.usecases.households import member_by_phone, register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.roles import Collector, add_collector, collector_by_phone, set_collector_status
+from service.usecases.tokens import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
+from service.usecases.zones import WEEKDAYS, add_zone, next_day_of, zones
 
 # --- what every command shares ---------------------------------------------------------------------
 
 
 def _local_zone() -> ZoneInfo:
-    return _runtime().settings.zone
+    return runtime().settings.zone
 
 
 def _whole(text: str, label: str) -> int:
@@ -100,24 +94,24 @@ def zones_group() -> None:
 @click.option("--days", required=True, help="Collection weekdays, e.g. tue,fri.")
 @click.option("--window", required=True, help="Collection hours in local time, e.g. 08:00-12:00.")
 def zones_add(name: str, days: str, window: str) -> None:
-    with transaction() as session:
-        zone = add_zone(session, name, days, window, utc_now())
+    with unit_of_work() as uow:
+        zone = add_zone(uow.session, name, days, window, utc_now())
     click.echo(f"zone {zone.name}: {zone.describe()}")
 
 
 @zones_group.command("list", help="Every zone with its days, hours and next collection day.")
 def zones_list() -> None:
     now, local = utc_now(), _local_zone()
-    with transaction() as session:
+    with unit_of_work() as uow:
         rows = [
             (
                 zone.name,
                 ",".join(WEEKDAYS[day] for day in zone.days),
                 zone.window,
                 f"{zone.remind_at:%H:%M}" + (f", {zone.morning_at:%H:%M}" if zone.morning_at else ""),
-                f"{next_day_of(session, zone, now, local):%a %Y-%m-%d}",
+                f"{next_day_of(uow.session, zone, now, local):%a %Y-%m-%d}",
             )
-            for zone in zones(session)
+            for zone in zones(uow.session)
         ]
     print_table(("zone", "days", "window", "reminders", "next"), rows, "no zones yet")
 
@@ -135,10 +129,10 @@ def materials_group() -> None:
 @click.option("--name", required=True, help="What operators call it, e.g. 'PET bottles'.")
 @click.option("--word", "words", multiple=True, help="A word people type for it (repeat for more).")
 def materials_add(code: str, name: str, words: tuple[str, ...]) -> None:
-    with transaction() as session:
-        add_material(session, code, name, words, utc_now())
+    with unit_of_work() as uow:
+        add_material(uow.session, code, name, words, utc_now())
         code = code.strip().upper()
-        known = sorted(word for word, material in material_words(session).items() if material == code)
+        known = sorted(word for word, material in material_words(uow.session).items() if material == code)
     click.echo(f"material {code}: {', '.join(known)}")
 
 
@@ -146,23 +140,23 @@ def materials_add(code: str, name: str, words: tuple[str, ...]) -> None:
 @click.argument("code")
 @click.argument("words", nargs=-1, required=True)
 def materials_words(code: str, words: tuple[str, ...]) -> None:
-    with transaction() as session:
-        added = add_words(session, code, words)
+    with unit_of_work() as uow:
+        added = add_words(uow.session, code, words)
     code = code.strip().upper()
     click.echo(f"{code}: added {', '.join(added)}" if added else f"{code}: nothing new, it knew every word")
 
 
 @materials_group.command("list", help="Every material: its words and the rate in force now.")
 def materials_list() -> None:
-    with transaction() as session:
+    with unit_of_work() as uow:
         names = {
             code: name
-            for code, name in session.execute(
+            for code, name in uow.session.execute(
                 select(materials_t.c.code, materials_t.c.name).order_by(materials_t.c.code)
             )
         }
-        words = material_words(session)
-        rates = current_rates(session, utc_now())
+        words = material_words(uow.session)
+        rates = current_rates(uow.session, utc_now())
     rows = []
     for code, name in names.items():
         rate = rates.get(code)
@@ -206,18 +200,18 @@ def rates_group() -> None:
     help="A date (the start of that day, local time) or an ISO time; default now.",
 )
 def rates_set(material: str, points: str, commission: str | None, start: str | None) -> None:
-    with transaction() as session:
-        code = _material_code(session, material)
+    with unit_of_work() as uow:
+        code = _material_code(uow.session, material)
         points_per_kg = _whole(points, "points per kg")
         effective_from = utc_now() if start is None else _moment(start, "--from")
         if commission is None:
             # A new points rate must not quietly take the collectors' commission away.
-            before = rates_in_force(session, [code], effective_from).get(code)
+            before = rates_in_force(uow.session, [code], effective_from).get(code)
             commission_per_kg = 0 if before is None else before.commission_per_kg
         else:
             commission_per_kg = _whole(commission, "commission per kg")
         rate = set_rate(
-            session, code, points_per_kg, commission_per_kg, effective_from, operator(), utc_now()
+            uow.session, code, points_per_kg, commission_per_kg, effective_from, operator(), utc_now()
         )
     click.echo(
         f"{rate.material_code}: {rate.points_per_kg} pts/kg, commission {rate.commission_per_kg}/kg,"
@@ -228,9 +222,9 @@ def rates_set(material: str, points: str, commission: str | None, start: str | N
 @rates_group.command("list", help="The rates in force now, or --at a date or time.")
 @click.option("--at", "at_text", help="A date (the start of that day, local time) or an ISO time.")
 def rates_list(at_text: str | None) -> None:
-    with transaction() as session:
+    with unit_of_work() as uow:
         at = utc_now() if at_text is None else _moment(at_text, "--at")
-        rates = current_rates(session, at)
+        rates = current_rates(uow.session, at)
     rows = [
         (code, rate.points_per_kg, rate.commission_per_kg, _shown(rate.effective_from))
         for code, rate in rates.items()
@@ -242,12 +236,12 @@ def rates_list(at_text: str | None) -> None:
 @click.argument("material")
 def rates_history(material: str) -> None:
     now = utc_now()
-    with transaction() as session:
-        code = _material_code(session, material)
-        versions = session.execute(
+    with unit_of_work() as uow:
+        code = _material_code(uow.session, material)
+        versions = uow.session.execute(
             select(rates_t).where(rates_t.c.material_code == code).order_by(rates_t.c.effective_from)
         ).all()
-        in_force = rates_in_force(session, [code], now).get(code)
+        in_force = rates_in_force(uow.session, [code], now).get(code)
     in_force_id = None if in_force is None else in_force.id
     rows = [
         (
@@ -279,18 +273,18 @@ def collectors_group() -> None:
 @click.option("--commission", help="Commission per kg for this collector, instead of the rates'.")
 def collectors_add(phone: str, name: str, zone_name: str, commission: str | None) -> None:
     number = phone_of(phone)
-    with transaction() as session:
-        zone = zone_named(session, zone_name)
+    with unit_of_work() as uow:
+        zone = zone_named(uow.session, zone_name)
         per_kg = None if commission is None else _whole(commission, "commission per kg")
-        collector = add_collector(session, number, name, zone.id, utc_now(), commission_per_kg=per_kg)
+        collector = add_collector(uow.session, number, name, zone.id, utc_now(), commission_per_kg=per_kg)
     extra = "" if per_kg is None else f", commission {per_kg}/kg"
     click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}, zone {zone.name}{extra}")
 
 
 @collectors_group.command("list", help="Every collector with their zone and status.")
 def collectors_list() -> None:
-    with transaction() as session:
-        rows = session.execute(
+    with unit_of_work() as uow:
+        rows = uow.session.execute(
             select(
                 collectors_t.c.id,
                 collectors_t.c.name,
@@ -311,8 +305,8 @@ def collectors_list() -> None:
 
 def _set_status(phone: str, status: str) -> None:
     number = phone_of(phone)
-    with transaction() as session:
-        collector = set_collector_status(session, number, status)
+    with unit_of_work() as uow:
+        collector = set_collector_status(uow.session, number, status)
     click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}, {status}")
 
 
@@ -360,12 +354,12 @@ def collectors_pin(phone: str) -> None:
     number = phone_of(phone)
     pin = read_secret("New app PIN", "PIN")
     try:
-        with transaction() as session:
-            collector = _collector_with_phone(session, number)
-            ended = tokens.set_pin(session, collector.id, pin, utc_now(), by=operator())
-            _audit_app_change(session, PIN_ACTION, collector, ended)
+        with unit_of_work() as uow:
+            collector = _collector_with_phone(uow.session, number)
+            ended = tokens.set_pin(uow.session, collector.id, pin, utc_now(), by=operator())
+            _audit_app_change(uow.session, PIN_ACTION, collector, ended)
     except tokens.PinError as error:
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}: new app PIN; {_ended(ended)}")
 
 
@@ -373,10 +367,10 @@ def collectors_pin(phone: str) -> None:
 @click.option("--phone", required=True)
 def collectors_signout(phone: str) -> None:
     number = phone_of(phone)
-    with transaction() as session:
-        collector = _collector_with_phone(session, number)
-        ended = tokens.revoke_collector_tokens(session, collector.id, utc_now(), by=operator())
-        _audit_app_change(session, SIGN_OUT_ACTION, collector, ended)
+    with unit_of_work() as uow:
+        collector = _collector_with_phone(uow.session, number)
+        ended = tokens.revoke_collector_tokens(uow.session, collector.id, utc_now(), by=operator())
+        _audit_app_change(uow.session, SIGN_OUT_ACTION, collector, ended)
     click.echo(f"collector {collector.id}: {collector.name}, {collector.phone}: {_ended(ended)}")
 
 
@@ -399,28 +393,28 @@ def members_add(phone: str, name: str, zone_name: str, address: str | None) -> N
     number = phone_of(phone)
     name = " ".join(name.split())
     address = " ".join(address.split()) if address else None
-    with transaction() as session:
+    with unit_of_work() as uow:
         if not name or len(name) > 80:
             raise CatalogueError("a member needs a name of 1 to 80 characters")
         if address is not None and len(address) > 160:
             raise CatalogueError("an address is at most 160 characters")
-        zone = zone_named(session, zone_name)
+        zone = zone_named(uow.session, zone_name)
         # One number, one role: a collector's phone gets the collector commands, never a household's.
-        if collector_by_phone(session, number) is not None:
+        if collector_by_phone(uow.session, number) is not None:
             raise CatalogueError(f"{number} is a collector's phone; a household needs its own")
-        existing = member_by_phone(session, number)
+        existing = member_by_phone(uow.session, number)
         if existing is not None:
             raise CatalogueError(f"{number} is already member {existing.member_code} ({existing.name})")
         now = utc_now()
-        ensure_phone(session, number, now)
-        member = register_household(session, number, name, address, "operator", now, zone_id=zone.id)
+        ensure_phone(uow.session, number, now)
+        member = register_household(uow.session, number, name, address, "operator", now, zone_id=zone.id)
     click.echo(f"member {member.member_code}: {member.name}, {member.phone}, zone {zone.name}")
 
 
 @members_group.command("list", help="Every member household, or those of one --zone.")
 @click.option("--zone", "zone_name", help="Only this zone's households.")
 def members_list(zone_name: str | None) -> None:
-    with transaction() as session:
+    with unit_of_work() as uow:
         query = (
             select(
                 households_t.c.member_code,
@@ -434,8 +428,8 @@ def members_list(zone_name: str | None) -> None:
             .order_by(households_t.c.id)
         )
         if zone_name is not None:
-            query = query.where(households_t.c.zone_id == zone_named(session, zone_name).id)
-        rows = session.execute(query).all()
+            query = query.where(households_t.c.zone_id == zone_named(uow.session, zone_name).id)
+        rows = uow.session.execute(query).all()
     shown = [(code, name, phone, zone or "-", status) for code, name, phone, zone, status in rows]
     print_table(("code", "name", "phone", "zone", "status"), shown, "no members yet")
 

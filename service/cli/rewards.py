@@ -10,17 +10,10 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from service.cli import _fail, phone_of, print_table, transaction, utc_now
+from service.cli.common import fail, phone_of, print_table, unit_of_work, utc_now
 from service.providers.fulfilment import KINDS
-from service.usecases.rewards import (
-    add_partner,
-    add_reward,
-    catalogue,
-    get_reward,
-    price_label,
-    set_partner_status,
-    set_stock,
-)
+from service.usecases.rewards import add_reward, catalogue, get_reward, price_label, set_stock
+from service.usecases.roles import add_partner, set_partner_status
 
 # --- rewards -----------------------------------------------------------------------------------------
 
@@ -50,19 +43,27 @@ def rewards_add(
     max_units: int | None,
     stock: int | None,
 ) -> None:
-    with transaction() as session:
+    with unit_of_work() as uow:
         position = add_reward(
-            session, code, name, kind, price, utc_now(), min_units=min_units, max_units=max_units, stock=stock
+            uow.session,
+            code,
+            name,
+            kind,
+            price,
+            utc_now(),
+            min_units=min_units,
+            max_units=max_units,
+            stock=stock,
         )
-        reward = get_reward(session, code)
+        reward = get_reward(uow.session, code)
     assert reward is not None
     click.echo(f"reward {reward.code} is number {position}: {reward.name}, {price_label(reward)}")
 
 
 @rewards_group.command("list", help="The active rewards, by their number in the REWARDS reply.")
 def rewards_list() -> None:
-    with transaction() as session:
-        found = catalogue(session)
+    with unit_of_work() as uow:
+        found = catalogue(uow.session)
     rows = [
         (
             reward.position,
@@ -87,9 +88,9 @@ def rewards_stock(code: str, stock: str) -> None:
     elif stock.strip().isdigit():
         left = int(stock)
     else:
-        _fail(f"the stock must be a whole number or 'unlimited' (not {stock!r})", 2)
-    with transaction() as session:
-        reward = set_stock(session, code, left)
+        fail(f"the stock must be a whole number or 'unlimited' (not {stock!r})", 2)
+    with unit_of_work() as uow:
+        reward = set_stock(uow.session, code, left)
     click.echo(f"{reward.code}: stock {'unlimited' if left is None else left}")
 
 
@@ -108,8 +109,8 @@ def partners_group() -> None:
 @click.option("--name", required=True, help="The shop's name.")
 def partners_add(phone: str, name: str) -> None:
     number = phone_of(phone)
-    with transaction() as session:
-        partner = add_partner(session, number, name, utc_now())
+    with unit_of_work() as uow:
+        partner = add_partner(uow.session, number, name, utc_now())
     click.echo(f"partner shop {partner.id}: {partner.name} ({partner.phone})")
 
 
@@ -118,8 +119,8 @@ def partners_add(phone: str, name: str) -> None:
 @click.argument("status", type=click.Choice(("active", "suspended")))
 def partners_status(phone: str, status: str) -> None:
     number = phone_of(phone)
-    with transaction() as session:
-        partner = set_partner_status(session, number, status)
+    with unit_of_work() as uow:
+        partner = set_partner_status(uow.session, number, status)
     click.echo(f"partner shop {partner.name} ({partner.phone}) is {partner.status}")
 
 

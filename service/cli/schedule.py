@@ -12,20 +12,20 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from service.cli import _fail, _runtime, operator, print_table, transaction, utc_now, zone_named
+from service.cli.common import fail, operator, print_table, runtime, unit_of_work, utc_now, zone_named
 from service.cli.programme import zones_group
-from service.jobs.periodic import run_reminders
-from service.runtime import use
+from service.jobs.reminders import run_reminders
 from service.timetable import DAY_KINDS, Run, collection_days, local_day
-from service.usecases.catalogue import set_reminder_times, zone_changes, zones
-from service.usecases.reminders import change_day, day_changes_from, preview
+from service.usecases.day_changes import change_day
+from service.usecases.reminders import preview
+from service.usecases.zones import day_changes_from, set_reminder_times, zone_changes, zones
 
 
 def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        _fail(f"{option} {text!r} is not a date like 2026-12-01", 2)
+        fail(f"{option} {text!r} is not a date like 2026-12-01", 2)
 
 
 # --- zones: reminder times and changed days ---------------------------------------------------------
@@ -41,10 +41,14 @@ def _date(text: str, option: str) -> date:
 @click.option("--no-morning", is_flag=True, help="No morning reminder.")
 def zones_remind(name: str, evening: str | None, morning: str | None, no_morning: bool) -> None:
     if morning and no_morning:
-        _fail("give --morning or --no-morning, not both", 2)
-    with transaction() as session:
+        fail("give --morning or --no-morning, not both", 2)
+    with unit_of_work() as uow:
         zone = set_reminder_times(
-            session, zone_named(session, name), evening=evening, morning=morning, no_morning=no_morning
+            uow.session,
+            zone_named(uow.session, name),
+            evening=evening,
+            morning=morning,
+            no_morning=no_morning,
         )
     morning_text = f", {zone.morning_at:%H:%M} on the day" if zone.morning_at else ", none on the day"
     click.echo(f"zone {zone.name}: reminders {zone.remind_at:%H:%M} the day before{morning_text}")
@@ -60,18 +64,15 @@ def zones_remind(name: str, evening: str | None, morning: str | None, no_morning
 @click.option("--move-to", help="The day it moves to; without it, the day is cancelled.")
 @click.option("--reason", required=True, help="Why, in a few words: households are told it.")
 def zones_change(name: str, day: str, move_to: str | None, reason: str) -> None:
-    runtime = _runtime()
-    with transaction() as session:
-        zone = zone_named(session, name)
+    with unit_of_work() as uow:
+        zone = zone_named(uow.session, name)
         change = change_day(
-            session,
+            uow,
             zone,
             _date(day, "--date"),
             _date(move_to, "--move-to") if move_to else None,
             reason,
             actor=operator(),
-            now=utc_now(),
-            local=runtime.settings.zone,
         )
     what = f"moved to {change.moved_to:%a %Y-%m-%d}" if change.moved_to else "cancelled"
     click.echo(f"{zone.name} {change.day:%a %Y-%m-%d} {what}; households are texted by the worker")
@@ -79,9 +80,8 @@ def zones_change(name: str, day: str, move_to: str | None, reason: str) -> None:
 
 @zones_group.command("changes", help="The cancelled and moved collection days from today on.")
 def zones_changes() -> None:
-    runtime = _runtime()
-    with transaction() as session:
-        names = {zone.id: zone.name for zone in zones(session)}
+    with unit_of_work() as uow:
+        names = {zone.id: zone.name for zone in zones(uow.session)}
         rows = [
             (
                 names[c.zone_id],
@@ -89,7 +89,7 @@ def zones_changes() -> None:
                 f"{c.moved_to:%a %Y-%m-%d}" if c.moved_to else "cancelled",
                 c.reason,
             )
-            for c in day_changes_from(session, local_day(utc_now(), runtime.settings.zone))
+            for c in day_changes_from(uow.session, local_day(uow.now, uow.settings.zone))
         ]
     print_table(("zone", "day", "now", "reason"), rows, "no changed days")
 
@@ -120,10 +120,10 @@ _KIND = click.Choice(DAY_KINDS)
     help="Households listed per zone.",
 )
 def reminders_preview(day: str, kind: str, limit: int) -> None:
-    settings = _runtime().settings
+    settings = runtime().settings
     wanted = _date(day, "--date")
-    with transaction() as session:
-        found = preview(session, settings, wanted, [kind])
+    with unit_of_work() as uow:
+        found = preview(uow.session, settings, wanted, [kind])
     if not found:
         click.echo(f"no zone collects on {wanted:%a %Y-%m-%d}")
         return
@@ -155,24 +155,22 @@ def reminders_preview(day: str, kind: str, limit: int) -> None:
 @click.option("--kind", type=_KIND, default="eve", show_default=True)
 @click.option("--zone", "zone_name", help="Only this zone (default: every zone collecting that day).")
 def reminders_run(day: str, kind: str, zone_name: str | None) -> None:
-    runtime = _runtime()
     wanted = _date(day, "--date")
     now = utc_now()
-    if wanted < local_day(now, runtime.settings.zone):
-        _fail(f"{wanted} has passed")
-    with transaction() as session:
-        chosen = [zone_named(session, zone_name)] if zone_name else zones(session)
+    if wanted < local_day(now, runtime().settings.zone):
+        fail(f"{wanted} has passed")
+    with unit_of_work() as uow:
+        chosen = [zone_named(uow.session, zone_name)] if zone_name else zones(uow.session)
         runs = []
         for zone in chosen:
             collects = bool(
-                collection_days(zone.days, wanted, wanted, zone_changes(session, zone.id, wanted))
+                collection_days(zone.days, wanted, wanted, zone_changes(uow.session, zone.id, wanted))
             )
             if collects and (kind == "eve" or zone.morning_at is not None):
                 runs.append((zone, Run(zone.id, wanted, kind)))
     if not runs:
         which = {"eve": "an evening", "morning": "a morning"}[kind]
-        _fail(f"no zone{' ' + zone_name if zone_name else ''} has {which} reminder for {wanted:%a %Y-%m-%d}")
-    use(runtime)
+        fail(f"no zone{' ' + zone_name if zone_name else ''} has {which} reminder for {wanted:%a %Y-%m-%d}")
     for zone, run in runs:
         written = run_reminders(run, now)
         click.echo(f"{zone.name} {wanted:%a %Y-%m-%d} ({kind}): {written} reminders written and queued")

@@ -12,7 +12,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from service.cli import _fail, operator, print_table, read_secret, transaction, utc_now
+from service.cli.common import fail, operator, print_table, read_secret, unit_of_work, utc_now
 from service.usecases import audit, tokens, users
 
 
@@ -38,17 +38,17 @@ def _record(session: object, action: str, user: users.User, **details: object) -
 def users_add(email: str, role: str) -> None:
     password = read_secret("Password", "password")
     try:
-        with transaction() as session:
-            added = users.add_user(session, email, password, role, utc_now())
-            _record(session, "user.add", added, role=role)
+        with unit_of_work() as uow:
+            added = users.add_user(uow.session, email, password, role, utc_now())
+            _record(uow.session, "user.add", added, role=role)
     except users.UserError as error:
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"added {added.email} ({added.role}); they sign in at /dashboard")
 
 
 @users_group.command("list", help="Every user, with role and last sign-in.")
 def users_list() -> None:
-    with transaction() as session:
+    with unit_of_work() as uow:
         rows = [
             (
                 u.email,
@@ -56,7 +56,7 @@ def users_list() -> None:
                 "active" if u.active else "disabled",
                 f"{u.last_sign_in_at:%Y-%m-%d %H:%M}" if u.last_sign_in_at else "never",
             )
-            for u in users.users(session)
+            for u in users.users(uow.session)
         ]
     print_table(
         ("email", "role", "status", "last sign-in (UTC)"), rows, "no users yet: users add --email ..."
@@ -68,21 +68,21 @@ def users_list() -> None:
 def users_password(email: str) -> None:
     password = read_secret("Password", "password")
     try:
-        with transaction() as session:
-            changed = users.set_password(session, email, password, now=utc_now(), by=operator())
-            _record(session, "user.password", changed)
+        with unit_of_work() as uow:
+            changed = users.set_password(uow.session, email, password, now=utc_now(), by=operator())
+            _record(uow.session, "user.password", changed)
     except users.UserError as error:
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"new password set for {changed.email}; signed out everywhere, API tokens ended")
 
 
 def _set_active(email: str, active: bool) -> None:
     try:
-        with transaction() as session:
-            changed = users.set_active(session, email, active, now=utc_now(), by=operator())
-            _record(session, "user.enable" if active else "user.disable", changed)
+        with unit_of_work() as uow:
+            changed = users.set_active(uow.session, email, active, now=utc_now(), by=operator())
+            _record(uow.session, "user.enable" if active else "user.disable", changed)
     except users.UserError as error:
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"{changed.email} {'enabled' if active else 'disabled and signed out everywhere'}")
 
 
@@ -121,11 +121,11 @@ def _active_user(session: Session, email: str) -> users.User:
 )
 def users_token(email: str, label: str, days: int | None) -> None:
     try:
-        with transaction() as session:
-            holder = _active_user(session, email)
-            issued = tokens.issue_token(session, utc_now(), user_id=holder.id, label=label, days=days)
+        with unit_of_work() as uow:
+            holder = _active_user(uow.session, email)
+            issued = tokens.issue_token(uow.session, utc_now(), user_id=holder.id, label=label, days=days)
             _record(
-                session,
+                uow.session,
                 "user.token",
                 holder,
                 token_id=issued.holder.token_id,
@@ -133,7 +133,7 @@ def users_token(email: str, label: str, days: int | None) -> None:
                 expires_at=issued.holder.expires_at.isoformat(),
             )
     except (users.UserError, tokens.TokenError) as error:
-        _fail(str(error))
+        fail(str(error))
     expires = f"{issued.holder.expires_at:%Y-%m-%d %H:%M} UTC"
     click.echo(f"API token for {holder.email} ({holder.role}), expires {expires}; shown this once:")
     click.echo(issued.token)
@@ -143,14 +143,14 @@ def users_token(email: str, label: str, days: int | None) -> None:
 @click.option("--email", required=True)
 def users_revoke_tokens(email: str) -> None:
     try:
-        with transaction() as session:
-            found = users.user_by_email(session, email)
+        with unit_of_work() as uow:
+            found = users.user_by_email(uow.session, email)
             if found is None:
                 raise users.UserError(f"no user {email.strip().lower()!r}")
-            ended = tokens.revoke_user_tokens(session, found.id, utc_now(), by=operator())
-            _record(session, "user.revoke_tokens", found, revoked=ended)
+            ended = tokens.revoke_user_tokens(uow.session, found.id, utc_now(), by=operator())
+            _record(uow.session, "user.revoke_tokens", found, revoked=ended)
     except users.UserError as error:
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"{found.email}: {ended} API token{'s' if ended != 1 else ''} revoked")
 
 

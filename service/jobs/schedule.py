@@ -1,28 +1,60 @@
-"""Recurring jobs, for RQ's cron scheduler (``rq cron service.schedule``, or ``flask worker``).
+"""Recurring jobs, for RQ's cron scheduler (``flask --app wsgi worker`` runs one).
 
 Every one is safe to run at any moment: each asks the database what is due and not done yet.
 """
 
 from __future__ import annotations
 
-from rq import cron
+from collections.abc import Callable
+from typing import NamedTuple
 
-from service.jobs.periodic import check_ledger_daily, expire_dispute_windows, remind_due, summarise_day
-from service.jobs.sending import seal_ledger, sweep_outbox, sweep_redemptions
+from redis import Redis
+from rq.cron import CronScheduler
+
+from service.jobs.checks import check_ledger_daily, expire_dispute_windows, seal_ledger, summarise_day
+from service.jobs.fulfilment import sweep_redemptions
+from service.jobs.reminders import remind_due
+from service.jobs.sending import sweep_outbox
 
 MINUTE = 60
 # The chain trails the last posting by at most a few seconds.
 SEAL_EVERY_SECONDS = 2
 
-cron.register(seal_ledger, "default", interval=SEAL_EVERY_SECONDS, job_timeout=300, result_ttl=60)
-# A text Redis never took is sent at most about two minutes late.
-cron.register(sweep_outbox, "high", interval=MINUTE, job_timeout=120, result_ttl=60)
-# A redemption Redis never took is fulfilled at most about two minutes late; one whose worker
-# died, once its claim has lapsed (5 minutes).
-cron.register(sweep_redemptions, "high", interval=MINUTE, job_timeout=120, result_ttl=60)
-# Reminders go out within a minute of their time (18:00 the evening before, by default).
-cron.register(remind_due, "default", interval=MINUTE, job_timeout=120, result_ttl=60)
-cron.register(expire_dispute_windows, "low", interval=10 * MINUTE, job_timeout=300, result_ttl=600)
-# Once a day each, at local times (02:00 and 07:00); asking every 5 minutes catches up after downtime.
-cron.register(check_ledger_daily, "low", interval=5 * MINUTE, job_timeout=3600, result_ttl=3600)
-cron.register(summarise_day, "low", interval=5 * MINUTE, job_timeout=300, result_ttl=3600)
+
+class Recurring(NamedTuple):
+    function: Callable[[], object]
+    queue: str
+    interval: int  # seconds
+    timeout: int
+    result_ttl: int
+
+
+RECURRING = (
+    Recurring(seal_ledger, "default", SEAL_EVERY_SECONDS, 300, 60),
+    # A text Redis never took is sent at most about two minutes late.
+    Recurring(sweep_outbox, "high", MINUTE, 120, 60),
+    # A redemption Redis never took is fulfilled at most about two minutes late; one whose worker
+    # died, once its claim has lapsed (5 minutes).
+    Recurring(sweep_redemptions, "high", MINUTE, 120, 60),
+    # Reminders go out within a minute of their time (18:00 the evening before, by default).
+    Recurring(remind_due, "default", MINUTE, 120, 60),
+    Recurring(expire_dispute_windows, "low", 10 * MINUTE, 300, 600),
+    # Once a day each, at local times (02:00 and 07:00); asking every 5 minutes catches up after
+    # downtime.
+    Recurring(check_ledger_daily, "low", 5 * MINUTE, 3600, 3600),
+    Recurring(summarise_day, "low", 5 * MINUTE, 300, 3600),
+)
+
+
+def cron_scheduler(connection: Redis) -> CronScheduler:
+    """RQ's cron scheduler with every recurring job."""
+    scheduler = CronScheduler(connection=connection)
+    for job in RECURRING:
+        scheduler.register(
+            job.function,
+            job.queue,
+            interval=job.interval,
+            job_timeout=job.timeout,
+            result_ttl=job.result_ttl,
+        )
+    return scheduler

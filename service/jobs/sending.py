@@ -1,7 +1,10 @@
-"""RQ jobs. Each takes plain values, opens its own transaction and is safe to run twice.
+"""Sending the outbox: each row handed to the gateway once, paced by the send limit, held back in
+quiet hours unless it answers the recipient's own text; and the sweep that enqueues rows no job is
+going to send (Redis was down, a worker died).
 
-Queues: ``high`` (replies and receipts), ``default``, ``low`` (fan-outs, reports).
-Recurring jobs are listed in ``service.schedule`` and enqueued by RQ's cron scheduler.
+Claim (committed), send, record (committed): a second job for the same row finds it claimed or
+sent and does nothing. A transient failure puts the row back with a later due time and schedules
+the retry; a permanent one fails it for good (``service.usecases.messages``).
 """
 
 from __future__ import annotations
@@ -10,42 +13,13 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
-
-import ledger
-from service import outbox, runtime
-from service.db import run_in_transaction, unit_of_work
-from service.jobs.queue import enqueue_job
-from service.providers import fulfilment
+from service import runtime
 from service.providers.sms import status_callback_url
-from service.usecases import rewards
+from service.unit_of_work import Job, UnitOfWork
+from service.usecases import messages
 from sms.gateways import OutgoingMessage, SendError
 
-QUEUES = ("high", "default", "low")
 log = logging.getLogger(__name__)
-
-
-def seal_ledger(max_batches: int = 100) -> int:
-    """Chain every committed transfer still waiting to be sealed; returns how many were sealed.
-
-    Each batch commits on its own, so a long backlog makes steady progress and never holds the
-    sealer's lock for long. A second sealer running at the same time finds the lock taken.
-    """
-    sealed = 0
-    for _ in range(max_batches):
-        with unit_of_work(runtime.current().sessions) as session:
-            result = ledger.seal(session)
-        sealed += result.sealed
-        if not result.sealed or not result.pending:
-            break
-    if sealed:
-        log.info("sealed %d transfers; head %d %s", sealed, result.head.count, result.head.hash)
-    return sealed
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 # Rows claimed, sent and recorded at a time. A worker killed mid-batch leaves at most this many
 # "sending": those it had not handed over yet are sent by the sweep; those it had may go twice
@@ -53,13 +27,12 @@ def _now() -> datetime:
 SEND_CHUNK = 25
 
 
-def send_message(message_id: int) -> str:
-    """Hand one outbox row to the gateway, once; returns what became of it (for RQ's record).
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-    Claim (committed), send, record (committed): a second job for the same row finds it claimed
-    or sent and does nothing. A transient failure puts the row back with a later due time and
-    schedules the retry; a permanent one fails it for good.
-    """
+
+def send_message(message_id: int) -> str:
+    """Hand one outbox row to the gateway, once; returns what became of it (for RQ's record)."""
     return send_outbox([message_id], bulk=False).get(message_id, "nothing to send")
 
 
@@ -90,24 +63,21 @@ def send_outbox(
 def _send_chunk(current: runtime.Runtime, ids: Sequence[int], bulk: bool, now: datetime) -> dict[int, str]:
     quiet = current.settings.quiet
     quiet_until = quiet.until(now, current.settings.zone) if quiet else None
-    batch = run_in_transaction(
-        current.sessions, lambda s: outbox.claim_many(s, ids, now, quiet_until=quiet_until)
-    )
+    batch = current.transact(lambda uow: messages.claim_many(uow.session, ids, now, quiet_until=quiet_until))
     outcomes = dict.fromkeys(batch.deferred, "waits for quiet hours to end")
     if batch.deferred and quiet_until is not None:
-        tag = f"quiet{int(quiet_until.timestamp())}"
-        outbox.enqueue_batches(current.redis, batch.deferred, tag=tag, due=quiet_until)
+        current.queue.send_bulk(batch.deferred, tag=f"quiet{int(quiet_until.timestamp())}", due=quiet_until)
     limit = current.send_limit
-    messages = batch.claimed if limit is None else list(limit.paced(batch.claimed, bulk=bulk))
-    if messages:
-        outcomes.update(_hand_over(current, messages))
+    claimed = batch.claimed if limit is None else list(limit.paced(batch.claimed, bulk=bulk))
+    if claimed:
+        outcomes.update(_hand_over(current, claimed))
     return outcomes
 
 
-def _hand_over(current: runtime.Runtime, chunk: Sequence[outbox.Claimed]) -> dict[int, str]:
+def _hand_over(current: runtime.Runtime, chunk: Sequence[messages.Claimed]) -> dict[int, str]:
     gateway = current.gateway
     sent: list[tuple[int, str, str]] = []
-    failures: list[tuple[outbox.Claimed, SendError]] = []
+    failures: list[tuple[messages.Claimed, SendError]] = []
     for claimed in chunk:
         message = OutgoingMessage(
             to=claimed.to,
@@ -127,12 +97,12 @@ def _hand_over(current: runtime.Runtime, chunk: Sequence[outbox.Claimed]) -> dic
         else:
             sent.append((claimed.id, result.provider_id, result.status))
 
-    def record(session: Session) -> list[timedelta | None]:
+    def record(uow: UnitOfWork) -> list[timedelta | None]:
         moment = _now()
-        outbox.record_sent_many(session, gateway.name, sent, moment)
+        messages.record_sent_many(uow.session, gateway.name, sent, moment)
         return [
-            outbox.record_failure(
-                session,
+            messages.record_failure(
+                uow.session,
                 claimed.id,
                 transient=failure.transient,
                 code=failure.code,
@@ -143,13 +113,16 @@ def _hand_over(current: runtime.Runtime, chunk: Sequence[outbox.Claimed]) -> dic
             for claimed, failure in failures
         ]
 
-    waits = run_in_transaction(current.sessions, record)
+    waits = current.transact(record)
     outcomes = {message_id: f"{status} {provider_id}" for message_id, provider_id, status in sent}
     for (claimed, failure), wait in zip(failures, waits, strict=True):
         if wait is None:
             outcomes[claimed.id] = f"failed: {failure}"
         else:
-            outbox.enqueue_retry(current.redis, claimed.id, claimed.attempt, wait)
+            # The next try; refused by Redis, the sweep retries it.
+            current.queue.enqueue(
+                Job.SEND_MESSAGE, claimed.id, job_id=f"send-{claimed.id}-{claimed.attempt}", wait=wait
+            )
             outcomes[claimed.id] = f"retry in {int(wait.total_seconds())}s: {failure}"
     return outcomes
 
@@ -158,86 +131,11 @@ def sweep_outbox() -> int:
     """Enqueue outbox rows that no job will send (Redis was down, a worker died). Returns how many."""
     current = runtime.current()
     now = _now()
-    swept = run_in_transaction(current.sessions, lambda s: outbox.rows_to_sweep(s, now))
+    swept = current.transact(lambda uow: messages.rows_to_sweep(uow.session, now))
     count = len(swept.transactional) + len(swept.bulk)
     if count:
         log.info("outbox sweep: enqueuing %d rows", count)
         tag = f"sweep{int(now.timestamp())}"
-        outbox.enqueue_sends(current.redis, swept.transactional, tag=tag)
-        outbox.enqueue_batches(current.redis, swept.bulk, tag=tag)
+        current.queue.send(swept.transactional, tag=tag)
+        current.queue.send_bulk(swept.bulk, tag=tag)
     return count
-
-
-# --- rewards ---------------------------------------------------------------------------------------
-
-FULFIL_QUEUE = "high"
-FULFIL_JOB_TIMEOUT = 120
-
-
-def fulfil_redemption(redemption_id: int) -> str:
-    """Deliver one redemption's reward, once; returns what became of it (for RQ's record).
-
-    Claim (committed), call the fulfiller outside any transaction, record (committed, with the
-    household's reply). A second job for the same redemption finds it claimed or done and does
-    nothing. A transient failure is retried later; a permanent one, or the last transient one,
-    refunds the points.
-    """
-    current = runtime.current()
-    order = run_in_transaction(current.sessions, lambda s: rewards.claim_redemption(s, redemption_id, _now()))
-    if order is None:
-        return "nothing to do"
-    fulfiller = fulfilment.fulfiller_for(order.kind, current.settings)
-    try:
-        done = fulfiller.fulfil(order)
-    except Exception as error:
-        failure = (
-            error
-            if isinstance(error, fulfilment.FulfilmentError)
-            else fulfilment.FulfilmentError(f"{type(error).__name__}: {error}", transient=True)
-        )
-        if not isinstance(error, fulfilment.FulfilmentError):
-            log.exception("fulfiller %s raised on redemption %d", fulfiller.name, redemption_id)
-        recorded = run_in_transaction(
-            current.sessions,
-            lambda s: rewards.record_failure(s, current.settings, redemption_id, failure, _now()),
-        )
-    else:
-        recorded = run_in_transaction(
-            current.sessions,
-            lambda s: rewards.record_fulfilled(s, current.settings, redemption_id, done, _now()),
-        )
-    finally:
-        fulfiller.close()
-    outbox.enqueue_sends(current.redis, recorded.to_send)
-    if recorded.retry_in is not None:
-        enqueue_job(  # refused by Redis, the redemption sweep retries it
-            current.redis,
-            "service.jobs.sending.fulfil_redemption",
-            redemption_id,
-            queue=FULFIL_QUEUE,
-            job_id=f"fulfil-{redemption_id}-{order.attempt}",
-            timeout=FULFIL_JOB_TIMEOUT,
-            wait=recorded.retry_in,
-        )
-    return recorded.outcome
-
-
-def sweep_redemptions() -> int:
-    """Enqueue created redemptions that no job will fulfil (Redis was down, a worker died)."""
-    current = runtime.current()
-    now = _now()
-    ids = run_in_transaction(current.sessions, lambda s: rewards.redemptions_to_sweep(s, now))
-    if ids:
-        log.info("redemption sweep: enqueuing %d", len(ids))
-    for redemption_id in ids:
-        taken = enqueue_job(
-            current.redis,
-            "service.jobs.sending.fulfil_redemption",
-            redemption_id,
-            queue=FULFIL_QUEUE,
-            job_id=f"fulfil-{redemption_id}-sweep{int(now.timestamp())}",
-            timeout=FULFIL_JOB_TIMEOUT,
-        )
-        if not taken:  # Redis is down: the next sweep tries again
-            break
-    return len(ids)

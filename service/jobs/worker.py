@@ -14,7 +14,8 @@ from types import FrameType
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from service.jobs.sending import QUEUES
+from service.jobs.registry import QUEUES
+from service.jobs.schedule import cron_scheduler
 from service.runtime import Runtime, redis_url_of, use
 
 log = logging.getLogger(__name__)
@@ -22,11 +23,7 @@ log = logging.getLogger(__name__)
 
 def run_cron(redis_url: str) -> None:
     """The cron scheduler's own process: it installs its own signal handlers."""
-    from rq.cron import create_cron
-
-    from service.jobs import schedule  # noqa: F401 - registers the recurring jobs
-
-    create_cron(Redis.from_url(redis_url)).start()  # type: ignore[no-untyped-call]
+    cron_scheduler(Redis.from_url(redis_url)).start()  # type: ignore[no-untyped-call]
 
 
 def run_worker(runtime: Runtime, *, with_cron: bool = True, burst: bool = False) -> bool:

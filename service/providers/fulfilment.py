@@ -45,6 +45,7 @@ import requests
 from ledger.refs import ALPHABET
 from service.settings import Settings
 from sms.gateways import AfricasTalkingConfig
+from sms.gateways.africastalking import post_form
 
 log = logging.getLogger(__name__)
 
@@ -197,22 +198,10 @@ class AfricasTalkingAirtime:
     def fulfil(self, order: Order) -> Fulfilled:
         recipients = [{"phoneNumber": order.phone, "amount": f"{self.currency} {order.units}"}]
         data = {"username": self.config.username, "recipients": json.dumps(recipients)}
-        headers = {
-            "apiKey": self.config.api_key,
-            "Accept": "application/json",
-            "Idempotency-Key": order.idempotency_key,
-        }
         try:
-            # Redirects are not followed: a redirected POST loses its body, and one here means a
-            # wrong base URL.
-            with self._session.post(
-                self.url,
-                data=data,
-                headers=headers,
-                timeout=self.config.timeout_seconds,
-                allow_redirects=False,
-            ) as response:
-                status, body = response.status_code, response.text
+            status, body = post_form(
+                self._session, self.config, self.url, data, {"Idempotency-Key": order.idempotency_key}
+            )
         except requests.Timeout as error:  # before ConnectionError: ConnectTimeout is both
             # It may have been taken: the retry carries the same Idempotency-Key.
             raise FulfilmentError(

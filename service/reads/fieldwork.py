@@ -14,6 +14,7 @@ import sms
 from ledger.refs import normalise as normalise_reference
 from service.models import collections_t, households_t, material_words_t, materials_t
 from service.reads.people import PickupLine, lines_of
+from service.usecases import Refused
 from service.usecases.catalogue import current_rates
 
 MAX_PAGE = 500
@@ -59,6 +60,24 @@ def _search(query: Select[Any], text: str, region: str) -> Select[Any]:
     return query.where(or_(*matches))
 
 
+class Viewer(NamedTuple):
+    """Who is looking: a collector sees the households of their own zone only (none before they
+    have one); anyone else, every zone's."""
+
+    collector: bool
+    zone_id: int | None = None
+
+
+def zone_seen(viewer: Viewer | None, asked: int | None) -> int | None:
+    """The zone whose households ``viewer`` is shown when asking for ``asked`` (None: every zone).
+    ``Refused("not_your_zone")`` when a collector asks for another zone's."""
+    if viewer is None or not viewer.collector:
+        return asked
+    if asked is not None and asked != viewer.zone_id:
+        raise Refused("not_your_zone")
+    return viewer.zone_id
+
+
 def households(
     session: Session,
     *,
@@ -67,9 +86,14 @@ def households(
     text: str = "",
     after: int | None = None,
     limit: int = 100,
+    viewer: Viewer | None = None,
 ) -> tuple[list[HouseholdEntry], int | None]:
-    """Households in id order (of one zone when ``zone_id`` is given), matching ``text`` if any;
-    a keyset page after ``after``, and the id to continue after (None on the last page)."""
+    """Households in id order (of one zone when ``zone_id`` is given, and only of the zone the
+    ``viewer`` may see), matching ``text`` if any; a keyset page after ``after``, and the id to
+    continue after (None on the last page)."""
+    zone_id = zone_seen(viewer, zone_id)
+    if viewer is not None and viewer.collector and zone_id is None:
+        return [], None  # a collector with no zone yet sees none
     query = _HOUSEHOLDS.order_by(households_t.c.id).limit(min(limit, MAX_PAGE) + 1)
     if zone_id is not None:
         query = query.where(households_t.c.zone_id == zone_id)
@@ -83,12 +107,16 @@ def households(
     return page, (page[-1].id if len(rows) > len(page) else None)
 
 
-def household_by_code(session: Session, code: str) -> HouseholdEntry | None:
+def household_by_code(session: Session, code: str, viewer: Viewer | None = None) -> HouseholdEntry | None:
+    """The household with this member code, if the ``viewer`` may see it."""
     canonical = sms.parse_member_code(code)
     if canonical is None:
         return None
     row = session.execute(_HOUSEHOLDS.where(households_t.c.member_code == canonical)).first()
-    return None if row is None else HouseholdEntry(*row)
+    found = None if row is None else HouseholdEntry(*row)
+    if found is not None and viewer is not None and viewer.collector and found.zone_id != viewer.zone_id:
+        return None
+    return found
 
 
 class MaterialEntry(NamedTuple):

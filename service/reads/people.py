@@ -6,16 +6,14 @@ collector's pickups, kg, ratings and commission. Queries only: nothing here writ
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 import ledger
 import sms
-from ledger.models import accounts_t, transfers_t
 from service.accounts import collector_account, member_account
 from service.models import (
     collection_lines_t,
@@ -102,82 +100,52 @@ class Household(NamedTuple):
     balance: int
 
 
+def _one_with_zone_and_phone(table: Table, person_id: int, *columns: Any) -> Any:
+    """One household's or collector's ``columns``, its zone's name among them, then its phone's
+    language and opt-out."""
+    return (
+        select(*columns, phones_t.c.language, phones_t.c.opted_out_at)
+        .outerjoin(zones_t, zones_t.c.id == table.c.zone_id)
+        .join(phones_t, phones_t.c.number == table.c.phone)
+        .where(table.c.id == person_id)
+    )
+
+
+def _points(session: Session, account: str) -> int:
+    try:
+        return ledger.balance(session, account).credit_balance
+    except ledger.UnknownAccount:
+        return 0
+
+
 def household(session: Session, household_id: int) -> Household | None:
+    h = households_t.c
     row = session.execute(
-        select(
-            households_t.c.id,
-            households_t.c.member_code,
-            households_t.c.name,
-            households_t.c.phone,
-            households_t.c.address,
+        _one_with_zone_and_phone(
+            households_t,
+            household_id,
+            h.id,
+            h.member_code,
+            h.name,
+            h.phone,
+            h.address,
             zones_t.c.name,
-            households_t.c.status,
-            households_t.c.created_at,
-            households_t.c.joined_via,
-            phones_t.c.language,
-            phones_t.c.opted_out_at,
+            h.status,
+            h.created_at,
+            h.joined_via,
         )
-        .outerjoin(zones_t, zones_t.c.id == households_t.c.zone_id)
-        .join(phones_t, phones_t.c.number == households_t.c.phone)
-        .where(households_t.c.id == household_id)
     ).first()
     if row is None:
         return None
-    balance = 0
-    if row.member_code:
-        try:
-            balance = ledger.balance(session, member_account(row.member_code)).credit_balance
-        except ledger.UnknownAccount:
-            balance = 0
-    return Household(*row, balance=balance)
-
-
-@dataclass(frozen=True, slots=True)
-class StatementLine:
-    """A transfer on an account, with what it did to the account and the balance after it."""
-
-    transfer: ledger.PostedTransfer
-    amount: int  # + credited to the account, - debited from it
-    balance: int
-
-    @property
-    def id(self) -> int:
-        return self.transfer.id
-
-
-def _signed_sum_from(session: Session, account_id: int, first_id: int) -> int:
-    """Credits minus debits of the account over transfers ``first_id`` and later (each side
-    summed along its own index)."""
-    t = transfers_t
-
-    def side(column: Any) -> Any:
-        return (
-            select(func.coalesce(func.sum(t.c.amount), 0))
-            .where(column == account_id, t.c.id >= first_id)
-            .scalar_subquery()
-        )
-
-    return int(session.execute(select(side(t.c.credit_account_id) - side(t.c.debit_account_id))).scalar_one())
+    balance = _points(session, member_account(row.member_code)) if row.member_code else 0
+    return Household._make((*row, balance))
 
 
 def statement(
     session: Session, account: str, *, before: int | None = None, limit: int = STATEMENT_PAGE
-) -> list[StatementLine]:
-    """An account's transfers newest first (keyset pages: ``before`` is the last id shown), each
-    with its signed amount and the account's balance right after it. Empty for no such account."""
-    account_id = session.execute(select(accounts_t.c.id).where(accounts_t.c.code == account)).scalar()
-    if account_id is None:
-        return []
-    rows = ledger.browse(session, ledger.TransferFilter(account=account), before=before, limit=limit)
-    running = ledger.balance(session, account).credit_balance
-    if before is not None:
-        running -= _signed_sum_from(session, int(account_id), before)
-    lines = []
-    for transfer in rows:
-        signed = transfer.amount if transfer.credit == account else -transfer.amount
-        lines.append(StatementLine(transfer, signed, running))
-        running -= signed
-    return lines
+) -> list[ledger.StatementLine]:
+    """An account's transfers newest first, each with the balance right after it (``ledger.statement``)."""
+    return ledger.statement(session, account, before=before, limit=limit)
 
 
 class PickupLine(NamedTuple):
@@ -378,21 +346,19 @@ class Collector(NamedTuple):
 
 
 def collector(session: Session, collector_id: int, now: datetime, local_zone: tzinfo) -> Collector | None:
+    c = collectors_t.c
     row = session.execute(
-        select(
-            collectors_t.c.id,
-            collectors_t.c.name,
-            collectors_t.c.phone,
+        _one_with_zone_and_phone(
+            collectors_t,
+            collector_id,
+            c.id,
+            c.name,
+            c.phone,
             zones_t.c.name,
-            collectors_t.c.status,
-            collectors_t.c.commission_per_kg,
-            collectors_t.c.created_at,
-            phones_t.c.language,
-            phones_t.c.opted_out_at,
+            c.status,
+            c.commission_per_kg,
+            c.created_at,
         )
-        .outerjoin(zones_t, zones_t.c.id == collectors_t.c.zone_id)
-        .join(phones_t, phones_t.c.number == collectors_t.c.phone)
-        .where(collectors_t.c.id == collector_id)
     ).first()
     if row is None:
         return None
@@ -420,18 +386,17 @@ def collector(session: Session, collector_id: int, now: datetime, local_zone: tz
         .group_by(materials_t.c.name)
         .order_by(func.sum(collection_lines_t.c.grams).desc(), materials_t.c.name)
     ).all()
-    try:
-        balance = ledger.balance(session, collector_account(collector_id)).credit_balance
-    except ledger.UnknownAccount:
-        balance = 0
-    return Collector(
-        *row,
-        pickups_this_month=int(pickups_count),
-        grams_this_month=int(grams),
-        commission_this_month=int(commission),
-        commission_balance=balance,
-        ratings=int(ratings),
-        average_stars=None if stars is None else float(stars),
-        kg_by_material=[(name, int(total)) for name, total in by_material],
-        kg_since=kg_since,
+    balance = _points(session, collector_account(collector_id))
+    return Collector._make(
+        (
+            *row,
+            int(pickups_count),
+            int(grams),
+            int(commission),
+            balance,
+            int(ratings),
+            None if stars is None else float(stars),
+            [(name, int(total)) for name, total in by_material],
+            kg_since,
+        )
     )

@@ -16,11 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledger
-import sms
 from service.accounts import ADJUSTMENTS
 from service.models import adjustments_t, collectors_t, households_t, users_t
-from service.outbox import Outbox
-from service.usecases.pickups import language_of
+from service.unit_of_work import UnitOfWork
 
 MAX_POINTS = 1_000_000
 ADJUSTABLE = ("member:", "collector:")
@@ -152,10 +150,9 @@ def _decide(
     )
 
 
-def approve(
-    session: Session, outbox: Outbox, programme: str, adjustment_id: int, approver_id: int, now: datetime
-) -> ledger.PostedTransfer:
+def approve(uow: UnitOfWork, adjustment_id: int, approver_id: int) -> ledger.PostedTransfer:
     """Post the proposed adjustment (approved by someone else) and tell the account's owner."""
+    session, now = uow.session, uow.now
     proposal = _proposed(session, adjustment_id)
     if proposal.proposed_by == approver_id:
         raise AdjustmentError("a different operator must approve it: you proposed it")
@@ -183,13 +180,12 @@ def approve(
             f"{account} holds {held:,} points; it cannot give {points:,} (reject it, or propose less)"
         ) from None
     _decide(session, adjustment_id, "approved", approver_id, now, transfer_id=posted.id)
-    _tell_owner(session, outbox, programme, account, proposal, points)
+    _tell_owner(uow, account, proposal, points)
     return posted
 
 
-def _tell_owner(
-    session: Session, outbox: Outbox, programme: str, account: str, proposal: Adjustment, points: int
-) -> None:
+def _tell_owner(uow: UnitOfWork, account: str, proposal: Adjustment, points: int) -> None:
+    session = uow.session
     kind, _, key = account.partition(":")
     if kind == "member":
         phone = session.execute(
@@ -200,12 +196,8 @@ def _tell_owner(
     if phone is None:
         return
     template = "adjustment_credit" if proposal.amount > 0 else "adjustment_debit"
-    language = language_of(session, phone)
     balance = ledger.balance(session, account).credit_balance
-    body = sms.render(
-        template, language, programme=programme, points=points, reason=proposal.reason, balance=balance
-    )
-    outbox.write(phone, body, language=language, template=template)
+    uow.outbox.text(phone, template, points=points, reason=proposal.reason, balance=balance)
 
 
 def reject(session: Session, adjustment_id: int, user_id: int, note: str, now: datetime) -> None:

@@ -1,38 +1,30 @@
-"""Disputes: a household's NO to a receipt, and an operator's decision on it.
+"""Disputes: a household's NO to a receipt within the dispute window, and an operator's decision
+on it.
 
 Upholding reverses the pickup (reversing transfers: nothing is deleted) and tells the household
-and the collector; rejecting keeps the pickup and tells both why. Plain functions on the
-caller's session and outbox; the CLI and the dashboard call the same ones.
+and the collector; rejecting keeps the pickup and tells both why. The CLI and the dashboard call
+the same functions.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 import ledger
-import sms
-from service.models import collections_t, collectors_t, disputes_t, households_t
-from service.outbox import Outbox
-from service.usecases.catalogue import get_collector
-from service.usecases.households import get_member
-from service.usecases.pickups import Pickup, balance_of, language_of, pickup_by_reference, reverse_pickup
+from service.models import collections_t, disputes_t
+from service.unit_of_work import UnitOfWork
+from service.usecases import Refused
+from service.usecases.households import Member, get_member
+from service.usecases.pickups import Pickup, balance_of, pickup_by_reference, reverse_pickup
+from service.usecases.receipts import own_pickup
+from service.usecases.roles import get_collector
 
 
 class DisputeError(ValueError):
     """A decision that cannot be made; nothing was written."""
-
-
-class OpenDispute(NamedTuple):
-    id: int
-    reference: str
-    member_code: str
-    points: int
-    reason: str | None
-    opened_at: datetime
 
 
 def open_dispute(
@@ -58,85 +50,23 @@ def dispute_status(session: Session, collection_id: int) -> str | None:
     ).scalar()
 
 
-def open_disputes(session: Session) -> list[OpenDispute]:
-    rows = session.execute(
-        select(
-            disputes_t.c.id,
-            collections_t.c.reference,
-            households_t.c.member_code,
-            collections_t.c.points,
-            disputes_t.c.reason,
-            disputes_t.c.opened_at,
-        )
-        .join(collections_t, collections_t.c.id == disputes_t.c.collection_id)
-        .join(households_t, households_t.c.id == collections_t.c.household_id)
-        .where(disputes_t.c.status == "open")
-        .order_by(disputes_t.c.opened_at)
-    )
-    return [OpenDispute(*row) for row in rows]
-
-
-class DisputeRow(NamedTuple):
-    """A dispute as the dashboard lists it."""
-
-    id: int
-    status: str
-    reason: str | None
-    opened_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    decision_note: str | None
-    reference: str
-    points: int
-    grams: int
-    pickup_status: str
-    occurred_at: datetime
-    household_id: int
-    member_code: str
-    household: str
-    collector_id: int
-    collector: str
-
-
-def dispute_rows(
-    session: Session, *, open_ones: bool | None, household_id: int | None = None, limit: int = 100
-) -> list[DisputeRow]:
-    """Open disputes oldest first (the queue); decided ones newest first; or, with ``open_ones``
-    None, all of them newest first (a household's)."""
-    query = (
-        select(
-            disputes_t.c.id,
-            disputes_t.c.status,
-            disputes_t.c.reason,
-            disputes_t.c.opened_at,
-            disputes_t.c.decided_at,
-            disputes_t.c.decided_by,
-            disputes_t.c.decision_note,
-            collections_t.c.reference,
-            collections_t.c.points,
-            collections_t.c.grams,
-            collections_t.c.status,
-            collections_t.c.occurred_at,
-            households_t.c.id,
-            households_t.c.member_code,
-            households_t.c.name,
-            collectors_t.c.id,
-            collectors_t.c.name,
-        )
-        .join(collections_t, collections_t.c.id == disputes_t.c.collection_id)
-        .join(households_t, households_t.c.id == collections_t.c.household_id)
-        .join(collectors_t, collectors_t.c.id == collections_t.c.collector_id)
-        .limit(limit)
-    )
-    if household_id is not None:
-        query = query.where(collections_t.c.household_id == household_id)
-    if open_ones:
-        query = query.where(disputes_t.c.status == "open").order_by(disputes_t.c.opened_at, disputes_t.c.id)
-    elif open_ones is False:
-        query = query.where(disputes_t.c.status != "open").order_by(disputes_t.c.decided_at.desc())
-    else:
-        query = query.order_by(disputes_t.c.opened_at.desc(), disputes_t.c.id.desc())
-    return [DisputeRow._make(row) for row in session.execute(query)]
+def dispute(
+    uow: UnitOfWork, household: Member | None, reference: str, reason: str | None, *, inbound_id: int | None
+) -> int:
+    """NO: the household disputes its pickup, within ``DISPUTE_WINDOW_HOURS`` of it; an operator
+    decides. ``Refused`` when there is a dispute already, the pickup was undone or reversed, or
+    the window has closed."""
+    session = uow.session
+    pickup = own_pickup(session, household, reference)
+    status = dispute_status(session, pickup.id)
+    if status is not None:
+        raise Refused("dispute_exists", ref=reference, status=status)
+    if pickup.status != "credited":
+        raise Refused("pickup_reversed", ref=reference)
+    window = uow.settings.dispute_window_hours
+    if uow.now - pickup.received_at > timedelta(hours=window):
+        raise Refused("dispute_too_late", ref=reference, hours=window)
+    return open_dispute(session, pickup, reason, uow.now, inbound_id)
 
 
 def _open(session: Session, dispute_id: int) -> Pickup:
@@ -165,10 +95,9 @@ def _decide(
     )
 
 
-def uphold(
-    session: Session, outbox: Outbox, programme: str, dispute_id: int, operator: str, now: datetime
-) -> int:
+def uphold(uow: UnitOfWork, dispute_id: int, operator: str) -> int:
     """Reverse the disputed pickup and tell both parties; returns the points taken back."""
+    session, now = uow.session, uow.now
     if not operator.strip():
         raise DisputeError("say who decides (the operator's name or email)")
     pickup = _open(session, dispute_id)
@@ -186,9 +115,7 @@ def uphold(
     _decide(session, dispute_id, "upheld", operator, None, now)
     member = get_member(session, pickup.household_id)
     _tell_both(
-        session,
-        outbox,
-        programme,
+        uow,
         pickup,
         (
             "dispute_upheld",
@@ -202,16 +129,9 @@ def uphold(
     return points
 
 
-def reject(
-    session: Session,
-    outbox: Outbox,
-    programme: str,
-    dispute_id: int,
-    operator: str,
-    reason: str,
-    now: datetime,
-) -> None:
+def reject(uow: UnitOfWork, dispute_id: int, operator: str, reason: str) -> None:
     """Keep the pickup; tell the household why and the collector that it stands."""
+    session, now = uow.session, uow.now
     if not operator.strip():
         raise DisputeError("say who decides (the operator's name or email)")
     if not reason.strip():
@@ -220,30 +140,20 @@ def reject(
     _decide(session, dispute_id, "rejected", operator, reason.strip(), now)
     member = get_member(session, pickup.household_id)
     _tell_both(
-        session,
-        outbox,
-        programme,
+        uow,
         pickup,
         ("dispute_rejected", {"ref": pickup.reference, "reason": reason.strip()}),
         ("dispute_rejected_collector", {"ref": pickup.reference, "member": member.member_code}),
     )
 
 
-def _tell_both(
-    session: Session,
-    outbox: Outbox,
-    programme: str,
-    pickup: Pickup,
-    *texts: tuple[str, dict[str, object]],
-) -> None:
+def _tell_both(uow: UnitOfWork, pickup: Pickup, *texts: tuple[str, dict[str, object]]) -> None:
     """The household's text, then the collector's, each in its own language."""
-    member = get_member(session, pickup.household_id)
-    collector = get_collector(session, pickup.collector_id)
+    member = get_member(uow.session, pickup.household_id)
+    collector = get_collector(uow.session, pickup.collector_id)
     assert collector is not None
     for phone, (template, values) in zip((member.phone, collector.phone), texts, strict=True):
-        language = language_of(session, phone)
-        body = sms.render(template, language, programme=programme, **values)
-        outbox.write(phone, body, language=language, template=template)
+        uow.outbox.text(phone, template, **values)
 
 
 def settle_pickups(session: Session, now: datetime, window: timedelta, *, limit: int = 5000) -> int:

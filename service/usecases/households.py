@@ -1,4 +1,5 @@
-"""Households: registering one (JOIN, a collector's NEW, the demo) and finding one by phone."""
+"""Households: joining (JOIN by SMS, a collector's NEW at the door, the collector app, the demo),
+the welcome text, and finding a member by phone, code or the app's id."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from sqlalchemy.orm import Session
 import ledger
 import sms
 from service.accounts import member_account
-from service.db import insert_ignoring_conflict
-from service.models import households_t, phones_t
+from service.models import households_t
+from service.unit_of_work import UnitOfWork
+from service.usecases import Refused
+from service.usecases.phones import ensure_phone
+from service.usecases.roles import active_collector, role_of
+from service.usecases.zones import get_zone, zones
 
 
 class Member(NamedTuple):
-    """A member household, as a conversation needs it."""
+    """A member household, as the use cases need it."""
 
     id: int
     member_code: str
@@ -68,22 +73,6 @@ def get_member(session: Session, household_id: int) -> Member:
     return Member(*session.execute(_MEMBER_BY_ID, {"household_id": household_id}).one())
 
 
-def mask_code(code: str) -> str:
-    """A member code as CHECK shows it to anyone: enough to recognise one's own, not to use."""
-    return code[0] + "*" * (len(code) - 3) + code[-2:]
-
-
-def ensure_phone(session: Session, number: str, now: datetime) -> None:
-    """The phone's row (language, opt-out), created if Kolekt has not met the number before."""
-    insert_ignoring_conflict(
-        session,
-        phones_t,
-        {"number": number, "language": "EN", "created_at": now, "updated_at": now},
-        conflict=("number",),
-        returning=phones_t.c.number,
-    )
-
-
 def register_household(
     session: Session,
     phone: str,
@@ -111,3 +100,62 @@ def register_household(
     session.execute(_SET_MEMBER_CODE, {"household_id": household_id, "code": code})
     ledger.open_accounts(session, [(member_account(code), "member", True)], now=now)
     return Member(household_id, code, name[:80], phone, zone_id, "active", address)
+
+
+def zone_named_in(session: Session, address: str | None) -> int | None:
+    """The zone an address names, when it names exactly one ("12 Adeniyi St Yaba" -> Yaba)."""
+    if not address:
+        return None
+    words = " " + " ".join(address.lower().replace(",", " ").split()) + " "
+    found = [zone.id for zone in zones(session) if f" {zone.name.lower()} " in words]
+    return found[0] if len(found) == 1 else None
+
+
+def welcome(uow: UnitOfWork, member: Member) -> None:
+    """The welcome text, to the new member's phone: its code and, when it has a zone, its days."""
+    zone = get_zone(uow.session, member.zone_id) if member.zone_id is not None else None
+    values: dict[str, object] = {"name": sms.first_name(member.name), "code": member.member_code}
+    if zone is None:
+        uow.outbox.text(member.phone, "welcome_no_zone", **values)
+    else:
+        uow.outbox.text(member.phone, "welcome", zone=zone.name, days=zone.describe(), **values)
+
+
+def join(uow: UnitOfWork, phone: str, name: str, address: str | None) -> Member:
+    """JOIN: this phone becomes a member, in the zone its address names (if it names one), and
+    is welcomed. ``Refused`` when it is a member already."""
+    existing = member_by_phone(uow.session, phone)
+    if existing is not None:
+        raise Refused("already_member", name=sms.first_name(existing.name), code=existing.member_code)
+    session = uow.session
+    member = register_household(
+        session, phone, name, address, "sms", uow.now, zone_id=zone_named_in(session, address)
+    )
+    welcome(uow, member)
+    return member
+
+
+def register_at_door(
+    uow: UnitOfWork, collector_id: int, phone: str, name: str, address: str | None
+) -> Member:
+    """NEW: a collector registers a household at its door, in the collector's zone, and the
+    household is welcomed. ``Refused`` for a suspended collector, a collector's or a shop's
+    number, or a number that is a member's already."""
+    session = uow.session
+    collector = active_collector(session, collector_id)
+    if role_of(session, phone)[0] != "household":
+        raise Refused("not_a_member_phone", phone=phone)
+    existing = member_by_phone(session, phone)
+    if existing is not None:
+        raise Refused(
+            "already_registered",
+            phone=phone,
+            code=existing.member_code,
+            name=sms.first_name(existing.name),
+        )
+    ensure_phone(session, phone, uow.now)
+    member = register_household(
+        session, phone, name, address, "collector", uow.now, zone_id=collector.zone_id
+    )
+    welcome(uow, member)
+    return member

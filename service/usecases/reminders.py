@@ -34,31 +34,11 @@ from service.models import (
     pickup_requests_t,
     reminder_runs_t,
     reminders_t,
-    zones_t,
 )
-from service.outbox import write_bulk
 from service.settings import Settings
-from service.timetable import (
-    DAY_KINDS,
-    KINDS,
-    DayChange,
-    Due,
-    Run,
-    collection_days,
-    day_label,
-    local_day,
-    next_collection_day,
-    runs_due,
-)
-from service.usecases.catalogue import (
-    CatalogueError,
-    Zone,
-    get_zone,
-    parse_days,
-    parse_window,
-    zone_changes,
-    zones,
-)
+from service.timetable import DAY_KINDS, KINDS, Due, Run, collection_days, day_label, local_day, runs_due
+from service.unit_of_work import UnitOfWork
+from service.usecases.zones import Zone, day_changes_from, get_zone, next_day_after, zone_changes, zones
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +46,6 @@ BATCH_SIZE = 500
 # A run not finished this long after it was (re)started lost a job (a worker died, Redis was
 # down): it is started again, and only households still without their text get one.
 STALE_RUN = timedelta(minutes=10)
-REASON_WIDTH = 60
 
 TEMPLATES = {
     "eve": "reminder_eve",
@@ -74,174 +53,6 @@ TEMPLATES = {
     "cancelled": "collection_cancelled",
     "moved": "collection_moved",
 }
-
-
-class ReminderError(CatalogueError):
-    """A change to the reminders or collection days that cannot be made; nothing was written."""
-
-
-# --- one-off changes to collection days ------------------------------------------------------------
-
-
-def change_day(
-    session: Session,
-    zone: Zone,
-    day: date,
-    moved_to: date | None,
-    reason: str,
-    *,
-    actor: str,
-    now: datetime,
-    local: tzinfo,
-) -> DayChange:
-    """Cancel one of the zone's collection days, or move it to ``moved_to``. Its PICKUP and SKIP
-    requests go with it (to the new day, or to the next one). The households are told by the
-    notice run the scheduler starts at once."""
-    reason = " ".join(reason.split())
-    if not 0 < len(reason) <= REASON_WIDTH:
-        raise ReminderError(f"give a reason of 1 to {REASON_WIDTH} characters (households are told it)")
-    today = local_day(now, local)
-    changes = zone_changes(session, zone.id, today)
-    if day < today:
-        raise ReminderError(f"{day} has passed")
-    if day in changes:
-        raise ReminderError(f"{zone.name}'s {day} is already {'moved' if changes[day] else 'cancelled'}")
-    if not collection_days(zone.days, day, day, changes):
-        raise ReminderError(f"{day} ({day:%A}) is not a collection day in {zone.name} ({zone.describe()})")
-    if moved_to is not None:
-        if moved_to < today or moved_to == day:
-            raise ReminderError(f"move it to a day from today on, other than {day} itself")
-        if abs((moved_to - day).days) > 30:
-            raise ReminderError("move it by 30 days at most; cancel it if the day is further away")
-        if collection_days(zone.days, moved_to, moved_to, changes):
-            raise ReminderError(
-                f"{moved_to} is a collection day in {zone.name} already; cancel {day} instead"
-            )
-    session.execute(
-        day_changes_t.insert(),
-        {
-            "zone_id": zone.id,
-            "day": day,
-            "moved_to": moved_to,
-            "reason": reason,
-            "created_at": now,
-            "created_by": actor[:80],
-        },
-    )
-    changes = {**changes, day: moved_to}
-    _carry_requests(session, zone, day, moved_to or _next_day(zone, day, local, changes))
-    return DayChange(zone.id, day, moved_to, reason, now)
-
-
-def _next_day(zone: Zone, after: date, local: tzinfo, changes: dict[date, date | None]) -> date | None:
-    """The first collection day after ``after`` (None if none in the next 60 days)."""
-    try:
-        end_of_day = datetime.combine(after, zone.window_end, tzinfo=local)
-        return next_collection_day(zone, end_of_day, local, changes)
-    except LookupError:
-        return None
-
-
-def _carry_requests(session: Session, zone: Zone, day: date, to: date | None) -> int:
-    """Move the PICKUP/SKIP requests of ``day`` to ``to``, except where a household has one there;
-    returns how many moved."""
-    if to is None:
-        return 0
-    already = select(pickup_requests_t.c.household_id).where(pickup_requests_t.c.collection_date == to)
-    moved = session.execute(
-        update(pickup_requests_t)
-        .where(
-            pickup_requests_t.c.zone_id == zone.id,
-            pickup_requests_t.c.collection_date == day,
-            pickup_requests_t.c.household_id.not_in(already),
-        )
-        .values(collection_date=to)
-    )
-    return int(moved.rowcount)  # type: ignore[attr-defined]
-
-
-class Retimed(NamedTuple):
-    zone: Zone
-    texts: list[int]  # the outbox rows telling the households (enqueue them after the commit)
-    moved: int  # PICKUP/SKIP requests carried to a day that is still a collection day
-
-
-def change_timetable(
-    session: Session,
-    zone: Zone,
-    days: str,
-    window: str,
-    *,
-    programme: str,
-    now: datetime,
-    local: tzinfo,
-) -> Retimed:
-    """Give a zone new regular collection days or hours, from now on.
-
-    Requests (PICKUP/SKIP) for a day that is no longer a collection day go to the next one, and
-    every active household of the zone that did not opt out is texted the new days and its next
-    collection day, in its language, in this transaction (the caller enqueues them after the
-    commit). The evening and morning reminders follow the new days by themselves.
-    """
-    start, end = parse_window(window)
-    session.execute(
-        update(zones_t)
-        .where(zones_t.c.id == zone.id)
-        .values(days=parse_days(days), window_start=start, window_end=end)
-    )
-    retimed = get_zone(session, zone.id)
-    assert retimed is not None
-    if (retimed.days, retimed.window) == (zone.days, zone.window):
-        raise ReminderError(f"{zone.name} is already {zone.describe()}")  # the caller rolls back
-    today = local_day(now, local)
-    changes = zone_changes(session, zone.id, today)
-    requested = session.execute(
-        select(pickup_requests_t.c.collection_date)
-        .where(pickup_requests_t.c.zone_id == zone.id, pickup_requests_t.c.collection_date >= today)
-        .distinct()
-    ).scalars()
-    moved = 0
-    for day in sorted(requested):
-        if not collection_days(retimed.days, day, day, changes):
-            moved += _carry_requests(session, retimed, day, _next_day(retimed, day, local, changes))
-    try:
-        following = day_label(next_collection_day(retimed, now, local, changes))
-    except LookupError:
-        following = "-"
-    values = {"zone": retimed.name, "days": retimed.describe(), "next": following}
-    recipients = session.execute(
-        select(households_t.c.phone, phones_t.c.language)
-        .join(phones_t, phones_t.c.number == households_t.c.phone)
-        .where(
-            households_t.c.zone_id == zone.id,
-            households_t.c.status == "active",
-            phones_t.c.opted_out_at.is_(None),
-        )
-        .order_by(households_t.c.id)
-    ).all()
-    texts = {
-        language: sms.render("zone_days_changed", language, programme=programme, **values)
-        for language in {row.language for row in recipients}
-    }
-    texts_written = write_bulk(
-        session,
-        [(row.phone, texts[row.language], row.language) for row in recipients],
-        template="zone_days_changed",
-        kind="reminder",
-        now=now,
-        due=now,
-    )
-    return Retimed(retimed, texts_written, moved)
-
-
-def day_changes_from(session: Session, since: date) -> list[DayChange]:
-    """Every zone's changes concerning ``since`` or later, oldest day first."""
-    rows = session.execute(
-        select(day_changes_t)
-        .where((day_changes_t.c.day >= since) | (day_changes_t.c.moved_to >= since))
-        .order_by(day_changes_t.c.day, day_changes_t.c.zone_id)
-    )
-    return [DayChange(row.zone_id, row.day, row.moved_to, row.reason, row.created_at) for row in rows]
 
 
 # --- who gets a run's text, and what it says --------------------------------------------------------
@@ -300,7 +111,7 @@ def text_of(session: Session, run: Run, zone: Zone, local: tzinfo) -> Wording | 
     if change is None or (change.moved_to is None) != (run.kind == "cancelled"):
         return None
     values["occasion"] = change.reason
-    following = change.moved_to or _next_day(zone, run.day, local, changes)
+    following = change.moved_to or next_day_after(zone, run.day, local, changes)
     if following is None:
         return Wording("collection_cancelled_later", values)
     return Wording(TEMPLATES[run.kind], {**values, "next": day_label(following)})
@@ -319,38 +130,30 @@ def plan_batches(session: Session, run: Run, size: int = BATCH_SIZE) -> list[tup
     return [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
 
 
-@dataclass(frozen=True)
-class Written:
-    outbox_ids: list[int]
-    due: datetime  # when they may be sent: now, or the end of quiet hours
-
-
-def write_batch(
-    session: Session, settings: Settings, run: Run, first: int, last: int, now: datetime
-) -> Written:
+def write_batch(uow: UnitOfWork, run: Run, first: int, last: int) -> list[int]:
     """The texts of households ``first``..``last`` of a run that do not have theirs yet: a
-    reminder row each (its key refuses a second) and an outbox row each, in the caller's
-    transaction. Safe to run again: what was written is not written twice."""
+    reminder row each (its key refuses a second) and an outbox row each, sent in bulk after the
+    commit (in quiet hours, from their end). Safe to run again: what was written is not written
+    twice. Returns the outbox rows written."""
+    session, settings, now = uow.session, uow.settings, uow.now
     quiet = settings.quiet
     due = (quiet.until(now, settings.zone) if quiet else None) or now
     zone = get_zone(session, run.zone_id)
     text = None if zone is None else text_of(session, run, zone, settings.zone)
     if text is None:
-        return Written([], due)
+        return []
     found = session.execute(_recipients(run).where(households_t.c.id.between(first, last))).all()
     if not found:
-        return Written([], due)
+        return []
     mine = _claim_keys(session, run, [row.id for row in found], now)
     recipients = [row for row in found if row.id in mine]
     if not recipients:  # another worker wrote them first
-        return Written([], due)
+        return []
     bodies = {language: render(settings, text, language) for language in {row.language for row in recipients}}
-    outbox_ids = write_bulk(
-        session,
+    outbox_ids = uow.outbox.write_bulk(
         [(row.phone, bodies[row.language], row.language) for row in recipients],
         template=text.template,
         kind="reminder",
-        now=now,
         due=due,
     )
     session.execute(
@@ -367,7 +170,7 @@ def write_batch(
             for row, outbox_id in zip(recipients, outbox_ids, strict=True)
         ],
     )
-    return Written(outbox_ids, due)
+    return outbox_ids
 
 
 def _claim_keys(session: Session, run: Run, household_ids: Sequence[int], now: datetime) -> set[int]:
@@ -456,6 +259,16 @@ def reminded_count(session: Session, run: Run) -> int:
             )
         ).scalar_one()
     )
+
+
+def fan_out_arguments(run: Run) -> tuple[int, str, str]:
+    """A run as the fan-out job's plain arguments (``parse_run`` reads them back)."""
+    return run.zone_id, run.day.isoformat(), run.kind
+
+
+def fan_out_id(run: Run, tag: object) -> str:
+    """The fan-out job's id: a second enqueue with the same tag replaces the first."""
+    return f"fan-out-{run.zone_id}-{run.day}-{run.kind}-{tag}"
 
 
 def parse_run(zone_id: int, day: str, kind: str) -> Run:

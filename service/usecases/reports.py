@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 import ledger
 import sms
-from service.db import insert_ignoring_conflict, run_in_transaction, unit_of_work
+from service.db import insert_ignoring_conflict
 from service.models import (
     collections_t,
     daily_summaries_t,
@@ -29,10 +29,9 @@ from service.models import (
     redemptions_t,
     reminders_t,
 )
-from service.outbox import Outbox
-from service.settings import Settings
+from service.runtime import Runtime
 from service.timetable import at, day_label, local_day
-from service.usecases.pickups import kg
+from service.unit_of_work import UnitOfWork
 
 # Local times: the ledger is checked in the quiet of the night; the summary of a day goes out
 # when quiet hours end the morning after.
@@ -82,17 +81,16 @@ def finish_check(session: Session, check_id: int, report: ledger.VerifyReport, n
 
 
 def check_and_record(
-    sessions: sessionmaker[Session], trigger: str, *, seal: bool = True, workers: int = 1
+    runtime: Runtime, trigger: str, *, seal: bool = True, workers: int = 1
 ) -> ledger.VerifyReport:
     """Seal what waits (unless told not to), verify the whole ledger, and record the result in
-    ``ledger_checks``: the daily job and the CLI's ``ledger verify`` both come here."""
-    check_id = run_in_transaction(sessions, lambda s: start_check(s, trigger, datetime.now(UTC)))
+    ``ledger_checks``, each step a transaction of its own: the daily job, the dashboard's "Verify
+    ledger" and the CLI's ``ledger verify`` all come here."""
+    check_id = runtime.transact(lambda uow: start_check(uow.session, trigger, uow.now))
     if seal:
-        with unit_of_work(sessions) as session:
-            ledger.seal_all(session)
-    with unit_of_work(sessions) as session:
-        report = ledger.verify(session, workers=workers)
-    run_in_transaction(sessions, lambda s: finish_check(s, check_id, report, datetime.now(UTC)))
+        runtime.transact(lambda uow: ledger.seal_all(uow.session))
+    report = runtime.transact(lambda uow: ledger.verify(uow.session, workers=workers))
+    runtime.transact(lambda uow: finish_check(uow.session, check_id, report, datetime.now(UTC)))
     return report
 
 
@@ -206,8 +204,9 @@ def summary_due(session: Session, now: datetime, local: tzinfo) -> date | None:
     return None if done else yesterday
 
 
-def summarise(session: Session, settings: Settings, day: date, now: datetime) -> Outbox | None:
-    """Write ``day``'s summary and text it to the operators, once: None if it was written before."""
+def summarise(uow: UnitOfWork, day: date) -> bool:
+    """Write ``day``'s summary and text it to the operators, once: False if it was written before."""
+    session, settings, now = uow.session, uow.settings, uow.now
     numbers = figures(session, day, settings.zone)
     written = insert_ignoring_conflict(
         session,
@@ -217,15 +216,14 @@ def summarise(session: Session, settings: Settings, day: date, now: datetime) ->
         returning=daily_summaries_t.c.day,
     )
     if written is None:
-        return None
-    outbox = Outbox(session, now)
+        return False
     body = sms.render(
         "daily_summary",
         "EN",
         programme=settings.programme_name,
         date=day_label(day),
         count=numbers["pickups"],
-        kg=kg(numbers["grams"]),
+        kg=sms.kg(numbers["grams"]),
         points=numbers["points_issued"],
         redeemed=numbers["points_redeemed"],
         members=numbers["new_members"],
@@ -235,5 +233,5 @@ def summarise(session: Session, settings: Settings, day: date, now: datetime) ->
         ledger=numbers["ledger"],
     )
     for phone in settings.operator_phones:
-        outbox.write(phone, body, language="EN", template="daily_summary", kind="report")
-    return outbox
+        uow.outbox.write(phone, body, language="EN", template="daily_summary", kind="report")
+    return True

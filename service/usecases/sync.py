@@ -19,31 +19,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 import sms
-from service.channels.conversation import role_of
-from service.db import run_in_transaction
-from service.models import households_t
-from service.outbox import Outbox
-from service.reads.people import lines_of
+from service.models import collection_lines_t, households_t
+from service.runtime import Runtime
 from service.settings import Settings
-from service.usecases.catalogue import Collector, get_collector, materials
+from service.unit_of_work import UnitOfWork
+from service.usecases import Refused
+from service.usecases.catalogue import materials
 from service.usecases.households import (
     Member,
-    ensure_phone,
     member_by_client_id,
     member_by_code,
     member_by_phone,
     register_household,
+    welcome,
 )
-from service.usecases.pickups import Logged, Refused, lock_collector, log_pickup, send_receipt, welcome
-from sms import commands
+from service.usecases.phones import ensure_phone
+from service.usecases.pickups import Logged, lock_collector, log_pickup, send_receipt
+from service.usecases.roles import Collector, get_collector, role_of
+from service.usecases.zones import get_zone
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,17 @@ APP_REASONS = {
     "bad_phone": "{phone} is not a phone number. Check it.",
     "bad_name": "Give the household's name (1 to 80 characters).",
     "try_again": "The server could not take this just now. It will be sent again.",
+    "not_your_zone": "A collector registers households in their own zone.",
+    "no_zone": "There is no zone {zone_id}.",
 }
 
 # The field of a household at fault, for an answer that names it (the API's 422).
-REFUSED_FIELDS = {"bad_phone": "phone", "not_a_member_phone": "phone", "bad_name": "name"}
+REFUSED_FIELDS = {
+    "bad_phone": "phone",
+    "not_a_member_phone": "phone",
+    "bad_name": "name",
+    "no_zone": "zone_id",
+}
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ class NewPickup:
     client_id: str
     occurred_at: datetime
     household: HouseholdRef
-    lines: tuple[commands.Line, ...]
+    lines: tuple[sms.Line, ...]
     seq: int | None = None
 
 
@@ -139,67 +148,36 @@ class Result:
     fields: dict[str, Any] | None = None
 
 
-@dataclass
-class Done:
-    """A batch's answers, and the texts its transactions wrote (to enqueue after the last)."""
-
-    results: list[Result]
-    to_send: list[int] = field(default_factory=list)
-
-
-class Refusal(Exception):
-    """An operation that will not be done as it is: ``code`` and ``values`` make its ``reason``."""
-
-    def __init__(self, key: str, /, **values: object) -> None:
-        super().__init__(key)
-        self.code = key
-        self.values = values
-
-
 def reason(code: str, settings: Settings, /, **values: object) -> Reason:
+    """A refusal in words for the collector: the app's own, or the SMS reply's (in English)."""
     if code in APP_REASONS:
         return Reason(code, APP_REASONS[code].format(**values))
     return Reason(code, sms.render(code, "EN", programme=settings.programme_name, **values))
 
 
-@dataclass
-class AppTexter:
-    """Texts an operation sends (a receipt, a welcome): to other people, so they wait for morning
-    in quiet hours like any news."""
-
-    outbox: Outbox
-    settings: Settings
-
-    def text(self, to: str, template: str, language: str, /, **values: object) -> int:
-        body = sms.render(template, language, programme=self.settings.programme_name, **values)
-        return self.outbox.write(to, body, language=language, template=template)
+def reason_of(refusal: Refused, settings: Settings) -> Reason:
+    return reason(refusal.template, settings, **refusal.values)
 
 
 # --- households -------------------------------------------------------------------------------
 
 
-def register_from_app(
-    session: Session,
-    texter: AppTexter,
-    operation: NewHousehold,
-    zone_id: int | None,
-    now: datetime,
-) -> tuple[str, Member]:
+def register_from_app(uow: UnitOfWork, operation: NewHousehold, zone_id: int | None) -> tuple[str, Member]:
     """A household registered at the door: ``(created, member)``; ``(duplicate, member)`` when
-    this id was synced before; ``(existing, member)`` when the phone is a member's already.
-    Raises ``Refusal``."""
-    settings = texter.settings
+    this id was synced before; ``(existing, member)`` when the phone is a member's already. Texts
+    the new member its welcome. Raises ``Refused``."""
+    session, settings, now = uow.session, uow.settings, uow.now
     seen = member_by_client_id(session, operation.client_id)
     if seen is not None:
         return DUPLICATE, seen
     phone = sms.normalise_phone(operation.phone, settings.phone_region)
     if phone is None:
-        raise Refusal("bad_phone", phone=operation.phone[:20])
+        raise Refused("bad_phone", phone=operation.phone[:20])
     name = " ".join(operation.name.split())
     if not name or len(name) > 80:
-        raise Refusal("bad_name")
+        raise Refused("bad_name")
     if role_of(session, phone)[0] != "household":
-        raise Refusal("not_a_member_phone", phone=phone)
+        raise Refused("not_a_member_phone", phone=phone)
     existing = member_by_phone(session, phone)
     if existing is not None:
         return EXISTING, existing
@@ -209,7 +187,7 @@ def register_from_app(
     session.execute(
         households_t.update().where(households_t.c.id == member.id).values(client_id=operation.client_id)
     )
-    welcome(texter, session, member)
+    welcome(uow, member)
     return CREATED, member
 
 
@@ -220,24 +198,22 @@ def _household_named(session: Session, settings: Settings, named: HouseholdRef) 
     if named.client_id is not None:
         member = member_by_client_id(session, named.client_id)
         if member is None:
-            raise Refusal("unknown_household")
+            raise Refused("unknown_household")
         return member
     if named.code is not None:
         code = sms.parse_member_code(named.code)
         member = member_by_code(session, code) if code else None
         if member is None:
-            raise Refusal("bad_member_code", code=named.code.strip().upper()[:12])
+            raise Refused("bad_member_code", code=named.code.strip().upper()[:12])
         return member
     phone = sms.normalise_phone(named.phone or "", settings.phone_region)
     member = member_by_phone(session, phone) if phone else None
     if member is None:
-        raise Refusal("unknown_member_phone", phone=(phone or named.phone or "")[:20])
+        raise Refused("unknown_member_phone", phone=(phone or named.phone or "")[:20])
     return member
 
 
-def _checked_lines(
-    session: Session, settings: Settings, lines: Sequence[commands.Line]
-) -> tuple[commands.Line, ...]:
+def _checked_lines(session: Session, settings: Settings, lines: Sequence[sms.Line]) -> tuple[sms.Line, ...]:
     """One line per material (two lines of PET are added up, as a LOG text's are), each a known
     material within the programme's limit per line."""
     known = materials(session)
@@ -245,57 +221,55 @@ def _checked_lines(
     for line in lines:
         code = line.material.strip().upper()
         if code not in known:
-            raise Refusal("unknown_material", material=line.material[:20])
+            raise Refused("unknown_material", material=line.material[:20])
         totals[code] = totals.get(code, 0) + line.grams
     for code, grams in totals.items():
         if grams > settings.max_kg_per_line * 1000:
             # The material, as a LOG text's refusal names it: "PET 200.001kg" would be clipped
             # to the template's width ("PET 200..") and read as a weight under the limit.
-            raise Refusal("weight_too_large", weight=code, limit=settings.max_kg_per_line)
-    return tuple(commands.Line(code, grams) for code, grams in totals.items())
+            raise Refused("weight_too_large", weight=code, limit=settings.max_kg_per_line)
+    return tuple(sms.Line(code, grams) for code, grams in totals.items())
 
 
-def _same_pickup(session: Session, logged: Logged, member: Member, lines: Sequence[commands.Line]) -> bool:
+def _same_pickup(session: Session, logged: Logged, member: Member, lines: Sequence[sms.Line]) -> bool:
     """Whether the pickup found (by this id, or by its #seq) is this one: the same household, and
     the same weight of each material (the same total of other materials is another pickup)."""
     if logged.household_id != member.id:
         return False
-    stored = lines_of(session, [logged.collection_id])[logged.collection_id]
-    return sorted((line.material_code, line.grams) for line in stored) == sorted(
-        (line.material, line.grams) for line in lines
-    )
+    stored = session.execute(
+        collection_lines_t.select()
+        .with_only_columns(collection_lines_t.c.material_code, collection_lines_t.c.grams)
+        .where(collection_lines_t.c.collection_id == logged.collection_id)
+    ).all()
+    return sorted(tuple(row) for row in stored) == sorted((line.material, line.grams) for line in lines)
 
 
-def log_from_app(
-    session: Session, texter: AppTexter, collector: Collector, operation: NewPickup, now: datetime
-) -> tuple[str, Member, Logged]:
-    """A pickup made in the app: ``(created | duplicate, household, logged)``. Raises ``Refusal``."""
+def log_from_app(uow: UnitOfWork, collector: Collector, operation: NewPickup) -> tuple[str, Member, Logged]:
+    """A pickup made in the app: ``(created | duplicate, household, logged)``. Raises ``Refused``."""
+    session, settings, now = uow.session, uow.settings, uow.now
     if operation.occurred_at > now + FUTURE_SKEW:
-        raise Refusal("in_future")
+        raise Refused("in_future")
     if operation.occurred_at < now - MAX_AGE:
-        raise Refusal("too_old")
-    lines = _checked_lines(session, texter.settings, operation.lines)
-    member = _household_named(session, texter.settings, operation.household)
-    try:
-        logged = log_pickup(
-            session,
-            collector=collector,
-            household=member,
-            lines=lines,
-            occurred_at=operation.occurred_at,
-            received_at=now,
-            channel="app",
-            dedupe_key=f"app:{operation.client_id}",
-            seq=operation.seq,
-        )
-    except Refused as refusal:
-        raise Refusal(refusal.template, **refusal.values) from None
+        raise Refused("too_old")
+    lines = _checked_lines(session, settings, operation.lines)
+    member = _household_named(session, settings, operation.household)
+    logged = log_pickup(
+        session,
+        collector=collector,
+        household=member,
+        lines=lines,
+        occurred_at=operation.occurred_at,
+        received_at=now,
+        channel="app",
+        dedupe_key=f"app:{operation.client_id}",
+        seq=operation.seq,
+    )
     if logged.duplicate:
         if not _same_pickup(session, logged, member, lines):
             # The same #seq on another pickup: not this one. Never hide it as a duplicate.
-            raise Refusal("seq_taken", seq=operation.seq, ref=logged.reference)
+            raise Refused("seq_taken", seq=operation.seq, ref=logged.reference)
         return DUPLICATE, member, logged
-    send_receipt(texter, session, collector, member, lines, logged)
+    send_receipt(uow, collector, member, lines, logged)
     return CREATED, member, logged
 
 
@@ -314,67 +288,55 @@ def adopt_client_id(session: Session, household_id: int, client_id: str) -> None
 
 
 def _apply(
-    session: Session,
+    uow: UnitOfWork,
     *,
-    settings: Settings,
     collector_id: int,
     index: int,
     operation: NewHousehold | NewPickup,
-    now: datetime,
     known: Mapping[str, str],
-) -> tuple[Result, list[int]]:
+) -> Result:
     # One collector's operations are applied one at a time, so the same batch sent twice at once
     # (a retry racing the first send) finds each one done rather than colliding with it.
-    lock_collector(session, collector_id)
-    collector = get_collector(session, collector_id)
+    lock_collector(uow.session, collector_id)
+    collector = get_collector(uow.session, collector_id)
     assert collector is not None
-    outbox = Outbox(session, now)
-    texter = AppTexter(outbox, settings)
     if isinstance(operation, NewHousehold):
         if collector.status != "active":
-            raise Refusal("collector_suspended")
-        status, member = register_from_app(session, texter, operation, collector.zone_id, now)
+            raise Refused("collector_suspended")
+        status, member = register_from_app(uow, operation, collector.zone_id)
         if status == EXISTING:
             # For the app, a phone already a member's is that household: its pickups go to it.
-            adopt_client_id(session, member.id, operation.client_id)
+            adopt_client_id(uow.session, member.id, operation.client_id)
             status = DUPLICATE
-        result = Result(index, operation.client_id, "household", status, household=member)
-    else:
-        named = operation.household.client_id
-        if named is not None and named in known:
-            # A household operation earlier in this batch registered or found it.
-            operation = replace(operation, household=HouseholdRef(code=known[named]))
-        status, member, logged = log_from_app(session, texter, collector, operation, now)
-        original = (
-            Original(logged.reference, logged.occurred_at, logged.channel) if status == DUPLICATE else None
-        )
-        result = Result(
-            index,
-            operation.client_id,
-            "pickup",
-            status,
-            reference=logged.reference,
-            points=logged.points,
-            household=member,
-            original=original,
-        )
-    return result, outbox.to_send
+        return Result(index, operation.client_id, "household", status, household=member)
+    named = operation.household.client_id
+    if named is not None and named in known:
+        # A household operation earlier in this batch registered or found it.
+        operation = replace(operation, household=HouseholdRef(code=known[named]))
+    status, member, logged = log_from_app(uow, collector, operation)
+    original = Original(logged.reference, logged.occurred_at, logged.channel) if status == DUPLICATE else None
+    return Result(
+        index,
+        operation.client_id,
+        "pickup",
+        status,
+        reference=logged.reference,
+        points=logged.points,
+        household=member,
+        original=original,
+    )
 
 
-def sync(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    collector_id: int,
-    operations: Sequence[Operation],
-    now: datetime,
-) -> Done:
-    """Apply a batch in order, each operation in its own transaction; an answer for every one."""
-    done = Done([])
+def sync(runtime: Runtime, collector_id: int, operations: Sequence[Operation], now: datetime) -> list[Result]:
+    """Apply a batch in order, each operation in its own unit of work (its texts enqueued once it
+    has committed); an answer for every one."""
+    settings = runtime.settings
+    results: list[Result] = []
     # The households this batch's household operations registered or found: app id -> code.
     known: dict[str, str] = {}
     for index, operation in enumerate(operations):
         if isinstance(operation, Unreadable):
-            done.results.append(
+            results.append(
                 Result(
                     index,
                     operation.client_id,
@@ -386,28 +348,46 @@ def sync(
             )
             continue
         kind = "household" if isinstance(operation, NewHousehold) else "pickup"
-        to_send: list[int] = []
         try:
-            result, to_send = run_in_transaction(
-                sessions,
-                partial(
-                    _apply,
-                    settings=settings,
-                    collector_id=collector_id,
-                    index=index,
-                    operation=operation,
-                    now=now,
-                    known=known,
-                ),
+            result = runtime.transact(
+                partial(_apply, collector_id=collector_id, index=index, operation=operation, known=known),
+                now=now,
             )
-        except Refusal as refusal:
-            found = reason(refusal.code, settings, **refusal.values)
-            result = Result(index, operation.client_id, kind, REFUSED, reason=found)
+        except Refused as refusal:
+            result = Result(index, operation.client_id, kind, REFUSED, reason=reason_of(refusal, settings))
         except Exception:  # rolled back; the others go on, and the phone keeps this one
             log.exception("sync of %s %s failed", kind, operation.client_id)
             result = Result(index, operation.client_id, kind, RETRY, reason=reason("try_again", settings))
         if isinstance(operation, NewHousehold) and result.household is not None:
             known[operation.client_id] = result.household.member_code
-        done.results.append(result)
-        done.to_send.extend(to_send)
-    return done
+        results.append(result)
+    return results
+
+
+def register(
+    runtime: Runtime,
+    operation: NewHousehold,
+    *,
+    collector_id: int | None,
+    zone_id: int | None,
+    now: datetime,
+) -> tuple[str, Member]:
+    """A household registered through the API: by a collector (in their own zone; asking for
+    another is ``Refused("not_your_zone")``) or by an operator (in ``zone_id``, which must exist).
+    ``(created | duplicate | existing, member)``; raises ``Refused``. The same id or phone sent at
+    the same moment by another request that won is found on a second try."""
+
+    def work(uow: UnitOfWork) -> tuple[str, Member]:
+        zone = zone_id
+        if collector_id is not None:
+            if zone_id is not None:
+                raise Refused("not_your_zone")
+            lock_collector(uow.session, collector_id)  # one at a time with their sync
+            collector = get_collector(uow.session, collector_id)
+            assert collector is not None
+            zone = collector.zone_id
+        elif zone is not None and get_zone(uow.session, zone) is None:
+            raise Refused("no_zone", zone_id=zone)
+        return register_from_app(uow, operation, zone)
+
+    return runtime.transact(work, now=now, attempts=2, retry_on=(IntegrityError,))

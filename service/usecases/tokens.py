@@ -25,6 +25,13 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from service.models import api_tokens_t, collectors_t, users_t
+from service.unit_of_work import UnitOfWork
+from service.usecases import Refused, audit
+from service.usecases.roles import active_collector
+
+# The audit log's actions for a new PIN and for ending every app sign-in (SMS, dashboard, CLI, API).
+PIN_ACTION = "collector.pin"
+SIGN_OUT_ACTION = "collector.signout"
 
 PIN_LENGTHS = range(4, 7)
 SEQ_BLOCK = 100_000
@@ -98,6 +105,45 @@ def set_pin(session: Session, collector_id: int, pin: str, now: datetime, *, by:
         .values(pin_hash=_hasher.hash(pin), pin_set_at=now)
     )
     return revoke_collector_tokens(session, collector_id, now, by=by)
+
+
+def collector_subject(collector_id: int) -> str:
+    """A collector as the audit log names them."""
+    return f"collector:{collector_id}"
+
+
+def pin_set_at(session: Session, collector_id: int) -> datetime | None:
+    """When the collector's PIN was last set; None if they have none (and cannot sign in)."""
+    row = session.execute(
+        select(collectors_t.c.pin_set_at, collectors_t.c.pin_hash).where(collectors_t.c.id == collector_id)
+    ).first()
+    if row is None or not row.pin_hash:
+        return None
+    set_at: datetime | None = row.pin_set_at
+    return set_at
+
+
+def pin_by_sms(uow: UnitOfWork, collector_id: int, digits: str) -> int:
+    """``PIN 4821`` from the collector's own phone: their new PIN, every app sign-in ended,
+    audited without the digits. Returns how many sign-ins ended. ``Refused`` for a suspended
+    collector (their app is refused anyway until the hub lets them work again) and for a PIN
+    too easy to guess (the grammar let through only 4 to 6 digits)."""
+    session = uow.session
+    collector = active_collector(session, collector_id)
+    subject = collector_subject(collector.id)
+    try:
+        ended = set_pin(session, collector.id, digits, uow.now, by=subject)
+    except PinError:
+        raise Refused("pin_too_easy") from None
+    audit.record(
+        session,
+        actor=subject,
+        action=PIN_ACTION,
+        subject=subject,
+        at=uow.now,
+        details={"by": "sms", "signed_out": ended},
+    )
+    return ended
 
 
 def collector_signing_in(session: Session, phone: str, pin: str) -> int | None:

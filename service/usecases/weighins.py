@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.models import collection_lines_t, collections_t, collectors_t, materials_t, weigh_ins_t
 from service.timetable import at, local_day
-from service.usecases.catalogue import get_collector
+from service.usecases.roles import get_collector
 
 MAX_GRAMS = 2_000_000  # 2 tonnes: more than a collector's cart carries in a day
 MAX_AGE_DAYS = 60

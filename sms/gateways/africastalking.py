@@ -131,16 +131,8 @@ class AfricasTalkingGateway:
         data = {"username": self.config.username, "to": message.to, "message": message.body}
         if self.config.sender_id is not None:
             data["from"] = self.config.sender_id
-        headers = {"apiKey": self.config.api_key, "Accept": "application/json"}
         try:
-            with self._session.post(
-                self.url,
-                data=data,
-                headers=headers,
-                timeout=self.config.timeout_seconds,
-                allow_redirects=False,
-            ) as response:
-                status, body = response.status_code, response.text
+            status, body = post_form(self._session, self.config, self.url, data)
         except requests.RequestException as error:
             raise _network_error(error) from error
         outcome = _read_recipient(body)
@@ -165,6 +157,26 @@ class AfricasTalkingGateway:
         """Closes the session this gateway made (not one it was given)."""
         if self._owns_session:
             self._session.close()
+
+
+def post_form(
+    session: requests.Session,
+    config: AfricasTalkingConfig,
+    url: str,
+    data: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
+    """One form POST to an Africa's Talking API (SMS, airtime) with the account's key: the HTTP
+    status and body. Redirects are not followed: a redirected POST would lose its body, and one
+    here means a wrong base URL. ``requests`` raises what could not be sent or read."""
+    with session.post(
+        url,
+        data=data,
+        headers={"apiKey": config.api_key, "Accept": "application/json", **(headers or {})},
+        timeout=config.timeout_seconds,
+        allow_redirects=False,
+    ) as response:
+        return response.status_code, response.text
 
 
 def _network_error(error: requests.RequestException) -> SendError:

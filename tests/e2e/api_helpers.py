@@ -24,8 +24,9 @@ from service.accounts import collector_account, member_account
 from service.channels.simulator import replies_to, simulate
 from service.models import api_tokens_t, collections_t, households_t, outbox_t
 from service.usecases import tokens
-from service.usecases.catalogue import collector_by_phone
-from service.usecases.households import Member, ensure_phone, member_by_phone, register_household
+from service.usecases.households import Member, member_by_phone, register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.roles import collector_by_phone
 from sms.member_codes import CHECK_ALPHABET
 from tests.e2e.hub import Hub
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from service.db import unit_of_work
+from service.db import transaction
 from service.models import Household, InboundMessage, OutboxMessage, Phone
 from tests.conftest import TWILIO_TEST_SETTINGS, twilio_signature
 
@@ -104,7 +104,7 @@ def sessions(app: Flask) -> sessionmaker[Session]:
 
 def read(app: Flask, statement: Any) -> list[Any]:
     """Every row a select returns, read in a transaction of its own."""
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         rows = list(session.execute(statement).scalars())
         session.expunge_all()
         return rows
@@ -112,7 +112,7 @@ def read(app: Flask, statement: Any) -> list[Any]:
 
 def counts(app: Flask) -> dict[str, int]:
     """How many rows each table the webhooks write holds."""
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         return {
             model.__tablename__: session.execute(select(func.count()).select_from(model)).scalar_one()
             for model in (InboundMessage, OutboxMessage, Phone, Household)
@@ -157,5 +157,5 @@ def household_of(app: Flask, number: str = PHONE) -> Household | None:
 
 
 def update_outbox(app: Flask, message_id: int, **values: object) -> None:
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from service.cli.demo import seed_demo
-from service.db import unit_of_work
+from service.db import transaction
 from service.runtime import Runtime
 from service.usecases import users
 
@@ -76,7 +76,7 @@ class Hub:
         self._count = 0
 
     def session(self) -> Any:
-        return unit_of_work(self.runtime.sessions)
+        return transaction(self.runtime.sessions)
 
     def add_user(self, role: str, email: str | None = None, password: str = PASSWORD) -> str:
         self._count += 1

@@ -15,7 +15,7 @@ from redis import Redis
 from sqlalchemy import select, update
 
 from service.models import api_tokens_t, audit_log_t, collectors_t
-from service.usecases.catalogue import set_collector_status
+from service.usecases.roles import set_collector_status
 from service.usecases.tokens import SEQ_BLOCK
 from tests.e2e.api_helpers import (
     KEMI,

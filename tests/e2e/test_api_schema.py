@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from service.usecases import tokens
 from service.usecases.users import user_by_email
-from service.web.dashboard import limiter
+from service.web.base import limiter
 from tests.e2e.api_helpers import MUSA, Api
 from tests.e2e.hub import Hub
 

@@ -26,8 +26,8 @@ import ledger
 from service.accounts import member_account
 from service.models import collections_t, households_t
 from service.usecases import tokens
-from service.usecases.catalogue import collector_by_phone
 from service.usecases.households import member_by_phone
+from service.usecases.roles import collector_by_phone
 from service.web.collector_app import EXTENSION, SHELL_DIR, load_shell
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.browser import Site, live_site

@@ -16,11 +16,14 @@ from sqlalchemy import Engine, select
 
 import ledger
 from service.accounts import member_account
-from service.db import make_session_factory, unit_of_work
+from service.db import make_session_factory, transaction
 from service.models import collectors_t, households_t
 from service.settings import Settings
-from service.usecases.catalogue import add_collector, add_zone, set_rate
-from service.usecases.households import ensure_phone, register_household
+from service.usecases.catalogue import set_rate
+from service.usecases.households import register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.roles import add_collector
+from service.usecases.zones import add_zone
 from tests.conftest import run_cli
 from tests.e2e.conftest import columns, ok, snapshot
 
@@ -163,7 +166,7 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
     assert [row[1] for row in columns(ok(settings, "members", "list", "--zone", "sabo"))] == ["name", "Bola"]
 
     # what the commands wrote is what the rest of Kolekt reads
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         row = session.execute(select(households_t).where(households_t.c.member_code == code)).one()
         assert (row.phone, row.name, row.address, row.joined_via) == (
             ADA,
@@ -183,7 +186,7 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
 
 def a_programme(engine: Engine) -> None:
     """Yaba, its collector Tunde, its member Ada, and PET at 10 points from 2026 on."""
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         zone = add_zone(session, "Yaba", "tue,fri", "08:00-12:00", NEW_YEAR)
         add_collector(session, TUNDE, "Tunde", zone.id, NEW_YEAR)
         ensure_phone(session, ADA, NEW_YEAR)

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from service.db import make_session_factory, unit_of_work
+from service.db import make_session_factory, transaction
 from service.models import Phone, PickupRequest
 from service.settings import Settings
-from service.usecases.catalogue import add_zone
-from service.usecases.households import ensure_phone, register_household
+from service.usecases.households import register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.zones import add_zone
 from tests.conftest import run_cli
 from tests.e2e.conftest import columns, ok, snapshot
 
@@ -38,7 +39,7 @@ WEDNESDAY = TUESDAY + timedelta(days=1)
 def a_street(engine: Engine) -> None:
     """Yaba (Tue, Fri 08:00-12:00) and three households: one texts SKIP for Tuesday, one in Pidgin."""
     now = datetime.now(UTC)
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         yaba = add_zone(session, "Yaba", "tue,fri", "08:00-12:00", now)
         for number, name in ((1, "Ada Okafor"), (2, "Tunde Bakare"), (3, "Ngozi Eze")):
             ensure_phone(session, f"+234803100000{number}", now)

@@ -23,11 +23,12 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 import sms
-from service.db import make_session_factory, unit_of_work
+from service.db import make_session_factory, transaction
 from service.models import api_tokens_t, audit_log_t, collectors_t, inbound_t, outbox_t, users_t
 from service.settings import Settings
 from service.usecases import tokens, users
-from service.usecases.catalogue import Collector, add_collector, add_zone, set_collector_status
+from service.usecases.roles import Collector, add_collector, set_collector_status
+from service.usecases.zones import add_zone
 from tests.conftest import ROOT, TWILIO_TEST_SETTINGS, settings_environ
 from tests.e2e.conftest import snapshot
 from tests.e2e.helpers import sessions
@@ -109,7 +110,7 @@ def nowhere_in_clear(session: Session, pin: str) -> None:
 @pytest.fixture
 def app(make_app: Callable[..., Flask], redis: Redis) -> Flask:
     app = make_app(**TWILIO_TEST_SETTINGS)
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         add_collectors(session)
     return app
 
@@ -117,7 +118,7 @@ def app(make_app: Callable[..., Flask], redis: Redis) -> Flask:
 @pytest.fixture
 def db(app: Flask) -> Callable[[], Any]:
     """A transaction of the test's own on the app's database: ``with db() as session``."""
-    return lambda: unit_of_work(sessions(app))
+    return lambda: transaction(sessions(app))
 
 
 def render(key: str) -> str:
@@ -232,7 +233,7 @@ def test_a_pin_text_that_fails_is_stored_redacted_too(
 
 def test_the_simulator_shows_a_pin_text_redacted(make_app: Callable[..., Flask], redis: Redis) -> None:
     app = make_app()  # the console gateway: the simulator is there
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         add_collectors(session)
     client = app.test_client()
     sent = client.post("/simulator/messages", json={"from": TUNDE, "text": "PIN 4821"})
@@ -382,9 +383,9 @@ def cli(settings: Settings, *arguments: str, stdin: str | None = None) -> subpro
 def cli_db(settings: Settings, engine: Engine) -> Callable[[], Any]:
     """The CLI's database with Tunde and Kemi: ``with cli_db() as session``."""
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         add_collectors(session)
-    return lambda: unit_of_work(factory)
+    return lambda: transaction(factory)
 
 
 def test_collectors_pin_and_signout(settings: Settings, cli_db: Callable[[], Any]) -> None:
@@ -449,7 +450,7 @@ def test_collectors_pin_refusals_change_nothing(
 
 def test_users_token_and_revoke_tokens(settings: Settings, engine: Engine) -> None:
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         ada = users.add_user(session, "ada@hub.example", PASSWORD, "auditor", NOW)
 
     done = cli(settings, "users", "token", "--email", "Ada@Hub.Example", "--label", "reports", "--days", "7")
@@ -458,7 +459,7 @@ def test_users_token_and_revoke_tokens(settings: Settings, engine: Engine) -> No
     heading, token = done.stdout.splitlines()
     assert heading.startswith("API token for ada@hub.example (auditor), expires ")
     assert heading.endswith(" UTC; shown this once:")
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         presented = tokens.authenticate(session, token, datetime.now(UTC))
         assert presented is not None
         assert (presented.holder.kind, presented.holder.role, presented.holder.name) == (
@@ -479,19 +480,19 @@ def test_users_token_and_revoke_tokens(settings: Settings, engine: Engine) -> No
     done = cli(settings, "users", "revoke-tokens", "--email", "ada@hub.example")
 
     assert (done.returncode, done.stdout) == (0, "ada@hub.example: 1 API token revoked\n")
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         assert tokens.authenticate(session, token, datetime.now(UTC)) is None
         assert [entry[1] for entry in audit_entries(session)] == ["user.token", "user.revoke_tokens"]
 
 
 def test_a_new_password_from_the_cli_ends_the_users_tokens(settings: Settings, engine: Engine) -> None:
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         ada = users.add_user(session, "ada@hub.example", PASSWORD, "operator", NOW)
         token = tokens.issue_token(session, NOW, user_id=ada.id).token
     done = cli(settings, "users", "password", "--email", "ada@hub.example", stdin="a brand new password\n")
     assert done.returncode == 0, done.stderr
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         assert tokens.authenticate(session, token, datetime.now(UTC)) is None
         revoked_by = session.execute(select(api_tokens_t.c.revoked_by)).scalar_one()
     assert revoked_by.startswith("cli")
@@ -510,7 +511,7 @@ def test_a_new_password_from_the_cli_ends_the_users_tokens(settings: Settings, e
 def test_users_token_refusals_change_nothing(
     settings: Settings, engine: Engine, arguments: tuple[str, ...], message: str
 ) -> None:
-    with unit_of_work(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine)) as session:
         users.add_user(session, "ada@hub.example", PASSWORD, "admin", NOW)
         users.add_user(session, "ben@hub.example", PASSWORD, "operator", NOW)
         session.execute(update(users_t).where(users_t.c.email == "ben@hub.example").values(active=False))

@@ -16,10 +16,12 @@ from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.jobs.registry import JOBS
 from service.jobs.sending import send_message
 from service.models import Phone, audit_log_t, inbound_t, outbox_t
-from service.outbox import SEND_QUEUE, Outbox, opt_out, write_bulk
+from service.outbox import Outbox, opt_out
 from service.runtime import use
+from service.unit_of_work import Job
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Hub
@@ -94,7 +96,7 @@ def retry_rows(hub: Hub, original: int) -> list[Any]:
 
 
 def send_jobs(redis: Redis) -> set[str]:
-    return set(Queue(SEND_QUEUE, connection=redis).job_ids)
+    return set(Queue(JOBS[Job.SEND_MESSAGE].queue, connection=redis).job_ids)
 
 
 # --- the lists ---------------------------------------------------------------------------------
@@ -142,12 +144,10 @@ def test_received_texts_with_their_command_and_error(hub: Hub) -> None:
 def test_pages_of_sent_texts_follow_one_another_by_before(hub: Hub) -> None:
     now = datetime.now(UTC)
     ids = hub.read(
-        lambda s: write_bulk(
-            s,
+        lambda s: Outbox(s, now).write_bulk(
             [(PHONE, f"Kolekt: reminder {n}", "EN") for n in range(60)],
             template="reminder",
             kind="reminder",
-            now=now,
             due=now + timedelta(hours=1),
         )
     )

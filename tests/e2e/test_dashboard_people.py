@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 import ledger
 from service.models import audit_log_t, collection_lines_t, collections_t, inbound_t, ratings_t, weigh_ins_t
 from service.outbox import Outbox
-from service.usecases.catalogue import get_collector
 from service.usecases.households import get_member, member_by_phone
 from service.usecases.pickups import log_pickup, pickup_by_reference, reverse_pickup
+from service.usecases.roles import get_collector
 from service.web.dashboard import people_pages
 from sms.commands import Line
 from tests.e2e.conftest import snapshot

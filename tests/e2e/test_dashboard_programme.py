@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from service.models import audit_log_t, day_changes_t, households_t, outbox_t, rates_t
 from service.runtime import use
-from service.usecases.catalogue import material_words, rates_in_force, zone_by_name
+from service.usecases.catalogue import material_words, rates_in_force
 from service.usecases.rewards import get_reward
+from service.usecases.zones import zone_by_name
 from sms.templates import EN
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Browser, Hub

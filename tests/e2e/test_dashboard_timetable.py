@@ -9,9 +9,10 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import select, update
 
+from service.jobs.registry import JOBS
 from service.models import Phone, audit_log_t, households_t, outbox_t, pickup_requests_t, zones_t
-from service.outbox import BULK_QUEUE
-from service.usecases.catalogue import zone_by_name
+from service.unit_of_work import Job
+from service.usecases.zones import zone_by_name
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Hub
 
@@ -68,7 +69,7 @@ def test_new_days_are_texted_and_requests_move_to_a_collection_day(hub: Hub) -> 
     assert [t.to_phone for t in texts] == [ada.phone]  # Tunde opted out
     assert texts[0].body.startswith("Kolekt: Yaba collection is now Wed 9-13. Next one: Wed ")
     assert len(texts[0].body) <= 160
-    queued = Queue(BULK_QUEUE, connection=Redis.from_url(hub.runtime.settings.redis_url))
+    queued = Queue(JOBS[Job.SEND_MESSAGES].queue, connection=Redis.from_url(hub.runtime.settings.redis_url))
     assert any(job.func_name.endswith("send_messages") for job in queued.jobs)
     entry = hub.read(
         lambda s: s.execute(

@@ -16,13 +16,15 @@ from sqlalchemy import func, select
 
 import ledger
 from service.accounts import member_account
-from service.db import unit_of_work
+from service.db import transaction
 from service.models import Collection, Household, OutboxMessage, Redemption
-from service.outbox import Outbox, enqueue_sends
+from service.reads.disputes import open_disputes
 from service.runtime import Runtime, use
-from service.usecases.catalogue import add_collector, add_zone, set_rate
-from service.usecases.disputes import open_disputes, uphold
-from service.usecases.rewards import add_partner, add_reward
+from service.usecases.catalogue import set_rate
+from service.usecases.disputes import uphold
+from service.usecases.rewards import add_reward
+from service.usecases.roles import add_collector, add_partner
+from service.usecases.zones import add_zone
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.helpers import message_sid, read, replies_to_sid, sessions, twilio_text
 
@@ -38,7 +40,7 @@ def test_a_day_in_the_life(make_app: Callable[..., Flask], redis: Redis) -> None
     runtime: Runtime = app.extensions["kolekt.runtime"]
     use(runtime)
     now = datetime.now(UTC)
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         zone = add_zone(session, "Yaba", "tue,fri", "08:00-12:00", now)
         add_collector(session, TUNDE, "Tunde Bakare", zone.id, now)
         for material, points, commission in (("PET", 10, 2), ("SACHET", 8, 1), ("ALU", 30, 5)):
@@ -103,11 +105,9 @@ def test_a_day_in_the_life(make_app: Callable[..., Flask], redis: Redis) -> None
     assert say(BOLA, f"NO {bola_sachet} I gave 5 kg")[0].startswith("Kolekt: we got your NO")
 
     # The hub upholds Bola's dispute: the pickup is reversed and both are told.
-    with unit_of_work(sessions(app)) as session:
-        (dispute,) = open_disputes(session)
-        outbox = Outbox(session, datetime.now(UTC))
-        assert uphold(session, outbox, "Kolekt", dispute.id, "ops@hub", outbox.now) == 24
-    enqueue_sends(redis, outbox.to_send)
+    with runtime.unit_of_work() as uow:  # its texts are enqueued after the commit
+        (dispute,) = open_disputes(uow.session)
+        assert uphold(uow, dispute.id, "ops@hub") == 24
     assert texts_to(BOLA)[-1].startswith(f"Kolekt: your NO for {bola_sachet} was upheld.")
     assert texts_to(TUNDE)[-1].startswith(f"Dispute on {bola_sachet} upheld")
 
@@ -141,7 +141,7 @@ def test_a_day_in_the_life(make_app: Callable[..., Flask], redis: Redis) -> None
     work()
 
     # The books: the chain verifies, and the households hold what was issued minus what was spent.
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         ledger.seal_all(session)
         assert ledger.verify(session, workers=1).ok
         codes = session.execute(select(Household.member_code)).scalars().all()

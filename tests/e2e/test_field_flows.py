@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 import ledger
 from service.accounts import collector_account, member_account
-from service.db import unit_of_work
+from service.db import transaction
 from service.models import (
     Collection,
     Dispute,
@@ -24,9 +24,12 @@ from service.models import (
     PickupRequest,
     Rating,
 )
-from service.outbox import Outbox
-from service.usecases.catalogue import add_collector, add_zone, set_collector_status, set_rate
-from service.usecases.disputes import DisputeError, open_disputes, reject, uphold
+from service.reads.disputes import open_disputes
+from service.runtime import Runtime
+from service.usecases.catalogue import set_rate
+from service.usecases.disputes import DisputeError, reject, uphold
+from service.usecases.roles import add_collector, set_collector_status
+from service.usecases.zones import add_zone
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.helpers import message_sid, read, replies_to_sid, sessions, twilio_text
 
@@ -44,13 +47,19 @@ def app(make_app: Callable[..., Flask], redis: Redis) -> Flask:
     SACHET (GLASS has none)."""
     app = make_app(**TWILIO_TEST_SETTINGS)
     now = datetime.now(UTC)
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         zone = add_zone(session, "Yaba", "tue,fri", "08:00-12:00", now)
         add_collector(session, TUNDE, "Tunde Bakare", zone.id, now)
         add_collector(session, KEMI, "Kemi Ade", zone.id, now, commission_per_kg=4)
         for material, points, commission in (("PET", 10, 2), ("ALU", 30, 5), ("SACHET", 8, 1)):
             set_rate(session, material, points, commission, LONG_AGO, "test", now)
     return app
+
+
+def runtime(app: Flask) -> Runtime:
+    """The app's runtime, whose units of work the operator's decisions go through."""
+    found: Runtime = app.extensions["kolekt.runtime"]
+    return found
 
 
 def say(app: Flask, sender: str, text: str) -> list[str]:
@@ -69,7 +78,7 @@ def only_reply(app: Flask, sender: str, text: str) -> str:
 
 
 def points_of(app: Flask, phone: str) -> int:
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         code = session.execute(select(Household.member_code).where(Household.phone == phone)).scalar_one()
         return ledger.balance(session, member_account(code)).credit_balance
 
@@ -85,7 +94,7 @@ def last_reference(app: Flask) -> str:
 
 
 def age_pickup(app: Flask, reference: str, by: timedelta) -> None:
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         pickup = session.execute(select(Collection).where(Collection.reference == reference)).scalar_one()
         pickup.received_at -= by
         pickup.occurred_at -= by
@@ -93,7 +102,7 @@ def age_pickup(app: Flask, reference: str, by: timedelta) -> None:
 
 def books(app: Flask) -> dict[str, int]:
     """Every count a refused text must leave as it was (the inbound text itself aside)."""
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         counted = {
             model.__tablename__: session.execute(select(func.count()).select_from(model)).scalar_one()
             for model in (Collection, Dispute, Household, PickupRequest, Rating)
@@ -146,7 +155,7 @@ def test_a_pickup_is_credited_at_the_rates_in_force_and_both_sides_are_told(app:
         f"{TUNDE}: OK {ref}: {code} PET 4.5kg ALU 1.2kg = 81 pts.",
         f"{ADA}: Kolekt: +81 pts from Tunde (PET 4.5kg, ALU 1.2kg). Bal 81. Wrong? Text NO {ref}",
     ]
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         (pickup,) = session.execute(select(Collection)).scalars()
         assert (pickup.points, pickup.commission, pickup.grams, pickup.seq, pickup.channel) == (
             81,
@@ -181,7 +190,7 @@ def test_rounding_is_half_up_per_line_and_a_collectors_own_commission_applies(ap
 
 def test_a_rate_set_for_later_does_not_price_a_pickup_today(app: Flask) -> None:
     say(app, ADA, "JOIN Ada")
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         now = datetime.now(UTC)
         set_rate(session, "PET", 99, 9, now + timedelta(days=1), "test", now)
     say(app, TUNDE, f"LOG {code_of(app, ADA)} PET 1")
@@ -220,7 +229,7 @@ def test_undo_within_30_minutes_reverses_and_tells_the_household(app: Flask) -> 
         f"{ADA}: Kolekt: pickup {ref} was cancelled by Tunde: -30 pts. Bal 0.",
     ]
     assert points_of(app, ADA) == 0
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         assert ledger.balance(session, collector_account(1)).credit_balance == 0
         assert len(ledger.transfers_for(session, "pickup:1")) == 4  # two postings and their reversals
     assert only_reply(app, TUNDE, f"UNDO {ref}") == f"Pickup {ref} was already cancelled."
@@ -250,16 +259,15 @@ def test_a_dispute_upheld_reverses_the_pickup_and_tells_both(app: Flask) -> None
         == f"Kolekt: we got your NO for {ref}. The hub will check it and text you."
     )
     assert only_reply(app, ADA, f"NO {ref}") == f"{ref} is already disputed (open)."
-    with unit_of_work(sessions(app)) as session:
-        (waiting,) = open_disputes(session)
+    with runtime(app).unit_of_work() as uow:
+        (waiting,) = open_disputes(uow.session)
         assert (waiting.reference, waiting.member_code, waiting.points, waiting.reason) == (
             ref,
             code,
             45,
             "wrong weight",
         )
-        outbox = Outbox(session, datetime.now(UTC))
-        assert uphold(session, outbox, "Kolekt", waiting.id, "ops@hub", outbox.now) == 45
+        assert uphold(uow, waiting.id, "ops@hub") == 45
     texts = {
         row.to_phone: row.body
         for row in read(app, select(OutboxMessage).where(OutboxMessage.template.like("dispute_upheld%")))
@@ -270,10 +278,8 @@ def test_a_dispute_upheld_reverses_the_pickup_and_tells_both(app: Flask) -> None
     }
     (pickup,) = read(app, select(Collection))
     assert (pickup.status, pickup.reversed_by) == ("reversed", "operator:ops@hub")
-    with unit_of_work(sessions(app)) as session, pytest.raises(DisputeError, match="upheld already"):
-        uphold(
-            session, Outbox(session, datetime.now(UTC)), "Kolekt", waiting.id, "ops@hub", datetime.now(UTC)
-        )
+    with runtime(app).unit_of_work() as uow, pytest.raises(DisputeError, match="upheld already"):
+        uphold(uow, waiting.id, "ops@hub")
 
 
 def test_a_dispute_rejected_keeps_the_pickup_and_says_why(app: Flask) -> None:
@@ -281,27 +287,11 @@ def test_a_dispute_rejected_keeps_the_pickup_and_says_why(app: Flask) -> None:
     say(app, TUNDE, f"LOG {code_of(app, ADA)} PET 4.5")
     ref = last_reference(app)
     say(app, ADA, f"NO {ref}")
-    with unit_of_work(sessions(app)) as session:
-        (waiting,) = open_disputes(session)
+    with runtime(app).unit_of_work() as uow:
+        (waiting,) = open_disputes(uow.session)
         with pytest.raises(DisputeError, match="reason"):
-            reject(
-                session,
-                Outbox(session, datetime.now(UTC)),
-                "Kolekt",
-                waiting.id,
-                "ops@hub",
-                " ",
-                datetime.now(UTC),
-            )
-        reject(
-            session,
-            Outbox(session, datetime.now(UTC)),
-            "Kolekt",
-            waiting.id,
-            "ops@hub",
-            "the hub scale agrees",
-            datetime.now(UTC),
-        )
+            reject(uow, waiting.id, "ops@hub", " ")
+        reject(uow, waiting.id, "ops@hub", "the hub scale agrees")
     texts = {
         row.to_phone: row.body
         for row in read(app, select(OutboxMessage).where(OutboxMessage.template.like("dispute_rejected%")))
@@ -408,7 +398,7 @@ def test_bad_input_gets_one_reason_and_changes_nothing(
 
 def test_a_suspended_collector_changes_nothing(app: Flask) -> None:
     say(app, ADA, "JOIN Ada")
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         set_collector_status(session, TUNDE, "suspended")
     before = books(app)
     for text in (f"LOG {code_of(app, ADA)} PET 1", "NEW 08052223333 Bola", "UNDO ABCD", "ROUTE", "TODAY"):

@@ -19,8 +19,8 @@ import ledger
 from ledger import TransferRequest
 from ledger.models import transfers_t
 from service.accounts import ISSUANCE, member_account, open_programme_accounts
-from service.db import unit_of_work
-from service.jobs.sending import fulfil_redemption
+from service.db import transaction
+from service.jobs.fulfilment import fulfil_redemption
 from service.models import Household, OutboxMessage, Partner, Redemption, Reward
 from service.runtime import use
 from tests.conftest import TWILIO_TEST_SETTINGS
@@ -43,7 +43,7 @@ def app(make_app: Callable[..., Flask], redis: Redis) -> Flask:
     """A catalogue set up as an operator would (the CLI), a partner shop, and Ada with points."""
     app = make_app(**TWILIO_TEST_SETTINGS)
     use(app.extensions["kolekt.runtime"])  # the jobs run here, on the app's stores
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         open_programme_accounts(session)
     for arguments in (
         ("AIRTIME", "--name", "Airtime", "--price", "1", "--kind", "airtime", "--stock", "1000"),
@@ -62,7 +62,7 @@ def join(app: Flask, phone: str, name: str, *, points: int) -> str:
     say(app, phone, f"JOIN {name}")
     (code,) = read(app, select(Household.member_code).where(Household.phone == phone))
     if points:
-        with unit_of_work(sessions(app)) as session:
+        with transaction(sessions(app)) as session:
             ledger.post(
                 session,
                 TransferRequest(ISSUANCE, member_account(code), points, "pickup_credit", f"e2e:{phone}"),
@@ -85,7 +85,7 @@ def only_reply(app: Flask, sender: str, text: str) -> OutboxMessage:
 
 
 def points_of(app: Flask, phone: str = ADA) -> int:
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         code = session.execute(select(Household.member_code).where(Household.phone == phone)).scalar_one()
         return ledger.balance(session, member_account(code)).credit_balance
 
@@ -93,7 +93,7 @@ def points_of(app: Flask, phone: str = ADA) -> int:
 def fulfil_jobs(redis: Redis) -> list[int]:
     """The fulfilment jobs waiting in Redis: the redemptions they are for."""
     jobs = Queue("high", connection=redis).get_jobs()
-    return [job.args[0] for job in jobs if job.func_name == "service.jobs.sending.fulfil_redemption"]
+    return [job.args[0] for job in jobs if job.func_name == "service.jobs.fulfilment.fulfil_redemption"]
 
 
 def deliver(app: Flask, redis: Redis) -> list[OutboxMessage]:
@@ -108,7 +108,7 @@ def deliver(app: Flask, redis: Redis) -> list[OutboxMessage]:
 
 
 def snapshot(app: Flask) -> dict[str, Any]:
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         return {
             "redemptions": session.execute(select(func.count()).select_from(Redemption)).scalar_one(),
             "transfers": session.execute(select(func.count()).select_from(transfers_t)).scalar_one(),
@@ -167,7 +167,7 @@ def test_redeem_airtime_200_debits_at_once_and_confirms_when_sent(app: Flask, re
     assert (
         reply.body == f"Kolekt: NGN 200 airtime sent to this phone. -200 pts, Bal 800. Ref {made.reference}"
     )
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         debit = ledger.find_by_ref(session, made.reference or "")
     assert debit is not None and (debit.credit, debit.amount, debit.reference) == (
         "rewards:airtime",

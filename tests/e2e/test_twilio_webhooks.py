@@ -13,8 +13,9 @@ from rq import Queue
 import ledger
 from ledger import TransferRequest
 from service.accounts import ISSUANCE, member_account, open_programme_accounts
-from service.db import unit_of_work
-from service.outbox import SEND_QUEUE
+from service.db import transaction
+from service.jobs.registry import JOBS
+from service.unit_of_work import Job
 from tests.conftest import TWILIO_TEST_SETTINGS, twilio_signature
 from tests.e2e.helpers import (
     NOTHING,
@@ -56,7 +57,7 @@ def assert_refused(response_status: int, app: Flask, status: int = 403) -> None:
 
 def enqueued(redis: Redis) -> set[str]:
     """The send jobs waiting in Redis."""
-    return set(Queue(SEND_QUEUE, connection=redis).job_ids)
+    return set(Queue(JOBS[Job.SEND_MESSAGE].queue, connection=redis).job_ids)
 
 
 def test_a_signed_text_is_stored_answered_and_acknowledged_with_empty_twiml(app: Flask, redis: Redis) -> None:
@@ -287,7 +288,7 @@ def test_balance_reports_points_and_the_last_credit(app: Flask) -> None:
     twilio_text(client, "JOIN Ada Okafor")
     household = household_of(app)
     assert household is not None and household.member_code is not None
-    with unit_of_work(sessions(app)) as session:
+    with transaction(sessions(app)) as session:
         open_programme_accounts(session)
         ledger.post(
             session,

@@ -18,25 +18,21 @@ from sqlalchemy.orm import Session
 import ledger
 import sms
 from service.models import collectors_t, material_words_t, materials_t, phones_t, rates_t, zones_t
+from service.usecases import CatalogueError
 from service.usecases.catalogue import (
-    CatalogueError,
-    add_collector,
     add_material,
     add_words,
-    add_zone,
-    collector_by_phone,
     current_rates,
     forget_vocabulary,
-    get_zone,
     material_words,
     rates_in_force,
-    set_collector_status,
     set_rate,
     vocabulary,
-    zone_by_name,
-    zones,
 )
-from service.usecases.households import ensure_phone, register_household
+from service.usecases.households import register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.roles import add_collector, collector_by_phone, set_collector_status
+from service.usecases.zones import add_zone, get_zone, zone_by_name, zones
 from sms.commands import Log
 
 LAGOS = ZoneInfo("Africa/Lagos")

@@ -1,4 +1,4 @@
-"""``run_in_transaction`` and connections that die: the engine has no pre-ping (it would cost a
+"""``transact`` and connections that die: the engine has no pre-ping (it would cost a
 round trip on every posting), so a connection that died while it sat in the pool is found by the
 first statement, and the work runs again on a new one. A connection lost while COMMIT was on its
 way leaves the outcome unknown: that is raised, never retried (it could post twice)."""
@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service.db import make_engine, make_session_factory, run_in_transaction
+from service.db import make_engine, make_session_factory, transact, transaction
 from tests.conftest import ON_POSTGRESQL
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRESQL, reason="kills PostgreSQL backends")
@@ -43,7 +43,7 @@ def test_a_connection_that_died_in_the_pool_is_replaced_and_the_work_runs_again(
 ) -> None:
     pooled, admin = engines
     factory = make_session_factory(pooled)
-    first = run_in_transaction(factory, backend_pid)
+    first = transact(lambda: transaction(factory), backend_pid)
     terminate(admin, first)
     runs: list[int] = []
 
@@ -51,7 +51,7 @@ def test_a_connection_that_died_in_the_pool_is_replaced_and_the_work_runs_again(
         runs.append(1)
         return backend_pid(session)
 
-    second = run_in_transaction(factory, work)
+    second = transact(lambda: transaction(factory), work)
     assert second != first
     assert len(runs) == 2
 
@@ -70,7 +70,7 @@ def test_a_connection_lost_during_commit_is_raised_not_retried(engines: tuple[En
         terminate(admin, runs[-1])
 
     with pytest.raises(DBAPIError) as raised:
-        run_in_transaction(factory, work, attempts=3)
+        transact(lambda: transaction(factory), work, attempts=3)
     assert raised.value.connection_invalidated
     assert len(runs) == 1
     event.remove(pooled, "commit", kill_before_commit)

@@ -2,8 +2,8 @@
 
 Every worker thread has an engine of its own (``service.db.make_engine``) and its own session
 factory, opens its connection, waits at a barrier so that all start together, and runs each
-posting in a transaction of its own through the service's ``run_in_transaction`` or
-``unit_of_work``, committing. Every error any engine sees is counted (``Store.errors``), so that a
+posting in a transaction of its own through the service's ``transact`` or ``transaction``,
+committing. Every error any engine sees is counted (``Store.errors``), so that a
 retried deadlock or a "database is locked" cannot hide behind a successful retry.
 """
 
@@ -27,7 +27,7 @@ import ledger
 import ledger.posting
 from ledger import Balance, PostedTransfer, SealResult, TransferRequest
 from ledger.models import balances_t, chain_t, transfers_t
-from service.db import make_engine, make_session_factory, run_in_transaction, unit_of_work
+from service.db import make_engine, make_session_factory, transact, transaction
 
 ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql"))
 
@@ -136,7 +136,7 @@ def failures(outcomes: Sequence[object]) -> list[BaseException]:
 
 
 def open_books(factory: sessionmaker[Session], members: Sequence[str] = (MEMBER,)) -> None:
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         ledger.open_account(session, ISSUANCE, "programme")
         ledger.open_account(session, AIRTIME, "rewards")
         for member in members:
@@ -153,7 +153,7 @@ def seal_everything(factory: sessionmaker[Session]) -> SealResult:
     deadline = time.monotonic() + 30
     total = 0
     while True:
-        with unit_of_work(factory) as session:
+        with transaction(factory) as session:
             result = ledger.seal_all(session)
         total += result.sealed
         if result.pending == 0 or time.monotonic() > deadline:
@@ -164,7 +164,7 @@ def seal_everything(factory: sessionmaker[Session]) -> SealResult:
 def seal_and_verify(factory: sessionmaker[Session]) -> ledger.VerifyReport:
     """Seal everything that waits (committed), then verify in a transaction of its own."""
     assert seal_everything(factory).pending == 0
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         report = ledger.verify(session)
     assert report.ok, report
     assert report.pending == 0 and report.checked == report.count
@@ -188,7 +188,7 @@ def test_fifty_concurrent_debits_never_take_a_limited_account_below_zero(
 ) -> None:
     setup = store.factory()
     open_books(setup)
-    with unit_of_work(setup) as session:
+    with transaction(setup) as session:
         post(session, TransferRequest(ISSUANCE, MEMBER, 3, "pickup_credit", "c1"))
     if guard == "trigger alone":
         # Every racer now gets past Python and the AFTER INSERT trigger alone must refuse 47 of them.
@@ -196,7 +196,7 @@ def test_fifty_concurrent_debits_never_take_a_limited_account_below_zero(
 
     def redeem(i: int, factory: sessionmaker[Session]) -> PostedTransfer:
         request = TransferRequest(MEMBER, AIRTIME, 1, "redemption", f"r{i}")
-        return run_in_transaction(factory, lambda session: post(session, request))
+        return transact(lambda: transaction(factory), lambda session: post(session, request))
 
     outcomes = run_together(store.factories(50), redeem)
 
@@ -211,7 +211,7 @@ def test_fifty_concurrent_debits_never_take_a_limited_account_below_zero(
     assert dict(store.errors) == expected_errors
     monkeypatch.undo()
 
-    with unit_of_work(setup) as session:
+    with transaction(setup) as session:
         assert ledger.balance(session, MEMBER) == Balance(debits=3, credits=3)
         assert ledger.balance(session, MEMBER).credit_balance == 0
         assert ledger.balance(session, AIRTIME) == Balance(debits=0, credits=3)
@@ -228,7 +228,7 @@ def test_the_triggers_refusal_names_the_overdrawn_account(
     setup = store.factory()
     open_books(setup)
     monkeypatch.setattr(ledger.posting, "_check_limits", no_pre_check)
-    with pytest.raises(ledger.InsufficientFunds) as refused, unit_of_work(setup) as session:
+    with pytest.raises(ledger.InsufficientFunds) as refused, transaction(setup) as session:
         post(session, TransferRequest(MEMBER, AIRTIME, 1, "redemption", "r1"))
     assert store.errors == Counter({"IntegrityError": 1})  # the trigger refused, not the pre-check
     assert refused.value.account == MEMBER
@@ -254,20 +254,22 @@ def test_concurrent_credits_from_the_one_issuance_account_all_land(store: Store)
         posted = []
         for j in range(per_thread):
             wanted = request(t, j)
-            posted.append(run_in_transaction(factory, lambda session, r=wanted: post(session, r), attempts=5))
+            posted.append(
+                transact(lambda: transaction(factory), lambda session, r=wanted: post(session, r), attempts=5)
+            )
         return posted
 
     outcomes = run_together(store.factories(threads), credit_many)
 
     assert failures(outcomes) == []
-    # The only errors a database may have raised are ones run_in_transaction retries (and did).
+    # The only errors a database may have raised are ones transact retries (and did).
     assert set(store.errors) <= {"deadlock", "serialization failure"}, store.errors
     print(f"\n[{store.dialect}] retried while crediting: {dict(store.errors) or 'nothing'}")
     wanted = [request(t, j) for t in range(threads) for j in range(per_thread)]
     expected: Counter[str] = Counter()
     for r in wanted:
         expected[r.credit] += r.amount
-    with unit_of_work(setup) as session:
+    with transaction(setup) as session:
         assert count_transfers(session) == threads * per_thread
         assert ledger.balance(session, ISSUANCE) == Balance(debits=sum(expected.values()), credits=0)
         assert ledger.balances(session, members) == {m: Balance(0, expected[m]) for m in members}
@@ -299,7 +301,7 @@ def test_concurrent_sealers_keep_one_contiguous_chain_while_postings_continue(st
                 wanted = TransferRequest(
                     ISSUANCE, members[(i + j) % len(members)], 2, "pickup_credit", f"{i}-{j}"
                 )
-                run_in_transaction(factory, lambda session, r=wanted: post(session, r), attempts=5)
+                transact(lambda: transaction(factory), lambda session, r=wanted: post(session, r), attempts=5)
             return per_poster
         finally:
             with running_lock:
@@ -311,7 +313,7 @@ def test_concurrent_sealers_keep_one_contiguous_chain_while_postings_continue(st
         results = []
         while True:
             last_round = done.is_set()
-            with unit_of_work(factory) as session:
+            with transaction(factory) as session:
                 results.append(ledger.seal(session, limit=7))
             if last_round:
                 return results
@@ -337,7 +339,7 @@ def test_concurrent_sealers_keep_one_contiguous_chain_while_postings_continue(st
     final = seal_everything(setup)
     assert sealed_by_threads + final.sealed == total
     assert final.head.count == total and final.pending == 0
-    with unit_of_work(setup) as session:
+    with transaction(setup) as session:
         links = session.execute(
             select(chain_t.c.seq, chain_t.c.transfer_id, chain_t.c.sealed_at).order_by(chain_t.c.seq)
         ).all()
@@ -362,7 +364,7 @@ def seal_taking_the_lock(session: Session, *, limit: int) -> SealResult:
 
 
 def post_credits(factory: sessionmaker[Session], count: int) -> None:
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         for n in range(count):
             post(session, TransferRequest(ISSUANCE, MEMBER, 1, "pickup_credit", f"c{n}"))
 
@@ -373,9 +375,9 @@ def test_a_second_sealer_finds_the_advisory_lock_taken_and_seals_nothing(store: 
     open_books(setup)
     post_credits(setup, 5)
     first, second = store.factory(), store.factory()
-    with unit_of_work(first) as holding:
+    with transaction(first) as holding:
         assert seal_taking_the_lock(holding, limit=2).sealed == 2
-        with unit_of_work(second) as other:
+        with transaction(second) as other:
             refused = ledger.seal(other)
         assert (refused.sealed, refused.head.count, refused.pending) == (0, 0, 5)
     after = seal_everything(second)
@@ -393,9 +395,9 @@ def test_a_sealer_of_another_schema_does_not_block_this_ledgers_sealer(
         for factory in (mine, theirs):
             open_books(factory)
             post_credits(factory, 2)
-        with unit_of_work(theirs) as holding:
+        with transaction(theirs) as holding:
             assert seal_taking_the_lock(holding, limit=1).sealed == 1
-            with unit_of_work(mine) as session:
+            with transaction(mine) as session:
                 result = ledger.seal(session)
         assert (result.sealed, result.pending) == (2, 0)
     finally:
@@ -412,10 +414,10 @@ def test_a_second_sealer_waits_for_the_first_on_sqlite(store: Store) -> None:
     results: list[SealResult] = []
 
     def second_sealer() -> None:
-        with unit_of_work(second) as session:
+        with transaction(second) as session:
             results.append(ledger.seal(session))
 
-    with unit_of_work(first) as holding:
+    with transaction(first) as holding:
         assert ledger.seal(holding, limit=2).sealed == 2
         thread = threading.Thread(target=second_sealer)
         thread.start()
@@ -439,17 +441,17 @@ def test_ten_concurrent_identical_postings_make_one_transfer(store: Store) -> No
 
     def post_once(_i: int, factory: sessionmaker[Session]) -> tuple[PostedTransfer, Exception | None]:
         try:
-            with unit_of_work(factory) as session:
+            with transaction(factory) as session:
                 return post(session, request), None
         except (ledger.RetryablePostingError, IntegrityError) as error:
             raced: Exception = error
-        return run_in_transaction(factory, lambda session: post(session, request)), raced
+        return transact(lambda: transaction(factory), lambda session: post(session, request)), raced
 
     outcomes = run_together(store.factories(10), post_once)
 
     assert failures(outcomes) == []
     results = [o for o in outcomes if isinstance(o, tuple)]
-    with unit_of_work(setup) as session:
+    with transaction(setup) as session:
         ids = session.execute(
             select(transfers_t.c.id).where(transfers_t.c.idempotency_key == request.idempotency_key)
         ).scalars()
@@ -477,7 +479,7 @@ def test_verify_beside_postings_and_the_sealer_sees_one_moment_and_says_ok(
 ) -> None:
     """Verify reads counters, chain, queue and transfers in several statements; postings and the
     sealer committing between them must not look like a broken ledger."""
-    monkeypatch.setattr("ledger.chain._MIN_SEGMENT", 5)
+    monkeypatch.setattr("ledger.verification.MIN_SEGMENT", 5)
     members = [MEMBER, *(f"member:V{n}" for n in range(3))]
     setup = store.factory()
     open_books(setup, members)
@@ -489,10 +491,10 @@ def test_verify_beside_postings_and_the_sealer_sees_one_moment_and_says_ok(
         posted = 0
         while not done.is_set():
             wanted = TransferRequest(ISSUANCE, members[posted % 4], 1, "pickup_credit", f"v{i}-{posted}")
-            run_in_transaction(factory, lambda session, r=wanted: post(session, r), attempts=5)
+            transact(lambda: transaction(factory), lambda session, r=wanted: post(session, r), attempts=5)
             posted += 1
             if posted % 3 == 0:
-                with unit_of_work(factory) as session:
+                with transaction(factory) as session:
                     ledger.seal(session)
         return posted
 
@@ -500,7 +502,7 @@ def test_verify_beside_postings_and_the_sealer_sees_one_moment_and_says_ok(
         try:
             reports = []
             for _ in range(8):
-                with unit_of_work(factory) as session:
+                with transaction(factory) as session:
                     reports.append(ledger.verify(session, workers=workers))
             return reports
         finally:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import ledger
 from ledger import PostedTransfer, TransferRequest, VerifyReport
 from ledger.models import accounts_t, balances_t, chain_t, pending_t, totals_t, transfers_t
-from service.db import make_engine, make_session_factory, unit_of_work
+from service.db import make_engine, make_session_factory, transaction
 
 ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql"))
 postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="only PostgreSQL's triggers guard this")
@@ -104,7 +104,7 @@ class Books:
             self.run(f"DROP TRIGGER {table}_refuse_{operation}")
 
     def verify(self) -> VerifyReport:
-        with unit_of_work(self.factory) as session:
+        with transaction(self.factory) as session:
             return ledger.verify(session, workers=self.workers)
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
@@ -124,7 +124,7 @@ def seal_everything(factory: sessionmaker[Session]) -> None:
     (not per schema): another run of the suite on the same database may hold it for a moment."""
     deadline = time.monotonic() + 30
     while True:
-        with unit_of_work(factory) as session:
+        with transaction(factory) as session:
             result = ledger.seal_all(session)
         if result.pending == 0:
             return
@@ -135,14 +135,14 @@ def seal_everything(factory: sessionmaker[Session]) -> None:
 def make_books(url: str) -> Books:
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         ledger.open_account(session, ISSUANCE, "programme")
         ledger.open_account(session, AIRTIME, "rewards")
         for member in MEMBERS:
             ledger.open_account(session, member, "member", no_overdraft=True)
         posted = [post(session, request) for request in history()]
     seal_everything(factory)
-    with unit_of_work(factory) as session:
+    with transaction(factory) as session:
         transfers = [ledger.get_transfer(session, p.id) for p in posted]
     assert [t.seq for t in transfers] == list(range(1, LENGTH + 1))
     books = Books(engine, factory, transfers)
@@ -163,7 +163,7 @@ WALKS = [1, pytest.param(3, id="3-segments", marks=postgresql_only)]
 def books(
     fresh_database: Callable[[], str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Books]:
-    monkeypatch.setattr("ledger.chain._MIN_SEGMENT", 1)
+    monkeypatch.setattr("ledger.verification.MIN_SEGMENT", 1)
     made = make_books(fresh_database())
     made.workers = request.param
     yield made
@@ -444,7 +444,7 @@ def test_changed_sealed_totals_are_caught(books: Books) -> None:
 )
 def test_a_transfer_dropped_from_the_queue_before_sealing_is_caught(books: Books, statement: str) -> None:
     # ledger_pending has no guard either (the sealer deletes from it).
-    with unit_of_work(books.factory) as session:
+    with transaction(books.factory) as session:
         waiting = post(session, TransferRequest(ISSUANCE, MEMBERS[0], 3, "pickup_credit", "late"))
     assert books.verify().ok
     books.run(statement)
@@ -493,7 +493,7 @@ def test_a_waiting_transfer_naming_no_account_is_caught_and_never_sealed(books: 
     assert "does not exist" in report.problem
     with (
         pytest.raises(ledger.UnknownAccount, match=f"named by transfer {stray}"),
-        unit_of_work(books.factory) as session,
+        transaction(books.factory) as session,
     ):
         ledger.seal(session)
     assert books.verify().count == LENGTH  # the refused seal left the chain as it was
@@ -526,7 +526,7 @@ def test_verify_names_the_first_bad_link_however_many_follow(books: Books) -> No
     # verify repairs nothing and remembers nothing: asked again, on a new connection, the same answer.
     again_engine = make_engine(books.engine.url.render_as_string(hide_password=False))
     try:
-        with unit_of_work(make_session_factory(again_engine)) as session:
+        with transaction(make_session_factory(again_engine)) as session:
             assert ledger.verify(session) == first
     finally:
         again_engine.dispose()
@@ -565,13 +565,13 @@ def test_an_untouched_transfer_verifies_whatever_its_microseconds(
     engine = make_engine(fresh_database())
     try:
         factory = make_session_factory(engine)
-        with unit_of_work(factory) as session:
+        with transaction(factory) as session:
             ledger.open_account(session, ISSUANCE, "programme")
             ledger.open_account(session, MEMBERS[0], "member", no_overdraft=True)
             request = TransferRequest(ISSUANCE, MEMBERS[0], 5, "pickup_credit", "p1", occurred_at=occurred_at)
             posted = ledger.post(session, request, now=recorded_at)
         seal_everything(factory)
-        with unit_of_work(factory) as session:
+        with transaction(factory) as session:
             assert ledger.get_transfer(session, posted.id).recorded_at == recorded_at
             report = ledger.verify(session)
         assert report.ok, report

@@ -23,14 +23,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
-from service.db import make_engine, make_session_factory, unit_of_work
+from service.app import make_runtime as runtime_for
+from service.db import make_engine, make_session_factory, transaction
+from service.jobs.queue import RqQueue
 from service.jobs.sending import send_message, sweep_outbox
 from service.models import OutboxMessage, Phone
 from service.outbox import Outbox
 from service.runtime import Runtime, use
 from service.settings import Settings
+from service.unit_of_work import UnitOfWork
+from service.usecases import messages
 from sms.gateways import OutgoingMessage, SendError, Sent
 from tests.conftest import TWILIO_TEST_SETTINGS
+from tests.fakes import FakeQueue
 from tests.integration.prism import TWILIO_SPEC, prism_mock
 
 PHONE = "+2348031234567"
@@ -109,7 +114,7 @@ def make_runtime(
     made: list[Runtime] = []
 
     def make(**changes: object) -> Runtime:
-        runtime = use(Runtime(make_settings(fresh_database(), **changes)))
+        runtime = use(runtime_for(make_settings(fresh_database(), **changes)))
         made.append(runtime)
         return runtime
 
@@ -131,13 +136,13 @@ def africastalking(base_url: str) -> dict[str, object]:
 def write(
     runtime: Runtime, body: str = "Kolekt: 0 pts.", *, to: str = PHONE, template: str = "balance"
 ) -> int:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         session.merge(Phone(number=to, language="EN", created_at=T0, updated_at=T0))
         return Outbox(session, datetime.now(UTC)).write(to, body, language="EN", template=template)
 
 
 def row(runtime: Runtime, message_id: int) -> OutboxMessage:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         return session.execute(select(OutboxMessage).where(OutboxMessage.id == message_id)).scalar_one()
 
 
@@ -245,18 +250,18 @@ def test_transient_failures_retry_with_backoff_then_fail_for_good(
 ) -> None:
     runtime = make_runtime()
     message_id = write(runtime)
-    scripted(runtime, *[SendError("HTTP 503", transient=True, code="http-503")] * outbox.MAX_ATTEMPTS)
+    scripted(runtime, *[SendError("HTTP 503", transient=True, code="http-503")] * messages.MAX_ATTEMPTS)
     waits = []
-    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+    for attempt in range(1, messages.MAX_ATTEMPTS + 1):
         before = datetime.now(UTC)
         result = send_message(message_id)
         current = row(runtime, message_id)
         assert current.attempts == attempt and current.error_code == "http-503"
-        if attempt < outbox.MAX_ATTEMPTS:
+        if attempt < messages.MAX_ATTEMPTS:
             assert result.startswith("retry in") and current.status == "queued"
             waits.append(current.next_attempt_at - before)
             assert send_message(message_id) == "nothing to send"  # not due yet
-            with unit_of_work(runtime.sessions) as session:  # let the retry fall due
+            with transaction(runtime.sessions) as session:  # let the retry fall due
                 session.execute(
                     update(OutboxMessage).where(OutboxMessage.id == message_id).values(next_attempt_at=before)
                 )
@@ -265,7 +270,7 @@ def test_transient_failures_retry_with_backoff_then_fail_for_good(
     assert waits == sorted(waits) and waits[0] >= timedelta(seconds=9)
     # each retry was scheduled with RQ (the worker's scheduler enqueues it when due)
     scheduled = Queue("high", connection=redis).scheduled_job_registry.get_job_ids()
-    assert len(scheduled) == outbox.MAX_ATTEMPTS - 1
+    assert len(scheduled) == messages.MAX_ATTEMPTS - 1
 
 
 def test_a_permanent_failure_fails_at_once_and_an_opted_out_recipient_is_remembered(
@@ -282,7 +287,7 @@ def test_a_permanent_failure_fails_at_once_and_an_opted_out_recipient_is_remembe
     assert send_message(invalid).startswith("failed")
     assert send_message(unsubscribed).startswith("failed")
     assert (row(runtime, invalid).status, row(runtime, invalid).attempts) == ("failed", 1)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert session.get(Phone, "+2348030000002").opted_out_at is not None  # type: ignore[union-attr]
         assert session.get(Phone, "+2348030000001").opted_out_at is None  # type: ignore[union-attr]
     # nothing more is written for that number
@@ -311,7 +316,7 @@ def test_a_number_that_opts_out_after_the_row_was_written_is_not_sent_to(
     runtime = make_runtime()
     gateway = scripted(runtime)
     message_id = write(runtime)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         outbox.opt_out(session, PHONE, datetime.now(UTC))
     assert send_message(message_id) == "nothing to send"
     assert row(runtime, message_id).status == "suppressed" and gateway.sent == []
@@ -329,9 +334,9 @@ def test_a_real_worker_retries_through_provider_failures_until_delivered(
     fake, base_url = provider
     fake.plan = [(500, {"error": "down"}), (201, recipients(500, "InternalServerError"))]
     runtime = make_runtime(**africastalking(base_url))
-    monkeypatch.setattr(outbox, "BACKOFF", (timedelta(0),) * 5)  # retries at once, via the scheduler
+    monkeypatch.setattr(messages, "BACKOFF", (timedelta(0),) * 5)  # retries at once, via the scheduler
     message_id = write(runtime, "Kolekt: 320 pts (NGN 320).")
-    assert outbox.enqueue_sends(redis, [message_id])
+    assert runtime.queue.send([message_id])
     work(redis, lambda: row(runtime, message_id).status == "sent")
     sent = row(runtime, message_id)
     assert (sent.attempts, sent.provider, sent.provider_message_id) == (3, "africastalking", "ATXid_3")
@@ -346,10 +351,10 @@ def test_rows_redis_never_took_are_swept_and_sent(
     runtime = make_runtime(**africastalking(base_url))
     message_id = write(runtime)
     down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    assert outbox.enqueue_sends(down, [message_id]) is False  # refused, and nothing raised
+    assert RqQueue(down).send([message_id]) is False  # refused, and nothing raised
     down.close()
     assert sweep_outbox() == 0  # not overdue yet: a job may still be on its way
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
@@ -366,8 +371,8 @@ def test_a_row_left_sending_by_a_dead_worker_is_swept_and_sent(
     fake, base_url = provider
     runtime = make_runtime(**africastalking(base_url))
     message_id = write(runtime)
-    with unit_of_work(runtime.sessions) as session:  # a worker claims it, then dies
-        claimed = outbox.claim(session, message_id, datetime.now(UTC))
+    with transaction(runtime.sessions) as session:  # a worker claims it, then dies
+        claimed = messages.claim(session, message_id, datetime.now(UTC))
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
@@ -389,7 +394,7 @@ def test_the_send_job_speaks_twilios_real_contract(
     with prism_mock(TWILIO_SPEC, tmp_path / "prism.log") as url:
         runtime = make_runtime(**{**TWILIO_TEST_SETTINGS, "twilio_api_base_url": url})
         message_id = write(runtime, "Kolekt: +81 pts from Tunde (PET 4.5kg, ALU 1.2kg). Bal 401.")
-        assert outbox.enqueue_sends(redis, [message_id])
+        assert runtime.queue.send([message_id])
         work(redis, lambda: row(runtime, message_id).status in ("sent", "failed"))
     sent = row(runtime, message_id)
     assert (sent.status, sent.provider, sent.attempts, sent.last_error) == ("sent", "twilio", 1, None)
@@ -400,6 +405,15 @@ def test_the_send_job_speaks_twilios_real_contract(
 
 
 OTHER_PHONE = "+2348030000004"
+
+
+# Settings for units of work opened on a test's own session (the outbox texts as this programme).
+SETTINGS = Settings(database_url="sqlite://", redis_url="", secret_key="test-secret")
+
+
+def unit_of_work(session: Session, now: datetime) -> UnitOfWork:
+    """A unit of work on ``session`` whose queue takes everything (nothing here commits)."""
+    return UnitOfWork(session, SETTINGS, FakeQueue(), now)
 
 
 def _sent_once(session: Session, status: str, *, to: str = PHONE, body: str = "Kolekt: +81 pts.") -> int:
@@ -414,10 +428,10 @@ def _sent_once(session: Session, status: str, *, to: str = PHONE, body: str = "K
 def test_a_failed_text_is_sent_again_as_a_new_row_that_names_it(session: Session) -> None:
     failed = _sent_once(session, "failed")
     undelivered = _sent_once(session, "undelivered", to="+2348030000003")
-    box = Outbox(session, T0 + timedelta(hours=1))
-    again = outbox.retry(session, box, failed, box.now)
-    also = outbox.retry(session, box, undelivered, box.now)
-    assert box.to_send == [again, also]
+    uow = unit_of_work(session, T0 + timedelta(hours=1))
+    again = messages.retry(uow, failed)
+    also = messages.retry(uow, undelivered)
+    assert uow.outbox.to_send == [again, also]
     rows = {r.id: r for r in session.execute(select(OutboxMessage)).scalars()}
     new, old = rows[again], rows[failed]
     assert (new.to_phone, new.body, new.language, new.kind, new.template) == (
@@ -427,26 +441,28 @@ def test_a_failed_text_is_sent_again_as_a_new_row_that_names_it(session: Session
         "transactional",
         "receipt",
     )
-    assert (new.status, new.attempts, new.retry_of, new.created_at) == ("queued", 0, failed, box.now)
+    assert (new.status, new.attempts, new.retry_of, new.created_at) == ("queued", 0, failed, uow.now)
     assert (old.status, old.retry_of, rows[also].retry_of) == ("failed", None, undelivered)
 
 
 def test_a_text_is_sent_again_only_if_it_failed_and_only_once(session: Session) -> None:
-    box = Outbox(session, T0 + timedelta(hours=1))
+    uow = unit_of_work(session, T0 + timedelta(hours=1))
     for status in ("queued", "sending", "sent", "delivered", "held", "suppressed"):
         message_id = _sent_once(session, status, body=f"Kolekt: {status}")
-        with pytest.raises(outbox.RetryError, match=f"message {message_id} (is|was) {status}; only a failed"):
-            outbox.retry(session, box, message_id, box.now)
-    with pytest.raises(outbox.RetryError, match="there is no message 99999999"):
-        outbox.retry(session, box, 99999999, box.now)
+        with pytest.raises(
+            messages.RetryError, match=f"message {message_id} (is|was) {status}; only a failed"
+        ):
+            messages.retry(uow, message_id)
+    with pytest.raises(messages.RetryError, match="there is no message 99999999"):
+        messages.retry(uow, 99999999)
     failed = _sent_once(session, "failed")
-    again = outbox.retry(session, box, failed, box.now)
-    with pytest.raises(outbox.RetryError, match=f"sent again already, as message {again}"):
-        outbox.retry(session, box, failed, box.now)
-    assert box.to_send == [again]
+    again = messages.retry(uow, failed)
+    with pytest.raises(messages.RetryError, match=f"sent again already, as message {again}"):
+        messages.retry(uow, failed)
+    assert uow.outbox.to_send == [again]
     # the retry may fail in its turn, and be sent again itself
     session.execute(update(OutboxMessage).where(OutboxMessage.id == again).values(status="failed"))
-    third = outbox.retry(session, box, again, box.now)
+    third = messages.retry(uow, again)
     assert session.get(OutboxMessage, third).retry_of == again  # type: ignore[union-attr]
 
 
@@ -454,13 +470,13 @@ def test_a_text_sent_again_still_meets_the_opt_out_and_the_loop_guard(session: S
     failed = _sent_once(session, "failed")
     session.add(Phone(number=PHONE, language="EN", opted_out_at=T0, created_at=T0, updated_at=T0))
     session.flush()
-    box = Outbox(session, T0 + timedelta(minutes=1))
-    suppressed = outbox.retry(session, box, failed, box.now)
+    uow = unit_of_work(session, T0 + timedelta(minutes=1))
+    suppressed = messages.retry(uow, failed)
     looping = [_sent_once(session, "failed", to=OTHER_PHONE, body="Sorry?") for _ in range(5)]
-    held = outbox.retry(session, box, looping[0], box.now)  # the sixth identical text in 30 min
+    held = messages.retry(uow, looping[0])  # the sixth identical text in 30 min
     statuses = dict(session.execute(select(OutboxMessage.id, OutboxMessage.status)).all())
     assert (statuses[suppressed], statuses[held]) == ("suppressed", "held")
-    assert box.to_send == []
+    assert uow.outbox.to_send == []
 
 
 def test_two_operators_retrying_at_once_send_it_again_once(fresh_database: Callable[[], str]) -> None:
@@ -470,7 +486,7 @@ def test_two_operators_retrying_at_once_send_it_again_once(fresh_database: Calla
     url = fresh_database()
     engines = [make_engine(url) for _ in range(2)]
     factories = [make_session_factory(engine) for engine in engines]
-    with unit_of_work(factories[0]) as session:
+    with transaction(factories[0]) as session:
         failed = _sent_once(session, "failed")
     start = threading.Barrier(2)
     outcomes: list[str] = []
@@ -478,12 +494,12 @@ def test_two_operators_retrying_at_once_send_it_again_once(fresh_database: Calla
     def operator(factory: sessionmaker[Session]) -> None:
         start.wait(10)
         try:
-            with unit_of_work(factory) as session:
-                box = Outbox(session, datetime.now(UTC))
-                outbox.retry(session, box, failed, box.now)
+            with transaction(factory) as session:
+                uow = unit_of_work(session, datetime.now(UTC))
+                messages.retry(uow, failed)
                 time.sleep(0.5)  # commit late: without the lock, the other would not see this row
             outcomes.append("sent again")
-        except outbox.RetryError as error:
+        except messages.RetryError as error:
             outcomes.append(str(error))
 
     threads = [threading.Thread(target=operator, args=(factory,)) for factory in factories]
@@ -492,7 +508,7 @@ def test_two_operators_retrying_at_once_send_it_again_once(fresh_database: Calla
     for thread in threads:
         thread.join(30)
     try:
-        with unit_of_work(factories[0]) as session:
+        with transaction(factories[0]) as session:
             retries = list(
                 session.execute(select(OutboxMessage.id).where(OutboxMessage.retry_of == failed)).scalars()
             )

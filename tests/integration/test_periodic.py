@@ -22,18 +22,24 @@ from sqlalchemy import select, update
 import ledger
 from ledger.models import balances_t
 from service.accounts import open_programme_accounts
-from service.db import run_in_transaction, unit_of_work
-from service.jobs.periodic import check_ledger
+from service.app import make_runtime as runtime_for
+from service.db import transaction
+from service.jobs.checks import check_ledger
 from service.models import Collection, DailySummary, LedgerCheck, OutboxMessage, ReminderRun
 from service.providers.send_limit import RESERVE, SendLimit
+from service.reads.disputes import open_disputes
 from service.runtime import Runtime, use
 from service.settings import Settings
 from service.timetable import at, local_day
+from service.unit_of_work import UnitOfWork
 from service.usecases import reports
-from service.usecases.catalogue import add_collector, add_zone, set_rate, set_reminder_times
-from service.usecases.disputes import open_dispute, open_disputes, settle_pickups
-from service.usecases.households import ensure_phone, register_household
+from service.usecases.catalogue import set_rate
+from service.usecases.disputes import open_dispute, settle_pickups
+from service.usecases.households import register_household
+from service.usecases.phones import ensure_phone
 from service.usecases.pickups import log_pickup, pickup_by_reference
+from service.usecases.roles import add_collector
+from service.usecases.zones import add_zone, set_reminder_times
 from sms.commands import Line
 from tests.conftest import ROOT, settings_environ
 
@@ -45,15 +51,15 @@ OPERATOR = "+2348099000001"
 def runtime(
     fresh_database: Callable[[], str], make_settings: Callable[..., Settings], redis: Redis
 ) -> Iterator[Runtime]:
-    made = use(Runtime(make_settings(fresh_database(), operator_phones=(OPERATOR,))))
-    with unit_of_work(made.sessions) as session:
+    made = use(runtime_for(make_settings(fresh_database(), operator_phones=(OPERATOR,))))
+    with transaction(made.sessions) as session:
         open_programme_accounts(session)
     yield made
     made.close()
 
 
 def read(runtime: Runtime, statement: Any) -> list[Any]:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         rows = list(session.execute(statement).scalars())
         session.expunge_all()
         return rows
@@ -63,7 +69,7 @@ def a_pickup(runtime: Runtime, received_at: datetime, number: int = 1) -> str:
     """One credited pickup (4.5 kg of PET at 10 pts/kg) by a new collector for a new household;
     its reference."""
     since = received_at - timedelta(days=8)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         zone = add_zone(session, f"Yaba {number}", "tue,fri", "08:00-12:00", since)
         collector = add_collector(session, f"+23480700000{number:02d}", "Musa", zone.id, since)
         phone = f"+23480310000{number:02d}"
@@ -89,7 +95,7 @@ def a_pickup(runtime: Runtime, received_at: datetime, number: int = 1) -> str:
 
 def test_the_ledger_is_checked_once_a_day_after_two_and_the_result_is_recorded(runtime: Runtime) -> None:
     local = runtime.settings.zone
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert not reports.daily_check_due(session, LAGOS_MIDNIGHT + timedelta(hours=1, minutes=59), local)
         assert reports.daily_check_due(session, LAGOS_MIDNIGHT + timedelta(hours=2), local)
     assert check_ledger("daily").startswith("OK")
@@ -98,7 +104,7 @@ def test_the_ledger_is_checked_once_a_day_after_two_and_the_result_is_recorded(r
     assert check.finished_at is not None and check.head_hash is not None
     now = datetime.now(UTC)
     tomorrow_noon = at(local_day(now, local) + timedelta(days=1), dtime(12), local)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert not reports.daily_check_due(session, now, local)  # done today
         assert reports.daily_check_due(session, tomorrow_noon, local)
         last = reports.last_check(session)
@@ -108,8 +114,8 @@ def test_the_ledger_is_checked_once_a_day_after_two_and_the_result_is_recorded(r
 def test_a_daily_check_whose_worker_died_is_run_again_after_two_hours(runtime: Runtime) -> None:
     local = runtime.settings.zone
     started = LAGOS_MIDNIGHT + timedelta(hours=3)
-    run_in_transaction(runtime.sessions, lambda s: reports.start_check(s, "daily", started))
-    with unit_of_work(runtime.sessions) as session:
+    runtime.transact(lambda uow: reports.start_check(uow.session, "daily", started))
+    with transaction(runtime.sessions) as session:
         assert not reports.daily_check_due(session, started + timedelta(hours=1), local)
         assert reports.daily_check_due(
             session, started + reports.CHECK_ABANDONED + timedelta(seconds=1), local
@@ -119,7 +125,7 @@ def test_a_daily_check_whose_worker_died_is_run_again_after_two_hours(runtime: R
 
 def test_a_broken_ledger_is_recorded_as_broken_with_where(runtime: Runtime) -> None:
     a_pickup(runtime, datetime.now(UTC) - timedelta(hours=1))
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         ledger.seal_all(session)
     # Someone with the database's keys drops the guard and edits a balance behind the ledger's back.
     postgresql = runtime.engine.dialect.name == "postgresql"
@@ -142,16 +148,19 @@ def test_yesterdays_summary_is_written_once_and_texted_to_the_operators(runtime:
     a_pickup(runtime, monday_noon)
     local = runtime.settings.zone
     tuesday_seven = LAGOS_MIDNIGHT + timedelta(hours=7)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert reports.summary_due(session, tuesday_seven - timedelta(minutes=1), local) is None
         assert reports.summary_due(session, tuesday_seven, local) == date(2026, 11, 30)
-    written = run_in_transaction(
-        runtime.sessions, lambda s: reports.summarise(s, runtime.settings, date(2026, 11, 30), tuesday_seven)
-    )
-    again = run_in_transaction(
-        runtime.sessions, lambda s: reports.summarise(s, runtime.settings, date(2026, 11, 30), tuesday_seven)
-    )
-    assert written is not None and len(written.to_send) == 1 and again is None
+    opened: list[UnitOfWork] = []
+
+    def summarise(uow: UnitOfWork) -> bool:
+        opened.append(uow)
+        return reports.summarise(uow, date(2026, 11, 30))
+
+    written = runtime.transact(summarise, now=tuesday_seven)
+    (texted,) = opened  # a report is sent in a batch, not by a job of its own
+    again = runtime.transact(summarise, now=tuesday_seven)
+    assert written is True and sum(len(batch.ids) for batch in texted.outbox.batches) == 1 and again is False
     (summary,) = read(runtime, select(DailySummary))
     figures = json.loads(summary.figures)
     assert (figures["pickups"], figures["grams"], figures["points_issued"], figures["new_members"]) == (
@@ -163,7 +172,7 @@ def test_yesterdays_summary_is_written_once_and_texted_to_the_operators(runtime:
     (text,) = read(runtime, select(OutboxMessage).where(OutboxMessage.to_phone == OPERATOR))
     assert text.body.startswith("Kolekt Mon 30 Nov: 1 pickups, 4.5kg, +45 pts, 0 pts redeemed, 1 joined.")
     assert (text.kind, text.segments, text.encoding) == ("report", 1, "GSM-7")
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert reports.summary_due(session, tuesday_seven + timedelta(hours=1), local) is None
 
 
@@ -175,13 +184,13 @@ def test_pickups_are_settled_when_their_dispute_window_closes_unless_disputed(ru
     logged = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     quiet_one = a_pickup(runtime, logged, 1)
     disputed = a_pickup(runtime, logged, 2)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         pickup = pickup_by_reference(session, disputed)
         assert pickup is not None
         open_dispute(session, pickup, "wrong weight", logged + timedelta(hours=1), None)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert settle_pickups(session, logged + window - timedelta(seconds=1), window) == 0
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert settle_pickups(session, logged + window + timedelta(seconds=1), window) == 1
         assert settle_pickups(session, logged + window + timedelta(minutes=10), window) == 0  # done once
         assert len(open_disputes(session)) == 1
@@ -239,11 +248,11 @@ def test_a_worker_with_its_scheduler_sends_the_days_reminders_once(
     """The cron scheduler (started by ``flask worker``) runs remind_due at once; the fan-out, the
     batch and the sends run on the same worker through Redis; the console gateway takes them."""
     settings = make_settings(fresh_database(), sms_rate_per_second=50)
-    runtime = use(Runtime(settings))
+    runtime = use(runtime_for(settings))
     now = datetime.now(UTC)
     local = settings.zone
     tomorrow = (now.astimezone(local) + timedelta(days=1)).date()
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         open_programme_accounts(session)
         zone = add_zone(session, "Yaba", tomorrow.strftime("%a"), "08:00-12:00", now)
         set_reminder_times(session, zone, evening="00:00")  # due since midnight: due now

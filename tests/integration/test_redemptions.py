@@ -1,7 +1,7 @@
 """Redemptions on real stores: REDEEM under concurrency, fulfilment by a real RQ worker on real
 Redis, refunds, the sweep, and VERIFY. Runs on SQLite and on PostgreSQL (``DATABASE_URL``).
 
-Texts take the path every inbound text takes (``service.conversation.receive``); airtime goes
+Texts take the path every inbound text takes (``service.channels.inbox.receive``); airtime goes
 through the real ``requests`` client to a local stand-in for Africa's Talking's airtime API that
 answers as planned.
 """
@@ -12,8 +12,9 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,16 +28,22 @@ from sqlalchemy import func, select, update
 import ledger
 from ledger import TransferRequest
 from service.accounts import ISSUANCE, member_account, open_programme_accounts
-from service.channels.conversation import Received, dispatch, receive, role_of
-from service.db import unit_of_work
-from service.jobs.sending import fulfil_redemption, sweep_redemptions
+from service.channels.inbox import Received, receive
+from service.db import transaction
+from service.jobs.fulfilment import fulfil_redemption, sweep_redemptions
+from service.jobs.queue import RqQueue
 from service.models import Household, OutboxMessage, Partner, Redemption, Reward
 from service.runtime import Runtime, use
 from service.settings import Settings
-from service.usecases import rewards
-from service.usecases.catalogue import CatalogueError, add_collector
-from service.usecases.households import Member, ensure_phone, mask_code, register_household
+from service.unit_of_work import Job, JobQueue, UnitOfWork
+from service.usecases import CatalogueError, Refused, rewards, roles
+from service.usecases import redemptions as redeeming
+from service.usecases.households import Member, register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.roles import add_collector, role_of
+from sms import mask_code
 from sms.gateways import Inbound
+from tests.fakes import FakeQueue
 
 PHONE = "+2348031234567"
 NEIGHBOUR = "+2348052345678"
@@ -127,6 +134,58 @@ def africastalking_airtime(base_url: str) -> dict[str, object]:
 # --- the programme, a household, texts ------------------------------------------------------------
 
 
+class HoldingQueue:
+    """The runtime's queue here: RQ on the test Redis (``service.jobs.queue.RqQueue``), as the
+    app's; but what a text received through ``text`` asks for (its replies, its jobs) is held in a
+    ``FakeQueue`` of its own, in the thread that received it, for the test to look at and to hand
+    to RQ only when it says so (``text(..., redis=)``)."""
+
+    def __init__(self, connection: Redis) -> None:
+        self.rq = RqQueue(connection)
+        self._held = threading.local()
+
+    @contextmanager
+    def holding(self) -> Iterator[FakeQueue]:
+        held = self._held.queue = FakeQueue()
+        try:
+            yield held
+        finally:
+            self._held.queue = None
+
+    def release(self, held: FakeQueue) -> None:
+        """What was held, to RQ (as it would have gone after the commit)."""
+        self.rq.send(held.sent)
+        for ids, due in held.bulk:
+            self.rq.send_bulk(ids, due=due)
+        for job, arguments, job_id in held.jobs:
+            self.rq.enqueue(job, *arguments, job_id=job_id)
+
+    def _queue(self) -> JobQueue:
+        held: FakeQueue | None = getattr(self._held, "queue", None)
+        return self.rq if held is None else held
+
+    def enqueue(
+        self, job: Job, *arguments: object, job_id: str | None = None, wait: timedelta | None = None
+    ) -> bool:
+        return self._queue().enqueue(job, *arguments, job_id=job_id, wait=wait)
+
+    def enqueue_many(self, job: Job, calls: Sequence[tuple[tuple[object, ...], str | None]]) -> bool:
+        return self._queue().enqueue_many(job, calls)
+
+    def send(self, message_ids: Sequence[int], *, tag: str = "0") -> bool:
+        return self._queue().send(message_ids, tag=tag)
+
+    def send_bulk(self, message_ids: Sequence[int], *, tag: str = "0", due: datetime | None = None) -> bool:
+        return self._queue().send_bulk(message_ids, tag=tag, due=due)
+
+
+@dataclass(frozen=True)
+class Texted(Received):
+    """What became of a text, and the jobs its unit of work asked for (``(job, arguments)``)."""
+
+    jobs: tuple[tuple[Job, tuple[object, ...]], ...] = ()
+
+
 @pytest.fixture
 def make_runtime(
     fresh_database: Callable[[], str], make_settings: Callable[..., Settings]
@@ -134,9 +193,9 @@ def make_runtime(
     made: list[Runtime] = []
 
     def make(**changes: object) -> Runtime:
-        runtime = use(Runtime(make_settings(fresh_database(), **changes)))
+        runtime = use(Runtime(make_settings(fresh_database(), **changes), queue=HoldingQueue))
         made.append(runtime)
-        with unit_of_work(runtime.sessions) as session:
+        with transaction(runtime.sessions) as session:
             open_programme_accounts(session)
             rewards.add_reward(session, "AIRTIME", "Airtime", "airtime", 1, NOW, stock=1000)
             rewards.add_reward(session, "SHOPRITE", "Shoprite voucher", "voucher", 100, NOW)
@@ -149,7 +208,7 @@ def make_runtime(
 
 
 def household(runtime: Runtime, points: int, phone: str = PHONE) -> Member:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         ensure_phone(session, phone, NOW)
         member = register_household(session, phone, "Ada Okafor", None, "test", NOW)
         if points:
@@ -162,22 +221,25 @@ def household(runtime: Runtime, points: int, phone: str = PHONE) -> Member:
     return member
 
 
-def partner(runtime: Runtime, phone: str = SHOP, name: str = "Iya Basira Stores") -> rewards.Partner:
-    with unit_of_work(runtime.sessions) as session:
-        return rewards.add_partner(session, phone, name, NOW)
+def partner(runtime: Runtime, phone: str = SHOP, name: str = "Iya Basira Stores") -> roles.Partner:
+    with transaction(runtime.sessions) as session:
+        return roles.add_partner(session, phone, name, NOW)
 
 
-def text(runtime: Runtime, body: str, sender: str = PHONE, *, redis: Redis | None = None) -> Received:
+def text(runtime: Runtime, body: str, sender: str = PHONE, *, redis: Redis | None = None) -> Texted:
     """One inbound text down the real path; with ``redis``, its jobs and replies are enqueued too."""
     message = Inbound(provider="test", provider_id=uuid.uuid4().hex, sender=sender, to="KOLEKT", text=body)
-    received = receive(runtime.sessions, runtime.settings, message, sender)
+    queue = runtime.queue
+    assert isinstance(queue, HoldingQueue)
+    with queue.holding() as held:
+        received = receive(runtime, message, sender)
     if redis is not None:
-        dispatch(redis, received)
-    return received
+        queue.release(held)
+    return Texted(**asdict(received), jobs=tuple((job, arguments) for job, arguments, _ in held.jobs))
 
 
 def read(runtime: Runtime, statement: Any) -> list[Any]:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         rows = list(session.execute(statement).scalars())
         session.expunge_all()
         return rows
@@ -197,7 +259,7 @@ def reply_to(runtime: Runtime, received: Received) -> OutboxMessage:
 
 
 def points_of(runtime: Runtime, member: Member) -> int:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         return ledger.balance(session, member_account(member.member_code)).credit_balance
 
 
@@ -207,7 +269,7 @@ def stock_of(runtime: Runtime, code: str) -> int | None:
 
 
 def transfers(runtime: Runtime, code: str) -> list[ledger.PostedTransfer]:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         found = [t for r in redemptions(runtime) for t in ledger.transfers_for(session, f"redemption:{r.id}")]
     return [t for t in found if t.code == code]
 
@@ -224,7 +286,7 @@ def work(redis: Redis, until: Callable[[], bool], *, rounds: int = 10) -> None:
 
 
 def verified(runtime: Runtime) -> None:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         ledger.seal_all(session)
         report = ledger.verify(session, workers=1)
     assert report.ok, report.problem
@@ -239,7 +301,7 @@ def test_twenty_concurrent_redeems_against_points_for_three_spend_them_three_tim
     runtime = make_runtime()
     member = household(runtime, points=300)  # three vouchers of 100
     start = threading.Barrier(20)
-    results: list[Received] = []
+    results: list[Texted] = []
     lock = threading.Lock()
 
     def redeem() -> None:
@@ -282,17 +344,17 @@ def test_a_debit_racing_past_the_balance_check_is_refused_and_leaves_nothing(
     taken = threading.Event()
 
     def first() -> None:
-        with unit_of_work(runtime.sessions) as session:
-            rewards.redeem(session, member, "RICE", None, NOW)
+        with transaction(runtime.sessions) as session:
+            redeeming.redeem(UnitOfWork(session, runtime.settings, FakeQueue(), NOW), member, "RICE", None)
             taken.set()
             time.sleep(0.5)  # still uncommitted while the second one starts
 
     thread = threading.Thread(target=first)
     thread.start()
     assert taken.wait(10)
-    with unit_of_work(runtime.sessions) as session:
-        with pytest.raises(rewards.Refused) as caught:
-            rewards.redeem(session, member, "RICE", None, NOW)
+    with transaction(runtime.sessions) as session:
+        with pytest.raises(Refused) as caught:
+            redeeming.redeem(UnitOfWork(session, runtime.settings, FakeQueue(), NOW), member, "RICE", None)
         session.execute(select(func.count()).select_from(Redemption))  # the transaction goes on
     thread.join(10)
     assert caught.value.template == "not_enough_points"
@@ -303,11 +365,11 @@ def test_a_debit_racing_past_the_balance_check_is_refused_and_leaves_nothing(
 
 def test_two_households_racing_for_the_last_item_one_gets_it(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         rewards.set_stock(session, "RICE", 1)
     members = [household(runtime, 1000), household(runtime, 1000, NEIGHBOUR)]
     start = threading.Barrier(2)
-    results: dict[str, Received] = {}
+    results: dict[str, Texted] = {}
 
     def redeem(phone: str) -> None:
         start.wait()
@@ -329,7 +391,7 @@ def test_two_households_racing_for_the_last_item_one_gets_it(make_runtime: Calla
 def test_a_suspended_household_cannot_redeem(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
     member = household(runtime, points=1000)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         session.execute(update(Household).where(Household.id == member.id).values(status="suspended"))
     received = text(runtime, "REDEEM SHOPRITE")
     assert reply_to(runtime, received).template == "account_suspended" and not received.jobs
@@ -410,7 +472,7 @@ def test_a_provider_outage_is_retried_with_the_same_idempotency_key_until_it_is_
 ) -> None:
     fake, base_url = airtime_api
     fake.plan = [(503, {"error": "down"}), (500, {"error": "down"})]
-    monkeypatch.setattr(rewards, "BACKOFF", (timedelta(0),) * 4)  # retries at once, via the scheduler
+    monkeypatch.setattr(redeeming, "BACKOFF", (timedelta(0),) * 4)  # retries at once, via the scheduler
     runtime = make_runtime(**africastalking_airtime(base_url))
     member = household(runtime, points=500)
     text(runtime, "REDEEM AIRTIME 150", redis=redis)
@@ -428,21 +490,22 @@ def test_the_fifth_transient_failure_refunds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake, base_url = airtime_api
-    fake.plan = [(503, {"error": "down"})] * rewards.MAX_ATTEMPTS
-    monkeypatch.setattr(rewards, "BACKOFF", (timedelta(0),) * 4)
+    fake.plan = [(503, {"error": "down"})] * redeeming.MAX_ATTEMPTS
+    monkeypatch.setattr(redeeming, "BACKOFF", (timedelta(0),) * 4)
     runtime = make_runtime(**africastalking_airtime(base_url))
     member = household(runtime, points=500)
     text(runtime, "REDEEM AIRTIME")  # the least: NGN 100
     (made,) = redemptions(runtime)
-    outcomes = [fulfil_redemption(made.id) for _ in range(rewards.MAX_ATTEMPTS)]
+    outcomes = [fulfil_redemption(made.id) for _ in range(redeeming.MAX_ATTEMPTS)]
     assert all(o.startswith("retry in 0s") for o in outcomes[:-1]) and outcomes[-1].startswith("refunded")
     assert fulfil_redemption(made.id) == "nothing to do"
     (made,) = redemptions(runtime)
-    assert (made.status, made.attempts) == ("refunded", rewards.MAX_ATTEMPTS)
-    assert points_of(runtime, member) == 500 and len(fake.received) == rewards.MAX_ATTEMPTS
+    assert (made.status, made.attempts) == ("refunded", redeeming.MAX_ATTEMPTS)
+    assert points_of(runtime, member) == 500 and len(fake.received) == redeeming.MAX_ATTEMPTS
     # each retry was scheduled with RQ
     assert (
-        len(Queue("high", connection=redis).scheduled_job_registry.get_job_ids()) == rewards.MAX_ATTEMPTS - 1
+        len(Queue("high", connection=redis).scheduled_job_registry.get_job_ids())
+        == redeeming.MAX_ATTEMPTS - 1
     )
 
 
@@ -461,12 +524,12 @@ def test_a_transient_failure_is_not_retried_before_its_time(
     )
     assert fulfil_redemption(made.id) == "nothing to do"  # the claim lapses when the retry is due
     now = datetime.now(UTC)
-    with unit_of_work(runtime.sessions) as session:  # old enough for the sweep: only the claim counts
+    with transaction(runtime.sessions) as session:  # old enough for the sweep: only the claim counts
         session.execute(
             update(Redemption).where(Redemption.id == made.id).values(created_at=now - timedelta(hours=1))
         )
-        assert rewards.redemptions_to_sweep(session, now + timedelta(seconds=25)) == []
-        assert rewards.redemptions_to_sweep(session, now + timedelta(seconds=35)) == [made.id]
+        assert redeeming.to_sweep(session, now + timedelta(seconds=25)) == []
+        assert redeeming.to_sweep(session, now + timedelta(seconds=35)) == [made.id]
     assert len(fake.received) == 1
 
 
@@ -530,7 +593,7 @@ def test_the_sweep_finds_a_redemption_nobody_enqueued(
         text(runtime, "REDEEM SHOPRITE")  # Redis "was down": no job enqueued
     lost, fresh, in_hand, dead = (r.id for r in redemptions(runtime))
     now = datetime.now(UTC)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         old = update(Redemption).where(Redemption.id.in_([lost, in_hand, dead]))
         session.execute(old.values(created_at=now - timedelta(minutes=10)))
         session.execute(update(Redemption).where(Redemption.id == in_hand).values(claimed_at=now))
@@ -564,7 +627,7 @@ def test_two_shops_verifying_one_voucher_at_once_use_it_once(make_runtime: Calla
     code = voucher.voucher_code
     assert code is not None
     start = threading.Barrier(2)
-    results: dict[str, Received] = {}
+    results: dict[str, Texted] = {}
 
     def verify(phone: str) -> None:
         start.wait()
@@ -600,8 +663,8 @@ def test_a_suspended_shop_and_an_unknown_code_are_refused_and_change_nothing(
     assert voucher.voucher_code is not None
     unknown = reply_to(runtime, text(runtime, "VERIFY ABCDE-FGHJK", SHOP))
     assert unknown.body == "No valid voucher ABCDE-FGHJK. Do not accept it."
-    with unit_of_work(runtime.sessions) as session:
-        rewards.set_partner_status(session, SHOP, "suspended")
+    with transaction(runtime.sessions) as session:
+        roles.set_partner_status(session, SHOP, "suspended")
     refused = reply_to(runtime, text(runtime, f"VERIFY {voucher.voucher_code}", SHOP))
     assert refused.template == "account_suspended"
     (still,) = redemptions(runtime)
@@ -614,7 +677,7 @@ def test_a_voucher_not_yet_issued_cannot_be_verified(make_runtime: Callable[...,
     partner(runtime)
     text(runtime, "REDEEM SHOPRITE")
     (made,) = redemptions(runtime)
-    with unit_of_work(runtime.sessions) as session:  # a code stored, the redemption not fulfilled
+    with transaction(runtime.sessions) as session:  # a code stored, the redemption not fulfilled
         session.execute(update(Redemption).where(Redemption.id == made.id).values(voucher_code="ABCDEFGHJK"))
     assert reply_to(runtime, text(runtime, "VERIFY ABCDEFGHJK", SHOP)).template == "verify_unknown"
 
@@ -639,9 +702,9 @@ def test_the_catalogue_refuses_what_it_cannot_take(make_runtime: Callable[..., R
     ]
     for changes in bad:
         values = {"code": "SOAP", "name": "Soap", "kind": "goods", "price": 50, **changes}
-        with unit_of_work(runtime.sessions) as session, pytest.raises(CatalogueError):
+        with transaction(runtime.sessions) as session, pytest.raises(CatalogueError):
             rewards.add_reward(session, now=NOW, **values)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert [r.code for r in rewards.catalogue(session)] == ["AIRTIME", "SHOPRITE", "RICE"]
         assert rewards.add_reward(session, " soap2 ", "Soap", "goods", 50, NOW) == 4
         soap = rewards.get_reward(session, "SOAP2")
@@ -654,11 +717,11 @@ def test_a_partner_needs_a_phone_of_its_own(make_runtime: Callable[..., Runtime]
     runtime = make_runtime()
     household(runtime, points=0)
     partner(runtime)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         add_collector(session, COLLECTOR, "Tunde", None, NOW)
     for phone in (PHONE, SHOP, COLLECTOR):
-        with unit_of_work(runtime.sessions) as session, pytest.raises(CatalogueError):
-            rewards.add_partner(session, phone, "Another shop", NOW)
-    with unit_of_work(runtime.sessions) as session:
+        with transaction(runtime.sessions) as session, pytest.raises(CatalogueError):
+            roles.add_partner(session, phone, "Another shop", NOW)
+    with transaction(runtime.sessions) as session:
         assert session.execute(select(func.count()).select_from(Partner)).scalar_one() == 1
         assert role_of(session, SHOP)[0] == "partner"

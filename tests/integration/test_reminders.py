@@ -17,17 +17,20 @@ from redis import Redis
 from sqlalchemy import func, select, update
 
 from service.accounts import open_programme_accounts
-from service.db import run_in_transaction, unit_of_work
-from service.jobs.periodic import run_reminders
+from service.app import make_runtime as runtime_for
+from service.db import transaction
+from service.jobs.reminders import run_reminders
 from service.jobs.sending import send_outbox
 from service.models import Household, OutboxMessage, Phone, PickupRequest, Reminder, ReminderRun
 from service.outbox import Outbox
 from service.runtime import Runtime, use
 from service.settings import Settings
 from service.timetable import Run
-from service.usecases import reminders
-from service.usecases.catalogue import Zone, add_zone, set_reminder_times
-from service.usecases.households import Member, ensure_phone, register_household
+from service.unit_of_work import UnitOfWork
+from service.usecases import day_changes, reminders
+from service.usecases.households import Member, register_household
+from service.usecases.phones import ensure_phone
+from service.usecases.zones import Zone, add_zone, set_reminder_times
 from sms.gateways import OutgoingMessage, Sent
 
 TUESDAY = date(2026, 12, 1)
@@ -61,10 +64,10 @@ def make_runtime(
     made: list[Runtime] = []
 
     def make(**changes: object) -> Runtime:
-        runtime = use(Runtime(make_settings(fresh_database(), **changes)))
+        runtime = use(runtime_for(make_settings(fresh_database(), **changes)))
         runtime.gateway = FakeGateway()  # type: ignore[misc]
         made.append(runtime)
-        with unit_of_work(runtime.sessions) as session:
+        with transaction(runtime.sessions) as session:
             open_programme_accounts(session)
         return runtime
 
@@ -80,21 +83,21 @@ def fake(runtime: Runtime) -> FakeGateway:
 
 
 def zone(runtime: Runtime, name: str = "Yaba", days: str = "tue,fri") -> Zone:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         return add_zone(session, name, days, "08:00-12:00", MONDAY_MORNING - timedelta(days=30))
 
 
 def member(
     runtime: Runtime, phone: str, zone_id: int | None, *, language: str = "EN", name: str = "Ada"
 ) -> Member:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         ensure_phone(session, phone, MONDAY_MORNING)
         session.execute(update(Phone).where(Phone.number == phone).values(language=language))
         return register_household(session, phone, name, None, "test", MONDAY_MORNING, zone_id=zone_id)
 
 
 def read(runtime: Runtime, statement: Any) -> list[Any]:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         rows = list(session.execute(statement).scalars())
         session.expunge_all()
         return rows
@@ -107,22 +110,17 @@ def reminder_texts(runtime: Runtime) -> list[OutboxMessage]:
 
 
 def due_runs(runtime: Runtime, now: datetime) -> list[Run]:
-    return run_in_transaction(
-        runtime.sessions, lambda s: reminders.start_due_runs(s, now, runtime.settings.zone)
-    )
+    return runtime.transact(lambda uow: reminders.start_due_runs(uow.session, now, runtime.settings.zone))
 
 
 def write_all(runtime: Runtime, run: Run, now: datetime, *, size: int = 500) -> list[int]:
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         batches = reminders.plan_batches(session, run, size)
     written: list[int] = []
     for first, last in batches:
-        written += run_in_transaction(
-            runtime.sessions,
-            lambda s, first=first, last=last: reminders.write_batch(
-                s, runtime.settings, run, first, last, now
-            ),
-        ).outbox_ids
+        written += runtime.transact(
+            lambda uow, first=first, last=last: reminders.write_batch(uow, run, first, last), now=now
+        )
     return written
 
 
@@ -140,7 +138,7 @@ def a_street(runtime: Runtime) -> tuple[Zone, dict[str, Member]]:
         "skipped": member(runtime, "+2348031000006", yaba.id),
         "elsewhere": member(runtime, "+2348031000007", sabo.id),
     }
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         session.execute(
             update(Phone).where(Phone.number == people["stopped"].phone).values(opted_out_at=MONDAY_MORNING)
         )
@@ -153,7 +151,7 @@ def a_street(runtime: Runtime) -> tuple[Zone, dict[str, Member]]:
 
 def ask(runtime: Runtime, household: Member, zone: Zone, kind: str) -> None:
     """The household texted PICKUP or SKIP for Tuesday."""
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         session.add(
             PickupRequest(
                 household_id=household.id,
@@ -234,14 +232,12 @@ def test_a_run_that_lost_its_jobs_is_started_again_for_the_households_still_wait
     yaba, _ = a_street(runtime)
     run = Run(yaba.id, TUESDAY, "eve")
     assert due_runs(runtime, EVE) == [run]
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         (first, _last), *_rest = reminders.plan_batches(session, run, 1)
-    run_in_transaction(
-        runtime.sessions, lambda s: reminders.write_batch(s, runtime.settings, run, first, first, EVE)
-    )
+    runtime.transact(lambda uow: reminders.write_batch(uow, run, first, first), now=EVE)
     assert due_runs(runtime, EVE + reminders.STALE_RUN - timedelta(seconds=1)) == []
     assert due_runs(runtime, EVE + reminders.STALE_RUN + timedelta(seconds=1)) == [run]
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         assert len(reminders.plan_batches(session, run, 1)) == 2  # only those still waiting
     write_all(runtime, run, EVE + reminders.STALE_RUN)
     assert len(reminder_texts(runtime)) == 3
@@ -267,24 +263,20 @@ def test_a_batch_killed_half_way_and_retried_writes_each_text_once(
     runtime = make_runtime()
     yaba, _ = a_street(runtime)
     run = Run(yaba.id, TUESDAY, "eve")
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         ((first, last),) = reminders.plan_batches(session, run)
 
-    def dies_after_writing(session: Any) -> None:
-        written = reminders.write_batch(session, runtime.settings, run, first, last, EVE)
-        assert len(written.outbox_ids) == 3
+    def dies_after_writing(uow: UnitOfWork) -> None:
+        written = reminders.write_batch(uow, run, first, last)
+        assert len(written) == 3
         raise Killed
 
     with pytest.raises(Killed):
-        run_in_transaction(runtime.sessions, dies_after_writing)
+        runtime.transact(dies_after_writing, now=EVE)
     assert reminder_texts(runtime) == [] and read(runtime, select(Reminder)) == []
-    retried = run_in_transaction(
-        runtime.sessions, lambda s: reminders.write_batch(s, runtime.settings, run, first, last, EVE)
-    )
-    again = run_in_transaction(
-        runtime.sessions, lambda s: reminders.write_batch(s, runtime.settings, run, first, last, EVE)
-    )
-    assert (len(retried.outbox_ids), again.outbox_ids) == (3, [])
+    retried = runtime.transact(lambda uow: reminders.write_batch(uow, run, first, last), now=EVE)
+    again = runtime.transact(lambda uow: reminders.write_batch(uow, run, first, last), now=EVE)
+    assert (len(retried), again) == (3, [])
     assert len(reminder_texts(runtime)) == 3
 
 
@@ -294,17 +286,15 @@ def test_two_workers_racing_on_one_batch_write_each_text_once(make_runtime: Call
     for number in range(40):
         member(runtime, f"+23480320{number:05d}", yaba.id)
     run = Run(yaba.id, TUESDAY, "eve")
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         ((first, last),) = reminders.plan_batches(session, run)
     results: list[int] = []
     barrier = threading.Barrier(4)
 
     def worker() -> None:
         barrier.wait()
-        written = run_in_transaction(
-            runtime.sessions, lambda s: reminders.write_batch(s, runtime.settings, run, first, last, EVE)
-        )
-        results.append(len(written.outbox_ids))
+        written = runtime.transact(lambda uow: reminders.write_batch(uow, run, first, last), now=EVE)
+        results.append(len(written))
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -337,17 +327,8 @@ def test_a_send_batch_stopped_between_chunks_sends_nothing_twice_when_retried(
 
 
 def change(runtime: Runtime, yaba: Zone, moved_to: date | None, now: datetime) -> None:
-    with unit_of_work(runtime.sessions) as session:
-        reminders.change_day(
-            session,
-            yaba,
-            TUESDAY,
-            moved_to,
-            "public holiday",
-            actor="test",
-            now=now,
-            local=runtime.settings.zone,
-        )
+    with runtime.unit_of_work(now=now) as uow:
+        day_changes.change_day(uow, yaba, TUESDAY, moved_to, "public holiday", actor="test")
 
 
 def test_a_cancelled_day_tells_its_households_and_sends_no_reminder(
@@ -397,7 +378,7 @@ def test_a_morning_reminder_goes_on_the_day_when_the_zone_has_one(
 ) -> None:
     runtime = make_runtime()
     yaba, people = a_street(runtime)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         set_reminder_times(session, yaba, morning="06:30")
     morning = datetime(2026, 12, 1, 5, 30, tzinfo=UTC)  # 06:30 Lagos
     runs = due_runs(runtime, morning)
@@ -419,7 +400,7 @@ def test_in_quiet_hours_only_answers_to_a_persons_own_text_are_sent(
 ) -> None:
     runtime = make_runtime(quiet_hours="21:00-07:00")
     yaba, people = a_street(runtime)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         outbox = Outbox(session, NIGHT)
         answer = outbox.write(
             people["en"].phone, "Kolekt: 320 pts.", language="EN", template="balance", reply=True
@@ -455,7 +436,7 @@ def test_a_number_that_opts_out_after_the_reminder_is_written_gets_nothing(
     runtime = make_runtime()
     yaba, people = a_street(runtime)
     ids = write_all(runtime, Run(yaba.id, TUESDAY, "eve"), EVE)
-    with unit_of_work(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:
         session.execute(update(Phone).where(Phone.number == people["pcm"].phone).values(opted_out_at=EVE))
     send_outbox(ids, bulk=True, clock=lambda: EVE)
     assert people["pcm"].phone not in {message.to for message in fake(runtime).received}

@@ -14,13 +14,14 @@ from sqlalchemy import text
 
 import ledger
 from ledger import TransferRequest
-from service import create_app
 from service.accounts import ISSUANCE, open_programme_accounts
+from service.app import create_app
 from service.cli.demo import COLLECTORS, DEMO_PASSWORD, DEMO_PIN, HOUSEHOLDS
-from service.db import make_engine, make_session_factory, unit_of_work
+from service.db import make_engine, make_session_factory, transaction
+from service.jobs.checks import seal_ledger
+from service.reads.disputes import open_disputes
 from service.settings import Settings
 from service.usecases import tokens, users
-from service.usecases.disputes import open_disputes
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def post_credits(database_url: str, count: int, *, seal: bool = False) -> None:
     engine = make_engine(database_url)
     try:
-        with unit_of_work(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine)) as session:
             open_programme_accounts(session)
             ledger.open_account(session, "member:K4821X", "member", no_overdraft=True)
             ledger.post_linked(
@@ -53,7 +54,7 @@ def test_a_real_rq_worker_seals_what_was_posted(
 ) -> None:
     settings = make_settings(fresh_database())
     post_credits(settings.database_url, 12)
-    Queue("default", connection=redis).enqueue("service.jobs.sending.seal_ledger")
+    Queue("default", connection=redis).enqueue(seal_ledger)
     worker = cli(settings, "worker", "--burst")
     assert worker.returncode == 0, worker.stderr
     verify = cli(settings, "ledger", "verify", "--no-seal")

@@ -16,14 +16,16 @@ from sqlalchemy import func, select
 
 import ledger
 from service.cli.demo import COLLECTORS, seed_demo
-from service.db import make_engine, make_session_factory, unit_of_work
+from service.db import transaction
 from service.models import collections_t, households_t
+from service.runtime import Runtime
 from service.settings import Settings
 from service.usecases import sync
-from service.usecases.catalogue import collector_by_phone
 from service.usecases.households import member_by_phone
 from service.usecases.pickups import balance_of
+from service.usecases.roles import collector_by_phone
 from sms import Line
+from tests.fakes import FakeQueue
 
 JOIN_TIMEOUT = 120.0
 
@@ -57,9 +59,9 @@ def _batch(codes: list[str], households: int, pickups: int) -> list[sync.Operati
     return operations
 
 
-def _run_together(work: list[Callable[[], sync.Done]]) -> list[sync.Done]:
+def _run_together(work: list[Callable[[], list[sync.Result]]]) -> list[list[sync.Result]]:
     barrier = threading.Barrier(len(work))
-    answers: list[sync.Done | BaseException | None] = [None] * len(work)
+    answers: list[list[sync.Result] | BaseException | None] = [None] * len(work)
 
     def run(index: int) -> None:
         barrier.wait()
@@ -75,17 +77,19 @@ def _run_together(work: list[Callable[[], sync.Done]]) -> list[sync.Done]:
         thread.join(JOIN_TIMEOUT)
     assert not any(thread.is_alive() for thread in threads), "a sync hung"
     for answer in answers:
-        assert isinstance(answer, sync.Done), answer
-    return [answer for answer in answers if isinstance(answer, sync.Done)]
+        assert isinstance(answer, list), answer
+    return [answer for answer in answers if isinstance(answer, list)]
 
 
 def test_the_same_batch_sent_twice_at_once_is_done_once(
     fresh_database: Callable[[], str], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(fresh_database())
-    engines = [make_engine(settings.database_url) for _ in range(2)]
+    # Two processes: a runtime each (its own engine), whose queue keeps the texts it was given.
+    queues = [FakeQueue() for _ in range(2)]
+    runtimes = [Runtime(settings, queue=lambda _redis, queue=queue: queue) for queue in queues]
     try:
-        with unit_of_work(make_session_factory(engines[0])) as session:
+        with transaction(runtimes[0].sessions) as session:
             seed_demo(session)
             collector = collector_by_phone(session, COLLECTORS[0][0])
             assert collector is not None
@@ -101,18 +105,16 @@ def test_the_same_batch_sent_twice_at_once_is_done_once(
         now = datetime.now(UTC)
         done = _run_together(
             [
-                lambda engine=engine: sync.sync(
-                    make_session_factory(engine), settings, collector.id, operations, now
-                )
-                for engine in engines
+                lambda runtime=runtime: sync.sync(runtime, collector.id, operations, now)
+                for runtime in runtimes
             ]
         )
         for index in range(len(operations)):
-            statuses = sorted(answer.results[index].status for answer in done)
+            statuses = sorted(answer[index].status for answer in done)
             assert statuses == ["created", "duplicate"], (index, statuses)
-            references = {answer.results[index].reference for answer in done}
+            references = {answer[index].reference for answer in done}
             assert len(references) == 1, references  # the duplicate names the one created
-        with unit_of_work(make_session_factory(engines[0])) as session:
+        with transaction(runtimes[0].sessions) as session:
             after = session.execute(select(func.count()).select_from(collections_t)).scalar_one()
             assert after - before == 10 + 20  # every pickup once
             for index in range(10):
@@ -121,8 +123,8 @@ def test_the_same_batch_sent_twice_at_once_is_done_once(
                 assert balance_of(session, member) == 25  # 2.5 kg of PET at 10 a kg, once
             assert ledger.verify(session).ok
         # Each send wrote the texts of what it created, and only those: one receipt per pickup.
-        texts = Counter(len(answer.to_send) for answer in done)
-        assert sum(len(answer.to_send) for answer in done) == len(operations), texts  # a welcome, receipts
+        texts = Counter(len(queue.sent) for queue in queues)
+        assert sum(len(queue.sent) for queue in queues) == len(operations), texts  # a welcome, receipts
     finally:
-        for engine in engines:
-            engine.dispose()
+        for runtime in runtimes:
+            runtime.close()

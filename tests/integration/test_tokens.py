@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from service.models import api_tokens_t, collectors_t, users_t
 from service.usecases import tokens, users
-from service.usecases.catalogue import Collector, add_collector, add_zone, set_collector_status
+from service.usecases.roles import Collector, add_collector, set_collector_status
+from service.usecases.zones import add_zone
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TUNDE = "+2348030000001"

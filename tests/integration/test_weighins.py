@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from service.accounts import open_programme_accounts
 from service.models import weigh_ins_t
 from service.usecases import users
-from service.usecases.catalogue import Collector, add_collector, set_rate
-from service.usecases.households import Member, ensure_phone, register_household
+from service.usecases.catalogue import set_rate
+from service.usecases.households import Member, register_household
+from service.usecases.phones import ensure_phone
 from service.usecases.pickups import log_pickup, pickup_by_reference, reverse_pickup
+from service.usecases.roles import Collector, add_collector
 from service.usecases.weighins import Comparison, WeighInError, comparison, grams_of, record_weigh_in
 from sms.commands import Line
 

@@ -12,15 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.usecases.catalogue import (
-    WEEKDAYS,
-    CatalogueError,
-    Zone,
-    next_collection_day,
-    parse_days,
-    parse_window,
-    points_for,
-)
+from service.timetable import next_collection_day
+from service.usecases import CatalogueError
+from service.usecases.catalogue import points_for
+from service.usecases.zones import WEEKDAYS, Zone, parse_days, parse_window
 
 LAGOS = ZoneInfo("Africa/Lagos")  # UTC+1 all year
 YABA = Zone(1, "Yaba", (1, 4), time(8), time(12), time(18), None)  # Tue, Fri 8-12

@@ -1,4 +1,5 @@
-"""sms.parse (sms/grammar.py): every command of SMS-PROTOCOL.md, read the way people type on basic phones."""
+"""sms.parse (sms/grammar.py): every command of docs/sms-protocol.md, read the way people type on
+basic phones."""
 
 from __future__ import annotations
 

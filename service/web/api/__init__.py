@@ -1,218 +1,33 @@
 """The JSON API under ``/api/v1``: the collector app's, and any integration's.
 
-- Bodies in and out are marshmallow schemas (``schemas.py``); flask-smorest reads requests with
-  them and generates the OpenAPI document from them (``/api/v1/openapi.json``, read at
+- Bodies in and out are marshmallow schemas (``schemas``); flask-smorest reads requests with them
+  and generates the OpenAPI document from them (``/api/v1/openapi.json``, read at
   ``/api/v1/docs``).
-- Callers hold a bearer token (``service.tokens``): collectors by phone + PIN, dashboard users by
-  email + password, with their role. ``authenticated(...)`` names who may call a view.
-- Errors are ``{"error": {"code", "message", "fields"}}`` with the right status, whatever raised
-  them (``web.json_error``).
-- Each token has its own rate limits (Flask-Limiter, in Redis); failed sign-ins are limited per
-  phone or email and per address.
+- ``account``: signing in and out, who the token speaks for, and operators' say over collectors'
+  PINs and app sign-ins; ``field``: households, materials, sync, pickups and totals.
+- What every endpoint shares (tokens, roles, errors, limits, headers) is ``base``.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import wraps
-from typing import Any, NoReturn, TypeVar, cast
+from flask import Flask
 
-from flask import Flask, Request, Response, current_app, g, render_template, request
-from flask.typing import ResponseReturnValue
-from flask_limiter.util import get_remote_address
-from flask_smorest import Api as SmorestApi
-from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.core import missing, parse_json
-from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import HTTPException
-
-import sms
 from service.settings import Settings
-from service.usecases import tokens
-from service.web.api import schemas
-from service.web.public import db_session, kolekt_runtime
+from service.web.api import account, field
+from service.web.api.base import PREFIX, Api, challenge, docs, headers
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-PREFIX = "/api/v1"
-COLLECTORS = ("collector",)
-USERS = ("admin", "operator", "auditor")
-OPERATORS = ("admin", "operator")
-ANYONE = COLLECTORS + USERS
-
-# Per token (or per address for a caller without one).
-API_LIMITS = "600 per minute;20000 per day"
-SYNC_LIMITS = "60 per minute"
-# Failed sign-ins only: per phone or email, and per address.
-SIGN_IN_LIMITS_PER_NAME = "5 per 15 minutes;20 per day"
-SIGN_IN_LIMITS_PER_ADDRESS = "30 per hour"
-
-CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
-DOCS_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
-
-
-class ApiError(HTTPException):
-    """An answer other than success, with a code a program can act on."""
-
-    def __init__(
-        self, status: int, code: str, message: str, *, fields: dict[str, list[str]] | None = None
-    ) -> None:
-        super().__init__(description=message)
-        self.code = status
-        self.error_code = code
-        self.fields = fields
-
-
-NOT_JSON = "Send the body as JSON, with Content-Type: application/json."
-INVALID_JSON = "The body is not valid JSON."
-
-
-class JsonParser(FlaskParser):
-    """webargs' parser, but a body that is not JSON is invalid input like any other (422, with
-    ``fields``), and one sent as a form or as text is refused, not read as an empty body (which
-    would answer that every field is missing, although the caller sent them)."""
-
-    def _raw_load_json(self, req: Request) -> Any:
-        if not is_json_request(req):
-            if req.get_data(cache=True):
-                raise ApiError(422, "unprocessable_entity", NOT_JSON, fields={"_schema": [NOT_JSON]})
-            return missing
-        return parse_json(req.get_data(cache=True))
-
-    def _handle_invalid_json_error(
-        self, error: Exception, req: Request, *args: Any, **kwargs: Any
-    ) -> NoReturn:
-        raise ApiError(422, "unprocessable_entity", INVALID_JSON, fields={"_schema": [INVALID_JSON]})
-
-
-class Blueprint(SmorestBlueprint):  # type: ignore[misc]
-    ARGUMENTS_PARSER = JsonParser()
-
-
-class Api(SmorestApi):  # type: ignore[misc]
-    """flask-smorest, with Kolekt's own error answers: documented with its own schema, and
-    handled once for the whole app (``web.register_errors``)."""
-
-    ERROR_SCHEMA = schemas.Error
-
-    def _register_error_handlers(self) -> None:
-        pass
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def settings() -> Settings:
-    return kolekt_runtime().settings
-
-
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def holder() -> tokens.Holder:
-    """The caller, once ``authenticated`` let them in."""
-    found: tokens.Holder = g.api_holder
-    return found
-
-
-def _authenticate() -> tokens.Holder:
-    token = _bearer()
-    if token is None:
-        raise ApiError(401, "unauthorized", "Sign in: send Authorization: Bearer <token>.")
-    moment = now()
-    presented = tokens.authenticate(db_session(), token, moment)
-    if presented is None:
-        raise ApiError(401, "unauthorized", "This token is not valid any more. Sign in again.")
-    if tokens.needs_touch(presented, moment):
-        if request.method in ("GET", "HEAD"):
-            # A GET's session only reads: the touch takes a short transaction of its own.
-            session = kolekt_runtime().sessions()
-            try:
-                tokens.touch(session, presented.holder.token_id, moment)
-                session.commit()
-            finally:
-                session.close()
-        else:
-            # The request's own session, committed before the view begins: a second writer
-            # would wait on this one's lock (SQLite) for as long as the request lasts.
-            session = db_session()
-            tokens.touch(session, presented.holder.token_id, moment)
-            session.commit()
-    return presented.holder
-
-
-def authenticated(*roles: str) -> Callable[[F], F]:
-    """A valid token (401 otherwise) whose holder has one of ``roles`` (403 otherwise)."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            found = _authenticate()
-            if found.role not in roles:
-                raise ApiError(403, "forbidden", f"A {found.role}'s token may not do this.")
-            g.api_holder = found
-            return view(*args, **kwargs)
-
-        return cast(F, checked)
-
-    return decorate
-
-
-def token_key() -> str:
-    """Rate limits count per token (hashed: the key never holds the token), else per address."""
-    token = _bearer()
-    if token:
-        return "api-token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-    return "api-address:" + (get_remote_address() or "")
-
-
-def sign_in_name_key() -> str:
-    """Failed sign-ins count per phone (in E.164: 0803..., +234803... and 234 803... are one
-    number, and writing it another way gets no more tries) or per email."""
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}
-    name = body.get("phone") or body.get("email") or ""
-    name = name if isinstance(name, str) else ""
-    if "phone" in body:
-        name = sms.normalise_phone(name, settings().phone_region) or name
-    return "api-sign-in:" + "".join(name.split()).lower()[:254]
-
-
-def failed_sign_in(response: Response) -> bool:
-    return response.status_code == 401
-
-
-def _headers(response: Response) -> Response:
-    if request.path.startswith(PREFIX):
-        docs = request.path == f"{PREFIX}/docs"
-        response.headers.setdefault(
-            "Content-Security-Policy", DOCS_POLICY if docs else CONTENT_SECURITY_POLICY
-        )
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def _unauthorized_gets_a_challenge(response: Response) -> Response:
-    if response.status_code == 401 and request.path.startswith(PREFIX):
-        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="kolekt"')
-    return response
-
-
-def docs() -> ResponseReturnValue:
-    """The API's reference, read from the OpenAPI document: no script, nothing from elsewhere."""
-    api: Api = current_app.extensions["kolekt.api"]
-    return render_template("api/docs.html", spec=api.spec.to_dict())
+# In the order the OpenAPI document lists them.
+BLUEPRINTS = (
+    account.auth,
+    field.households,
+    field.catalogue,
+    field.syncing,
+    field.pickups,
+    account.collectors,
+)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    from service.web.api import views
-
     app.config.update(
         API_TITLE=f"{settings.programme_name} API",
         API_VERSION="v1",
@@ -230,9 +45,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for blueprint in views.BLUEPRINTS:
+    for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.extensions["kolekt.api"] = api
     app.add_url_rule(f"{PREFIX}/docs", "api_docs", docs)
-    app.after_request(_headers)
-    app.after_request(_unauthorized_gets_a_challenge)
+    app.after_request(headers)
+    app.after_request(challenge)

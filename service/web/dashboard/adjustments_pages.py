@@ -7,19 +7,16 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from service.usecases import adjustments as use
-from service.web.dashboard import (
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     OPERATORS,
     audit,
     blueprint,
-    change,
-    now,
     refused,
     requires,
-    settings,
     user,
 )
-from service.web.public import db_session
 
 
 def _context(**form: str) -> dict[str, object]:
@@ -44,13 +41,14 @@ def adjustments() -> ResponseReturnValue:
 def propose_adjustment() -> ResponseReturnValue:
     form = {name: request.form.get(name, "") for name in ("account", "amount", "reason")}
     try:
-        with change() as outbox:
+        with unit_of_work() as uow:
             adjustment_id = use.propose(
-                outbox.session, user().id, form["account"], form["amount"], form["reason"], now()
+                uow.session, user().id, form["account"], form["amount"], form["reason"], uow.now
             )
-            proposal = use.get_adjustment(outbox.session, adjustment_id)
+            proposal = use.get_adjustment(uow.session, adjustment_id)
             assert proposal is not None
             audit(
+                uow,
                 "adjustment.propose",
                 f"adjustment:{adjustment_id}",
                 {"account": proposal.account_code, "amount": proposal.amount, "reason": proposal.reason},
@@ -65,11 +63,9 @@ def propose_adjustment() -> ResponseReturnValue:
 @requires(*OPERATORS)
 def approve_adjustment(adjustment_id: int) -> ResponseReturnValue:
     try:
-        with change() as outbox:
-            posted = use.approve(
-                outbox.session, outbox, settings().programme_name, adjustment_id, user().id, now()
-            )
-            audit("adjustment.approve", f"adjustment:{adjustment_id}", {"transfer": posted.id})
+        with unit_of_work() as uow:
+            posted = use.approve(uow, adjustment_id, user().id)
+            audit(uow, "adjustment.approve", f"adjustment:{adjustment_id}", {"transfer": posted.id})
     except use.AdjustmentError as error:
         return refused("dashboard/adjustments.html", str(error), **_context())
     flash(f"Adjustment {adjustment_id} approved and posted as transfer {posted.id}.", "ok")
@@ -81,9 +77,9 @@ def approve_adjustment(adjustment_id: int) -> ResponseReturnValue:
 def reject_adjustment(adjustment_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
     try:
-        with change() as outbox:
-            use.reject(outbox.session, adjustment_id, user().id, note, now())
-            audit("adjustment.reject", f"adjustment:{adjustment_id}", {"note": note[:160]})
+        with unit_of_work() as uow:
+            use.reject(uow.session, adjustment_id, user().id, note, uow.now)
+            audit(uow, "adjustment.reject", f"adjustment:{adjustment_id}", {"note": note[:160]})
     except use.AdjustmentError as error:
         return refused("dashboard/adjustments.html", str(error), **_context())
     flash(f"Adjustment {adjustment_id} rejected.", "ok")
@@ -94,9 +90,9 @@ def reject_adjustment(adjustment_id: int) -> ResponseReturnValue:
 @requires(*OPERATORS)
 def withdraw_adjustment(adjustment_id: int) -> ResponseReturnValue:
     try:
-        with change() as outbox:
-            use.withdraw(outbox.session, adjustment_id, user().id, now())
-            audit("adjustment.withdraw", f"adjustment:{adjustment_id}")
+        with unit_of_work() as uow:
+            use.withdraw(uow.session, adjustment_id, user().id, uow.now)
+            audit(uow, "adjustment.withdraw", f"adjustment:{adjustment_id}")
     except use.AdjustmentError as error:
         return refused("dashboard/adjustments.html", str(error), **_context())
     flash(f"Adjustment {adjustment_id} withdrawn.", "ok")

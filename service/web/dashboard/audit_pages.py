@@ -6,8 +6,8 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from service.usecases import audit
-from service.web.dashboard import ANYONE, before_arg, blueprint, keep, requires
-from service.web.public import db_session
+from service.web.base import db_session
+from service.web.dashboard.base import ANYONE, before_arg, blueprint, keep, requires
 
 PAGE = 50
 

@@ -11,18 +11,16 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from service.usecases import users
-from service.web.dashboard import (
+from service.web.base import limiter, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     SIGN_IN_LIMITS,
     SIGN_IN_LIMITS_PER_EMAIL,
     DashboardUser,
     audit,
     blueprint,
-    limiter,
-    now,
     requires,
 )
-from service.web.public import db_session
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +53,18 @@ def sign_in() -> ResponseReturnValue:
         return render_template("dashboard/sign_in.html", next=target, email="")
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
-    database = db_session()
-    found = users.sign_in(database, email, password, now()) if email and password else None
+    with unit_of_work() as uow:
+        found = users.sign_in(uow.session, email, password, uow.now) if email and password else None
+        if found is not None:
+            session.clear()  # a new session for the signed-in user (no fixation of an earlier one)
+            login_user(DashboardUser(found.id, found.email, found.role, found.session_version))
+            session.permanent = True
+            audit(uow, "user.sign_in", f"user:{found.id}", {"role": found.role})
     if found is None:
-        database.rollback()
         log.info("dashboard sign-in refused for %r from %s", email[:60], request.remote_addr)
         return render_template(
             "dashboard/sign_in.html", next=target, email=email, error="Wrong email or password."
         ), 401
-    signed_in = DashboardUser(found.id, found.email, found.role, found.session_version)
-    session.clear()  # a new session for the signed-in user (no fixation of an earlier one)
-    login_user(signed_in)
-    session.permanent = True
-    audit("user.sign_in", f"user:{found.id}", {"role": found.role})
-    database.commit()
     return redirect(target)
 
 

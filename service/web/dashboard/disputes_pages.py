@@ -6,20 +6,18 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from service.usecases.disputes import DisputeError, dispute_rows, reject, uphold
-from service.web.dashboard import (
+from service.reads.disputes import dispute_rows
+from service.usecases.disputes import DisputeError, reject, uphold
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     OPERATORS,
     audit,
     blueprint,
-    change,
-    now,
     refused,
     requires,
-    settings,
     user,
 )
-from service.web.public import db_session
 
 
 def _context() -> dict[str, object]:
@@ -40,11 +38,9 @@ def disputes() -> ResponseReturnValue:
 @requires(*OPERATORS)
 def uphold_dispute(dispute_id: int) -> ResponseReturnValue:
     try:
-        with change() as outbox:
-            points = uphold(
-                outbox.session, outbox, settings().programme_name, dispute_id, user().email, now()
-            )
-            audit("dispute.uphold", f"dispute:{dispute_id}", {"points_reversed": points})
+        with unit_of_work() as uow:
+            points = uphold(uow, dispute_id, user().email)
+            audit(uow, "dispute.uphold", f"dispute:{dispute_id}", {"points_reversed": points})
     except DisputeError as error:
         return refused("dashboard/disputes.html", str(error), **_context())
     flash(f"Dispute {dispute_id} upheld: the pickup is reversed (-{points} pts). Both were texted.", "ok")
@@ -56,9 +52,9 @@ def uphold_dispute(dispute_id: int) -> ResponseReturnValue:
 def reject_dispute(dispute_id: int) -> ResponseReturnValue:
     reason = " ".join(request.form.get("reason", "").split())[:160]
     try:
-        with change() as outbox:
-            reject(outbox.session, outbox, settings().programme_name, dispute_id, user().email, reason, now())
-            audit("dispute.reject", f"dispute:{dispute_id}", {"reason": reason})
+        with unit_of_work() as uow:
+            reject(uow, dispute_id, user().email, reason)
+            audit(uow, "dispute.reject", f"dispute:{dispute_id}", {"reason": reason})
     except DisputeError as error:
         return refused("dashboard/disputes.html", str(error), **_context())
     flash(f"Dispute {dispute_id} rejected: the pickup stands. Both were texted.", "ok")

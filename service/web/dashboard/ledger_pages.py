@@ -11,14 +11,13 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 import ledger
-from ledger.models import transfers_t
 from service.reads.causes import cause_of
 from service.timetable import at
 from service.usecases import reports
-from service.web.dashboard import (
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     audit,
     before_arg,
@@ -30,7 +29,6 @@ from service.web.dashboard import (
     runtime,
     settings,
 )
-from service.web.public import db_session
 
 PAGE = 50
 VERIFY_WORKERS = 2
@@ -115,9 +113,7 @@ def transfer_page(transfer_id: int) -> ResponseReturnValue:
         transfer = ledger.get_transfer(session, transfer_id)
     except ledger.UnknownTransfer:
         abort(404, description=f"there is no transfer {transfer_id}")
-    reversed_by = session.execute(
-        select(transfers_t.c.id).where(transfers_t.c.reverses_id == transfer_id)
-    ).scalar()
+    reversed_by = ledger.reversed_by(session, transfer_id)
     return render_template(
         "dashboard/transfer.html",
         t=transfer,
@@ -137,12 +133,15 @@ def transfer_page(transfer_id: int) -> ResponseReturnValue:
 def verify_ledger() -> ResponseReturnValue:
     """Seal what waits, verify the whole chain, record the result (an auditor may do this too:
     it changes no balance, it only checks them)."""
-    session = db_session()
-    session.rollback()  # let go of the user's look-up: the check takes transactions of its own
     # Two segments at once on PostgreSQL (a million transfers in a few seconds); one on SQLite.
-    report = reports.check_and_record(runtime().sessions, "dashboard", workers=VERIFY_WORKERS)
-    audit("ledger.verify", "ledger", {"ok": report.ok, "transfers": report.count, "head": report.head_hash})
-    session.commit()
+    report = reports.check_and_record(runtime(), "dashboard", workers=VERIFY_WORKERS)
+    with unit_of_work() as uow:
+        audit(
+            uow,
+            "ledger.verify",
+            "ledger",
+            {"ok": report.ok, "transfers": report.count, "head": report.head_hash},
+        )
     if report.ok:
         flash(f"Ledger verified: {report.count:,} transfers, head {report.head_hash[:16]}…", "ok")
     else:

@@ -14,21 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import sms
-from service import outbox as use
 from service.models import inbound_t, outbox_t
-from service.web.dashboard import (
+from service.outbox import REFUSALS
+from service.usecases import messages as use
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     OPERATORS,
     audit,
     blueprint,
-    change,
     keep,
-    now,
     refused,
     requires,
     settings,
 )
-from service.web.public import db_session
 from sms.gateways import STATUS_RANK
 
 PAGE = 50
@@ -188,17 +187,17 @@ def retry_message(message_id: int) -> ResponseReturnValue:
     # The form's action carries the page's filters, to come back to the same list.
     back = keep({name: request.args.get(name, "").strip()[:40] for name in FILTERS})
     try:
-        with change() as outbox:
-            new_id = use.retry(outbox.session, outbox, message_id, now())
-            status = outbox.session.execute(
+        with unit_of_work() as uow:
+            new_id = use.retry(uow, message_id)
+            status = uow.session.execute(
                 select(outbox_t.c.status).where(outbox_t.c.id == new_id)
             ).scalar_one()
-            audit("message.retry", f"message:{message_id}", {"retry": new_id, "status": status})
+            audit(uow, "message.retry", f"message:{message_id}", {"retry": new_id, "status": status})
     except use.RetryError as error:
         return refused("dashboard/messages.html", str(error), **_context(back)[0])
     if status == "queued":
         flash(f"Message {message_id} is being sent again, as message {new_id}.", "ok")
     else:
-        reason = use.REFUSALS[status]
+        reason = REFUSALS[status]
         flash(f"Message {message_id} was written again as message {new_id}, but not sent: {reason}.", "error")
     return redirect(url_for("dashboard.messages", **back), 303)

@@ -8,8 +8,8 @@ from flask.typing import ResponseReturnValue
 import ledger
 from service.reads import insights
 from service.usecases import reports
-from service.web.dashboard import ANYONE, blueprint, now, requires, settings
-from service.web.public import db_session
+from service.web.base import db_session
+from service.web.dashboard.base import ANYONE, blueprint, now, requires, settings
 
 
 @blueprint.get("/")

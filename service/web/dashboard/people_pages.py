@@ -11,31 +11,25 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from service.accounts import member_account
-from service.channels.handlers.collector_pins import (
-    PIN_ACTION,
-    SIGN_OUT_ACTION,
-    collector_subject,
-    pin_set_at,
-)
 from service.reads import people
+from service.reads.disputes import dispute_rows
 from service.timetable import local_day
 from service.usecases import tokens, weighins
-from service.usecases.catalogue import Collector, get_collector
-from service.usecases.disputes import dispute_rows
-from service.web.dashboard import (
+from service.usecases.roles import Collector, get_collector
+from service.usecases.tokens import PIN_ACTION, SIGN_OUT_ACTION, collector_subject, pin_set_at
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     OPERATORS,
     audit,
     before_arg,
     blueprint,
-    change,
     now,
     refused,
     requires,
     settings,
     user,
 )
-from service.web.public import db_session
 
 STATEMENT_PAGE = 50
 
@@ -138,9 +132,9 @@ def set_collector_pin(collector_id: int) -> ResponseReturnValue:
     try:
         if pin != again:
             raise tokens.PinError("The two PINs are not the same. Type the new PIN twice.")
-        with change() as outbox:
-            ended = tokens.set_pin(outbox.session, collector_id, pin, now(), by=_by())
-            audit(PIN_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
+        with unit_of_work() as uow:
+            ended = tokens.set_pin(uow.session, collector_id, pin, uow.now, by=_by())
+            audit(uow, PIN_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
     except tokens.PinError as error:
         return refused("dashboard/collector.html", str(error), **_collector_page(collector_id))
     flash(f"New app PIN set for {found.name}; {_ended(ended)}.", "ok")
@@ -152,8 +146,8 @@ def set_collector_pin(collector_id: int) -> ResponseReturnValue:
 def sign_collector_app_out(collector_id: int) -> ResponseReturnValue:
     """A lost or shared phone: every app sign-in of this collector ends; the PIN stays."""
     found = _known_collector(collector_id)
-    with change() as outbox:
-        ended = tokens.revoke_collector_tokens(outbox.session, collector_id, now(), by=_by())
-        audit(SIGN_OUT_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
+    with unit_of_work() as uow:
+        ended = tokens.revoke_collector_tokens(uow.session, collector_id, uow.now, by=_by())
+        audit(uow, SIGN_OUT_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
     flash(f"The app is signed out on every phone of {found.name}; {_ended(ended)}.", "ok")
     return redirect(url_for("dashboard.collector", collector_id=collector_id, _anchor="app"), 303)

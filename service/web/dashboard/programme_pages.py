@@ -9,40 +9,28 @@ Anyone signed in reads them; only an admin changes them (every action's endpoint
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-import sms
-from service.jobs.periodic import FAN_OUT_JOB_TIMEOUT, FAN_OUT_QUEUE
-from service.jobs.queue import enqueue_job
-from service.outbox import enqueue_batches
 from service.providers.fulfilment import KINDS
-from service.timetable import DayChange, local_day
+from service.timetable import local_day
+from service.usecases import CatalogueError
 from service.usecases.catalogue import (
-    WEEKDAYS,
-    CatalogueError,
-    Zone,
     add_material,
     add_words,
-    add_zone,
     current_rates,
     forget_vocabulary,
-    get_zone,
     material_words,
     materials,
     new_rate_version,
-    next_day_of,
     rate_versions,
-    set_reminder_times,
-    zones,
 )
-from service.usecases.reminders import REASON_WIDTH, change_day, change_timetable, day_changes_from
+from service.usecases.day_changes import REASON_WIDTH, change_day, change_timetable
 from service.usecases.rewards import (
     add_reward,
     all_rewards,
@@ -52,21 +40,28 @@ from service.usecases.rewards import (
     set_price,
     set_stock,
 )
-from service.web.dashboard import (
+from service.usecases.zones import (
+    WEEKDAYS,
+    Zone,
+    add_zone,
+    day_changes_from,
+    get_zone,
+    next_day_of,
+    set_reminder_times,
+    zones,
+)
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ADMINS,
     ANYONE,
     audit,
     blueprint,
-    change,
     now,
     refused,
     requires,
-    runtime,
     settings,
     user,
 )
-from service.web.public import db_session
-from sms.templates import BUDGETS, EN, LANGUAGE_NAMES, TEMPLATES, WIDTHS, render, template
 
 PAGE = "dashboard/programme.html"
 
@@ -175,11 +170,13 @@ def programme_add_zone() -> ResponseReturnValue:
     try:
         if not form["days"]:
             raise CatalogueError("tick the zone's collection days")
-        with change() as outbox:
+        with unit_of_work() as uow:
             zone = add_zone(
-                outbox.session, form["name"], ",".join(form["days"]), f"{form['start']}-{form['end']}", now()
+                uow.session, form["name"], ",".join(form["days"]), f"{form['start']}-{form['end']}", uow.now
             )
-            audit("programme.add_zone", f"zone:{zone.id}", {"name": zone.name, "schedule": zone.describe()})
+            audit(
+                uow, "programme.add_zone", f"zone:{zone.id}", {"name": zone.name, "schedule": zone.describe()}
+            )
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "add_zone"))
     return _done(f"Zone {zone.name} added: {zone.describe()}.", f"zone-{zone.id}")
@@ -190,16 +187,17 @@ def programme_add_zone() -> ResponseReturnValue:
 def programme_zone_reminders() -> ResponseReturnValue:
     form = _form("zone", "evening", "morning")
     try:
-        with change() as outbox:
-            before = _zone(outbox.session, form["zone"])
+        with unit_of_work() as uow:
+            before = _zone(uow.session, form["zone"])
             zone = set_reminder_times(
-                outbox.session,
+                uow.session,
                 before,
                 evening=form["evening"] or None,
                 morning=form["morning"] or None,
                 no_morning=not form["morning"],
             )
             audit(
+                uow,
                 "programme.zone_reminders",
                 f"zone:{zone.id}",
                 {
@@ -222,32 +220,24 @@ def programme_zone_timetable() -> ResponseReturnValue:
     form: dict[str, Any] = _form("zone", "start", "end")
     form["days"] = [day for day in request.form.getlist("days") if day][:7]
     try:
-        with change() as outbox:
-            before = _zone(outbox.session, form["zone"])
-            retimed = change_timetable(
-                outbox.session,
-                before,
-                ",".join(form["days"]),
-                f"{form['start']}-{form['end']}",
-                programme=settings().programme_name,
-                now=now(),
-                local=settings().zone,
-            )
+        with unit_of_work() as uow:
+            before = _zone(uow.session, form["zone"])
+            retimed = change_timetable(uow, before, ",".join(form["days"]), f"{form['start']}-{form['end']}")
             audit(
+                uow,
                 "programme.zone_timetable",
                 f"zone:{before.id}",
                 {
                     "was": before.describe(),
                     "now": retimed.zone.describe(),
-                    "households_texted": len(retimed.texts),
+                    "households_texted": retimed.texted,
                     "requests_moved": retimed.moved,
                 },
             )
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "zone_timetable"))
-    enqueue_batches(runtime().queue_redis, retimed.texts, tag=f"timetable-{before.id}-{now():%Y%m%d%H%M%S}")
     return _done(
-        f"{retimed.zone.name} is now {retimed.zone.describe()}: {len(retimed.texts)} households texted, "
+        f"{retimed.zone.name} is now {retimed.zone.describe()}: {retimed.texted} households texted, "
         f"{retimed.moved} requests moved to a collection day.",
         f"zone-{before.id}",
     )
@@ -260,19 +250,11 @@ def programme_change_day() -> ResponseReturnValue:
     try:
         day = _date(form["day"], "the day")
         moved_to = _date(form["moved_to"], "the new day") if form["moved_to"] else None
-        with change() as outbox:
-            zone = _zone(outbox.session, form["zone"])
-            changed = change_day(
-                outbox.session,
-                zone,
-                day,
-                moved_to,
-                form["reason"],
-                actor=user().email,
-                now=now(),
-                local=settings().zone,
-            )
+        with unit_of_work() as uow:
+            zone = _zone(uow.session, form["zone"])
+            changed = change_day(uow, zone, day, moved_to, form["reason"], actor=user().email)
             audit(
+                uow,
                 "programme.change_day",
                 f"zone:{zone.id}",
                 {
@@ -283,25 +265,8 @@ def programme_change_day() -> ResponseReturnValue:
             )
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "change_day"))
-    _tell_households(changed)
     what = f"moved to {changed.moved_to:%a %d %b}" if changed.moved_to else "cancelled"
     return _done(f"{zone.name} {day:%a %d %b} {what}; the zone's households are being texted.", "changes")
-
-
-def _tell_households(changed: DayChange) -> None:
-    """Start the notice run now rather than at the scheduler's next minute. Should Redis not take
-    it, the scheduler starts it anyway (it is due from the change on); the run's keys make sure
-    nobody is texted twice."""
-    enqueue_job(
-        runtime().queue_redis,
-        "service.jobs.periodic.fan_out_reminders",
-        changed.zone_id,
-        changed.day.isoformat(),
-        changed.kind,
-        queue=FAN_OUT_QUEUE,
-        job_id=f"fan-out-{changed.zone_id}-{changed.day}-{changed.kind}-dashboard",
-        timeout=FAN_OUT_JOB_TIMEOUT,
-    )
 
 
 # --- materials and rates -----------------------------------------------------------------------------
@@ -312,13 +277,11 @@ def _tell_households(changed: DayChange) -> None:
 def programme_add_material() -> ResponseReturnValue:
     form = _form("code", "name", "words")
     try:
-        with change() as outbox:
-            add_material(outbox.session, form["code"], form["name"], _words(form["words"]), now())
+        with unit_of_work() as uow:
+            add_material(uow.session, form["code"], form["name"], _words(form["words"]), now())
             code = form["code"].upper()
-            known = sorted(
-                word for word, material in material_words(outbox.session).items() if material == code
-            )
-            audit("programme.add_material", f"material:{code}", {"name": form["name"], "words": known})
+            known = sorted(word for word, material in material_words(uow.session).items() if material == code)
+            audit(uow, "programme.add_material", f"material:{code}", {"name": form["name"], "words": known})
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "add_material"))
     forget_vocabulary()
@@ -333,10 +296,10 @@ def programme_add_words() -> ResponseReturnValue:
         words = _words(form["words"])
         if not words:
             raise CatalogueError("type one or more words, separated by commas")
-        with change() as outbox:
-            added = add_words(outbox.session, form["material"], words)
+        with unit_of_work() as uow:
+            added = add_words(uow.session, form["material"], words)
             code = form["material"].upper()
-            audit("programme.add_words", f"material:{code}", {"added": added})
+            audit(uow, "programme.add_words", f"material:{code}", {"added": added})
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "add_words"))
     forget_vocabulary()
@@ -352,11 +315,12 @@ def programme_set_rate() -> ResponseReturnValue:
         points = _whole(form["points"], "points per kg")
         commission = _whole(form["commission"], "commission per kg") if form["commission"] else None
         effective_from = _local_moment(form["effective_from"]) if form["effective_from"] else None
-        with change() as outbox:
+        with unit_of_work() as uow:
             rate = new_rate_version(
-                outbox.session, form["material"], points, commission, effective_from, user().email, now()
+                uow.session, form["material"], points, commission, effective_from, user().email, now()
             )
             audit(
+                uow,
                 "programme.set_rate",
                 f"material:{rate.material_code}",
                 {
@@ -392,9 +356,9 @@ def programme_add_reward() -> ResponseReturnValue:
         low = _whole(form["min_units"], "the least units") if form["min_units"] else None
         high = _whole(form["max_units"], "the most units") if form["max_units"] else None
         stock = _stock(form["stock"])
-        with change() as outbox:
+        with unit_of_work() as uow:
             number = add_reward(
-                outbox.session,
+                uow.session,
                 form["code"],
                 form["name"],
                 form["kind"],
@@ -404,9 +368,9 @@ def programme_add_reward() -> ResponseReturnValue:
                 max_units=high,
                 stock=stock,
             )
-            reward = get_reward(outbox.session, form["code"])
+            reward = get_reward(uow.session, form["code"])
             assert reward is not None
-            audit("programme.add_reward", f"reward:{reward.code}", reward._asdict())
+            audit(uow, "programme.add_reward", f"reward:{reward.code}", reward._asdict())
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "add_reward"))
     return _done(f"Reward {reward.code} is number {number}: {reward.name}, {price_label(reward)}.", "rewards")
@@ -423,137 +387,25 @@ def programme_update_reward() -> ResponseReturnValue:
             raise CatalogueError("offered must be yes or no")
         if price is None and not form["stock"] and not form["offered"]:
             raise CatalogueError("give a new price, a new stock, or whether it is offered")
-        with change() as outbox:
-            reward = get_reward(outbox.session, form["reward"])
+        with unit_of_work() as uow:
+            reward = get_reward(uow.session, form["reward"])
             if reward is None:
                 raise CatalogueError("choose one of the rewards")
             before = reward
             if price is not None:
-                reward = set_price(outbox.session, reward.code, price)
+                reward = set_price(uow.session, reward.code, price)
             if form["stock"]:
-                reward = set_stock(outbox.session, reward.code, stock)
+                reward = set_stock(uow.session, reward.code, stock)
             if form["offered"]:
-                reward = set_active(outbox.session, reward.code, form["offered"] == "yes")
+                reward = set_active(uow.session, reward.code, form["offered"] == "yes")
             changed = {
                 field: [getattr(before, field), getattr(reward, field)]
                 for field in ("price", "stock", "active")
                 if getattr(before, field) != getattr(reward, field)
             }
-            audit("programme.update_reward", f"reward:{reward.code}", changed)
+            audit(uow, "programme.update_reward", f"reward:{reward.code}", changed)
     except CatalogueError as error:
         return refused(PAGE, str(error), **_context(form, "update_reward"))
     stock_text = "unlimited" if reward.stock is None else reward.stock
     offered = "offered" if reward.active else "not offered"
     return _done(f"{reward.code}: {price_label(reward)}, stock {stock_text}, {offered}.", "rewards")
-
-
-# --- the message templates ---------------------------------------------------------------------------
-
-# Long but real values: the widest names, places and numbers a reply meets (cut to their widths,
-# made GSM-7, as in every real text). A value without a sample here fills its whole width.
-SAMPLES: Mapping[str, str] = {
-    "name": "Ọláolúwa Adébáyọ̀-Ọ̀gúnlẹ́yẹ",
-    "collector": "Babátúndé Àjàyí",
-    "code": "K123456H",
-    "member": "+2348031234567",
-    "zone": "Ìkòyí-Obalende East",
-    "days": "Tue, Thu, Sat 8-12",
-    "points": "1234567",
-    "naira": "12345670",
-    "balance": "9876543",
-    "last": "+1234 on 30 Nov",
-    "lines": "PET 12.5kg, SACHET 9.75kg, ALU 8.8kg, HDPE 7.5kg, PAPER 6kg",
-    "ref": "7F2KQ9",
-    "word": "Gbogbo-ẹ̀ ti ṣe",
-    "command": "REDEEM",
-    "material": "CARDBOARD",
-    "weight": "12345.678",
-    "limit": "200",
-    "phone": "+2348031234567",
-    "language": "Yoruba",
-    "date": "Wed 30 Sep",
-    "window": "08:00-12:00",
-    "reason": "the hub's scale shows 2.5 kg of PET, not 4.5 kg as the receipt says, so the pickup stands",
-    "reward": "Golden Penny Semovita 10kg",
-    "item": "SEMOVITA10KG",
-    "units": "5000",
-    "min": "100",
-    "max": "5000",
-    "need": "12345678",
-    "voucher": "ABCDE-FGHJK",
-    "stars": "5",
-    "count": "12345",
-    "kg": "12345.678",
-    "commission": "1234567",
-    "hours": "168",
-    "status": "rejected",
-    "what": "redemption",
-    "moves": "+1234 30 Nov 7F2KQ9, -250 29 Nov AB12CD, +480 28 Nov ZX98YU, +99 27 Nov QW34ER",
-    "list": "1 Airtime 1 pt/NGN, 2 Golden Penny Semovita 4500 pts, 3 Peak Milk tin 900 pts, "
-    "4 Bar soap 150 pts, 5 Rice 5kg 4000 pts, 6 Indomie carton 5200 pts, 7 Kerosene 5L 3000 pts, "
-    "8 Notebook 300 pts",
-    "next": "Fri 2 Oct",
-    "occasion": "Eid-el-Kabir public holiday",
-    "redeemed": "1234567",
-    "members": "12345",
-    "sent": "1234567",
-    "failed": "12345",
-    "disputes": "1234",
-    "ledger": "OK",
-}
-
-
-class Preview(NamedTuple):
-    key: str
-    language: str
-    own: bool  # False: the language has no text for the key, English is sent
-    text: str
-    segments: sms.Segments
-    budget: int
-
-    @property
-    def long(self) -> bool:
-        """Costs more than one plain text (highlighted)."""
-        return self.segments.count > 1 or self.segments.encoding != "GSM-7"
-
-    @property
-    def over_budget(self) -> bool:
-        return self.segments.count > self.budget or self.segments.encoding != "GSM-7"
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def previews(programme_name: str) -> list[list[Preview]]:
-    """Every template key (English's order), each in every language with templates."""
-    found = []
-    for key in EN:
-        rows = []
-        for language, own_texts in TEMPLATES.items():
-            values = {
-                name: programme_name if name == "programme" else SAMPLES.get(name, "8" * WIDTHS.get(name, 20))
-                for name in _placeholders(template(key, language))
-            }
-            text = render(key, language, **values)
-            rows.append(
-                Preview(key, language, key in own_texts, text, sms.segments(text), BUDGETS.get(key, 1))
-            )
-        found.append(rows)
-    return found
-
-
-@blueprint.get("/programme/templates")
-@requires(*ANYONE)
-def template_preview() -> ResponseReturnValue:
-    found = previews(settings().programme_name)
-    flat = [row for rows in found for row in rows if row.own]
-    return render_template(
-        "dashboard/programme_templates.html",
-        previews=found,
-        languages=list(TEMPLATES),
-        long=[row for row in flat if row.long],
-        over=[row for row in flat if row.over_budget],
-        count=len(flat),
-        without=[name for code, name in LANGUAGE_NAMES.items() if code not in TEMPLATES],
-    )

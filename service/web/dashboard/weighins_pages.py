@@ -11,12 +11,12 @@ from flask.typing import ResponseReturnValue
 
 from service.timetable import local_day
 from service.usecases import weighins
-from service.web.dashboard import (
+from service.web.base import db_session, unit_of_work
+from service.web.dashboard.base import (
     ANYONE,
     OPERATORS,
     audit,
     blueprint,
-    change,
     keep,
     kg,
     now,
@@ -25,7 +25,6 @@ from service.web.dashboard import (
     settings,
     user,
 )
-from service.web.public import db_session
 
 DEFAULT_DAYS = 7
 FORM_FIELDS = ("collector", "day", "material", "kg", "note")
@@ -97,9 +96,9 @@ def record_weigh_in() -> ResponseReturnValue:
             raise weighins.WeighInError("choose the material")
         day = weighins.day_of(form["day"]) if form["day"] else local_day(now(), settings().zone)
         grams = weighins.grams_of(form["kg"])
-        with change() as outbox:
+        with unit_of_work() as uow:
             weigh_in_id = weighins.record_weigh_in(
-                outbox.session,
+                uow.session,
                 int(form["collector"]),
                 day,
                 form["material"],
@@ -110,6 +109,7 @@ def record_weigh_in() -> ResponseReturnValue:
                 local_zone=settings().zone,
             )
             audit(
+                uow,
                 "weigh_in.record",
                 f"weigh_in:{weigh_in_id}",
                 {

@@ -1,0 +1,124 @@
+"""What a household texts: JOIN, BAL, HIST, PICKUP, SKIP, REWARDS, REDEEM, and of a receipt YES,
+NO (a dispute), RATE and CHECK (anyone may check a receipt against the ledger).
+
+Each handler reads the command, calls one use case and says what came of it; the rules are the
+use cases'.
+"""
+
+from __future__ import annotations
+
+import sms
+from service.channels.conversation import Conversation
+from service.timetable import day_label
+from service.usecases import collection_days, disputes, households, points, receipts, redemptions
+from service.usecases.rewards import catalogue, describe_catalogue
+from sms import commands
+
+
+def join(conversation: Conversation, command: commands.Join) -> None:
+    conversation.household = households.join(
+        conversation.uow, conversation.sender, command.name, command.address
+    )
+
+
+def _movement(conversation: Conversation, move: points.Movement) -> str:
+    return f"{'+' if move.points > 0 else '-'}{abs(move.points)} {conversation.date(move.occurred_at)}"
+
+
+def balance(conversation: Conversation, _command: commands.Balance) -> None:
+    session = conversation.uow.session
+    if conversation.role == "collector":
+        conversation.reply(
+            "collector_balance", points=points.collector_points(session, conversation.collector_id())
+        )
+        return
+    found = points.statement(session, conversation.household, latest=1)
+    if not found.latest:
+        conversation.reply("balance_new", points=found.points)
+        return
+    conversation.reply(
+        "balance",
+        points=found.points,
+        naira=found.points * conversation.uow.settings.kobo_per_point // 100,
+        last=_movement(conversation, found.latest[0]).replace(" ", " on ", 1),
+    )
+
+
+def history(conversation: Conversation, _command: commands.History) -> None:
+    found = points.statement(conversation.uow.session, conversation.household, latest=3)
+    if not found.latest:
+        conversation.reply("balance_new", points=found.points)
+        return
+    moves = ", ".join(f"{_movement(conversation, move)} {move.ref}" for move in found.latest)
+    conversation.reply("history", moves=moves, balance=found.points)
+
+
+def confirm(conversation: Conversation, command: commands.Confirm) -> None:
+    receipts.confirm(conversation.uow, conversation.household, command.ref)
+    conversation.reply("confirmed", ref=command.ref)
+
+
+def rate(conversation: Conversation, command: commands.Rate) -> None:
+    collector = receipts.rate(conversation.uow, conversation.household, command.ref, command.stars)
+    conversation.reply(
+        "rated", collector=sms.first_name(collector.name), stars=command.stars, ref=command.ref
+    )
+
+
+def dispute(conversation: Conversation, command: commands.Dispute) -> None:
+    disputes.dispute(
+        conversation.uow,
+        conversation.household,
+        command.ref,
+        command.reason,
+        inbound_id=conversation.inbound_id,
+    )
+    conversation.reply("dispute_opened", ref=command.ref)
+
+
+def check(conversation: Conversation, command: commands.Check) -> None:
+    found = points.check(conversation.uow.session, command.ref)
+    conversation.reply(
+        "check_ok",
+        ref=found.ref,
+        what=found.what,
+        points=found.points,
+        member=found.party,
+        date=found.occurred_at.astimezone(conversation.uow.settings.zone).strftime("%d %b %Y").lstrip("0"),
+    )
+
+
+def _ask(conversation: Conversation, kind: str, note: str | None) -> None:
+    asked = collection_days.ask(conversation.uow, conversation.household, kind, note)
+    when = day_label(asked.day)
+    if kind == "pickup":
+        conversation.reply("pickup_ok", date=when, window=asked.zone.window)
+    else:
+        conversation.reply("skip_ok", date=when)
+
+
+def pickup(conversation: Conversation, command: commands.Pickup) -> None:
+    _ask(conversation, "pickup", command.note)
+
+
+def skip(conversation: Conversation, _command: commands.Skip) -> None:
+    _ask(conversation, "skip", None)
+
+
+def rewards(conversation: Conversation, _command: commands.Rewards) -> None:
+    listed = describe_catalogue(catalogue(conversation.uow.session))
+    if not listed:
+        conversation.reply("rewards_empty")
+        return
+    conversation.reply("rewards_list", list=listed)
+
+
+def redeem(conversation: Conversation, command: commands.Redeem) -> None:
+    redemptions.redeem(
+        conversation.uow,
+        conversation.household,
+        command.item,
+        command.amount,
+        inbound_id=conversation.inbound_id,
+    )
+    # The reply (the voucher, the top-up) comes from the fulfilment job, once the reward is delivered.

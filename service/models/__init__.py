@@ -1,0 +1,122 @@
+"""The service's own tables (households, collectors, pickups, messages, ...), on one metadata, and
+each as a ``Table`` for the queries (``households_t``...).
+
+The ledger keeps its tables on a metadata of its own (``ledger.metadata``); Alembic builds both.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table
+
+from service.models.base import Base, metadata
+from service.models.field import (
+    Collection,
+    CollectionLine,
+    Dispute,
+    Household,
+    PickupRequest,
+    Rating,
+    Redemption,
+    WeighIn,
+)
+from service.models.messages import InboundMessage, OutboxMessage, Phone
+from service.models.programme import Collector, DayChange, Material, MaterialWord, Partner, Rate, Reward, Zone
+from service.models.records import (
+    Adjustment,
+    ApiToken,
+    AuditEntry,
+    DailySummary,
+    LedgerCheck,
+    Reminder,
+    ReminderRun,
+    User,
+)
+
+phones_t = cast(Table, Phone.__table__)
+households_t = cast(Table, Household.__table__)
+inbound_t = cast(Table, InboundMessage.__table__)
+outbox_t = cast(Table, OutboxMessage.__table__)
+zones_t = cast(Table, Zone.__table__)
+materials_t = cast(Table, Material.__table__)
+material_words_t = cast(Table, MaterialWord.__table__)
+rates_t = cast(Table, Rate.__table__)
+rewards_t = cast(Table, Reward.__table__)
+collectors_t = cast(Table, Collector.__table__)
+partners_t = cast(Table, Partner.__table__)
+collections_t = cast(Table, Collection.__table__)
+collection_lines_t = cast(Table, CollectionLine.__table__)
+disputes_t = cast(Table, Dispute.__table__)
+ratings_t = cast(Table, Rating.__table__)
+pickup_requests_t = cast(Table, PickupRequest.__table__)
+redemptions_t = cast(Table, Redemption.__table__)
+day_changes_t = cast(Table, DayChange.__table__)
+reminders_t = cast(Table, Reminder.__table__)
+reminder_runs_t = cast(Table, ReminderRun.__table__)
+ledger_checks_t = cast(Table, LedgerCheck.__table__)
+daily_summaries_t = cast(Table, DailySummary.__table__)
+users_t = cast(Table, User.__table__)
+audit_log_t = cast(Table, AuditEntry.__table__)
+adjustments_t = cast(Table, Adjustment.__table__)
+weigh_ins_t = cast(Table, WeighIn.__table__)
+api_tokens_t = cast(Table, ApiToken.__table__)
+
+__all__ = [
+    "Adjustment",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Collection",
+    "CollectionLine",
+    "Collector",
+    "DailySummary",
+    "DayChange",
+    "Dispute",
+    "Household",
+    "InboundMessage",
+    "LedgerCheck",
+    "Material",
+    "MaterialWord",
+    "OutboxMessage",
+    "Partner",
+    "Phone",
+    "PickupRequest",
+    "Rate",
+    "Rating",
+    "Redemption",
+    "Reminder",
+    "ReminderRun",
+    "Reward",
+    "User",
+    "WeighIn",
+    "Zone",
+    "adjustments_t",
+    "api_tokens_t",
+    "audit_log_t",
+    "collection_lines_t",
+    "collections_t",
+    "collectors_t",
+    "daily_summaries_t",
+    "day_changes_t",
+    "disputes_t",
+    "households_t",
+    "inbound_t",
+    "ledger_checks_t",
+    "material_words_t",
+    "materials_t",
+    "metadata",
+    "outbox_t",
+    "partners_t",
+    "phones_t",
+    "pickup_requests_t",
+    "rates_t",
+    "ratings_t",
+    "redemptions_t",
+    "reminder_runs_t",
+    "reminders_t",
+    "rewards_t",
+    "users_t",
+    "weigh_ins_t",
+    "zones_t",
+]

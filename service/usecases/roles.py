@@ -1,0 +1,197 @@
+"""Who a number is: a collector or a partner shop (registered by operators, each with an id), or
+else a household's, or someone who may JOIN. One number, one role.
+
+Collectors log pickups at the door and earn a commission (their ledger account); partner shops
+take vouchers (VERIFY). Operators add them and suspend them; a suspended one changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Table, bindparam, literal, select, union_all
+from sqlalchemy.orm import Session
+
+import ledger
+import sms
+from service.accounts import collector_account
+from service.models import collectors_t, households_t, partners_t
+from service.usecases import CatalogueError, Refused
+from service.usecases.catalogue import MAX_RATE_PER_KG
+from service.usecases.phones import ensure_phone
+
+STATUSES = ("active", "suspended")
+
+_ROLE = union_all(
+    select(literal("collector").label("role"), collectors_t.c.id).where(
+        collectors_t.c.phone == bindparam("phone")
+    ),
+    select(literal("partner").label("role"), partners_t.c.id).where(partners_t.c.phone == bindparam("phone")),
+)
+
+
+def role_of(session: Session, phone: str) -> tuple[sms.Role, int | None]:
+    """Who the number belongs to: a collector or a partner shop (with their id), or else a
+    household (or someone who may JOIN)."""
+    found = session.execute(_ROLE, {"phone": phone}).first()
+    if found is None:
+        return "household", None
+    role: sms.Role = found.role
+    return role, found.id
+
+
+# What each role is called in an operator's error, and what it needs.
+_CALLED = {"collector": ("a collector", "a collector's", "a collector needs their own"),
+           "partner": ("a partner shop", "a shop's", "a shop needs its own")}  # fmt: skip
+
+
+def _number_is_free(session: Session, phone: str, wanted: str) -> None:
+    """One number, one role: ``phone`` may become ``wanted`` only if it is nobody's yet."""
+    role, _ = role_of(session, phone)
+    needs = _CALLED[wanted][2]
+    if role == wanted:
+        raise CatalogueError(f"{phone} is already {_CALLED[wanted][0]}")
+    if role != "household":
+        raise CatalogueError(f"{phone} is {_CALLED[role][1]} phone; {needs}")
+    if session.execute(select(households_t.c.id).where(households_t.c.phone == phone)).first():
+        raise CatalogueError(f"{phone} is a member household's phone; {needs}")
+
+
+def _set_status(session: Session, table: Table, phone: str, status: str, called: str) -> int:
+    """A collector's or a shop's new status, by phone; its id."""
+    if status not in STATUSES:
+        raise CatalogueError(f"status must be one of {', '.join(STATUSES)}")
+    found = session.execute(select(table.c.id).where(table.c.phone == phone)).scalar()
+    if found is None:
+        raise CatalogueError(f"no {called} with phone {phone}")
+    session.execute(table.update().where(table.c.id == found).values(status=status))
+    return int(found)
+
+
+# --- collectors ------------------------------------------------------------------------------------
+
+
+class Collector(NamedTuple):
+    id: int
+    phone: str
+    name: str
+    zone_id: int | None
+    commission_per_kg: int | None
+    status: str
+
+
+_COLLECTOR_COLUMNS = (
+    collectors_t.c.id,
+    collectors_t.c.phone,
+    collectors_t.c.name,
+    collectors_t.c.zone_id,
+    collectors_t.c.commission_per_kg,
+    collectors_t.c.status,
+)
+
+
+def get_collector(session: Session, collector_id: int) -> Collector | None:
+    row = session.execute(select(*_COLLECTOR_COLUMNS).where(collectors_t.c.id == collector_id)).first()
+    return None if row is None else Collector(*row)
+
+
+def collector_by_phone(session: Session, phone: str) -> Collector | None:
+    row = session.execute(select(*_COLLECTOR_COLUMNS).where(collectors_t.c.phone == phone)).first()
+    return None if row is None else Collector(*row)
+
+
+def active_collector(session: Session, collector_id: int) -> Collector:
+    """The collector, who may act; ``Refused`` when suspended (they change nothing)."""
+    collector = get_collector(session, collector_id)
+    if collector is None:
+        raise LookupError(f"no collector {collector_id}")
+    if collector.status != "active":
+        raise Refused("collector_suspended")
+    return collector
+
+
+def add_collector(
+    session: Session,
+    phone: str,
+    name: str,
+    zone_id: int | None,
+    now: datetime,
+    *,
+    commission_per_kg: int | None = None,
+) -> Collector:
+    """A collector with their ledger account (commission)."""
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise CatalogueError("a collector needs a name of 1 to 80 characters")
+    if commission_per_kg is not None and not 0 <= commission_per_kg <= MAX_RATE_PER_KG:
+        raise CatalogueError(f"commission per kg must be from 0 to {MAX_RATE_PER_KG}")
+    _number_is_free(session, phone, "collector")
+    ensure_phone(session, phone, now)
+    collector_id = session.execute(
+        collectors_t.insert().returning(collectors_t.c.id),
+        {
+            "phone": phone,
+            "name": name,
+            "zone_id": zone_id,
+            "commission_per_kg": commission_per_kg,
+            "status": "active",
+            "created_at": now,
+        },
+    ).scalar_one()
+    ledger.open_accounts(session, [(collector_account(collector_id), "collector", False)], now=now)
+    found = get_collector(session, collector_id)
+    assert found is not None
+    return found
+
+
+def set_collector_status(session: Session, phone: str, status: str) -> Collector:
+    found = get_collector(session, _set_status(session, collectors_t, phone, status, "collector"))
+    assert found is not None
+    return found
+
+
+# --- partner shops ----------------------------------------------------------------------------------
+
+
+class Partner(NamedTuple):
+    id: int
+    phone: str
+    name: str
+    status: str
+
+
+_PARTNER_COLUMNS = (partners_t.c.id, partners_t.c.phone, partners_t.c.name, partners_t.c.status)
+
+
+def partner_by_phone(session: Session, phone: str) -> Partner | None:
+    row = session.execute(select(*_PARTNER_COLUMNS).where(partners_t.c.phone == phone)).first()
+    return None if row is None else Partner(*row)
+
+
+def active_partner(session: Session, partner_id: int) -> None:
+    """``Refused`` when the shop is suspended."""
+    status = session.execute(select(partners_t.c.status).where(partners_t.c.id == partner_id)).scalar()
+    if status != "active":
+        raise Refused("account_suspended")
+
+
+def add_partner(session: Session, phone: str, name: str, now: datetime) -> Partner:
+    """A shop that takes vouchers: its phone (E.164) may text VERIFY."""
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 80:
+        raise CatalogueError("a partner shop needs a name of 1 to 80 characters")
+    _number_is_free(session, phone, "partner")
+    ensure_phone(session, phone, now)
+    partner_id = session.execute(
+        partners_t.insert().returning(partners_t.c.id),
+        {"phone": phone, "name": name, "status": "active", "created_at": now},
+    ).scalar_one()
+    return Partner(partner_id, phone, name, "active")
+
+
+def set_partner_status(session: Session, phone: str, status: str) -> Partner:
+    _set_status(session, partners_t, phone, status, "partner shop")
+    found = partner_by_phone(session, phone)
+    assert found is not None
+    return found

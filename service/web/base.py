@@ -1,0 +1,163 @@
+"""What every web area shares: the app's runtime, the request's read-only session, changes in a
+unit of work, errors as JSON (or as a page where a person reads one), and compression.
+
+A view only reads through ``db_session()`` (no write lock on SQLite, READ ONLY on PostgreSQL);
+every change goes through ``unit_of_work()``, committed before the view answers, with its texts
+and jobs enqueued after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from redis import Redis
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from service.runtime import Runtime
+from service.settings import Settings
+from service.unit_of_work import UnitOfWork
+
+
+def kolekt_runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["kolekt.runtime"]
+    return runtime
+
+
+def db_session() -> Session:
+    """The request's session for reading, closed when the request ends. It takes no write lock
+    (SQLite) and is read-only (PostgreSQL): changes go through ``unit_of_work()``."""
+    if "db_session" not in g:
+        g.db_session = kolekt_runtime().readers()
+    session: Session = g.db_session
+    return session
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """A change made by this request: committed when the block ends, rolled back if it raises."""
+    with kolekt_runtime().unit_of_work() as uow:
+        yield uow
+
+
+def _close_session(_error: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def json_error(error: HTTPException) -> ResponseReturnValue:
+    """``{"error": {"code", "message"}}``, and ``fields`` for invalid input: each field at fault
+    (from a schema that read the request, or given by the view), with what is wrong."""
+    code = getattr(error, "error_code", None) or (error.name or "error").lower().replace(" ", "_")
+    body: dict[str, object] = {"code": code, "message": error.description}
+    fields = getattr(error, "fields", None)
+    messages = (getattr(error, "data", None) or {}).get("messages")
+    if fields is None and messages is not None:
+        fields = flatten_messages(messages)
+        body["message"] = "The request is not valid: see fields."
+    if fields is not None:
+        body["fields"] = fields
+    response = jsonify({"error": body})
+    # The error's own headers (a 405's Allow, say), but not its HTML page's Content-Type.
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
+        response.headers[name] = value
+    return response, error.code or 500
+
+
+LOCATIONS = {"json", "query", "path", "form", "headers", "view_args", "files", "cookies"}
+
+
+def flatten_messages(messages: object) -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"lines.0.grams": [...]}``; where in the request they
+    were (json, query) is left out."""
+    if isinstance(messages, dict) and messages and set(messages) <= LOCATIONS:
+        flat: dict[str, list[str]] = {}
+        for inner in messages.values():
+            flat.update(_flatten(inner, ""))
+        return flat
+    return _flatten(messages, "")
+
+
+def _flatten(messages: object, prefix: str) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return {prefix or "_schema": list(messages)}
+    return {prefix or "_schema": [str(messages)]}
+
+
+# Compressed answers: what a collector's phone downloads over a 2G link (a zone's households are
+# 600 kB of JSON, 60 kB gzipped) and the app's files. Only GETs of data anyone with the token may
+# read: a page holding a secret next to text an attacker chose (a form with its CSRF token, the
+# sign-in answer with its token) is left uncompressed, so its length cannot leak the secret (BREACH).
+COMPRESSED_PATHS = ("/api/v1/", "/app/static/")
+COMPRESSED_TYPES = ["application/json", "text/javascript", "text/css", "application/manifest+json"]
+compress = Compress()
+
+
+def _init_compression(app: Flask) -> None:
+    app.config.update(
+        COMPRESS_REGISTER=False,
+        COMPRESS_MIMETYPES=COMPRESSED_TYPES,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_STREAMS=False,
+    )
+    compress.init_app(app)
+
+    def compressed(response: Response) -> Response:
+        if request.method == "GET" and request.path.startswith(COMPRESSED_PATHS):
+            return compress.after_request(response)
+        return response
+
+    app.after_request(compressed)
+
+
+# Rate limits (Flask-Limiter), counted in Redis when there is one, else in this process: the
+# dashboard's sign-in and the API's (per token, per failed sign-in).
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window", swallow_errors=True)
+
+
+def _limiter_storage(settings: Settings) -> tuple[str, dict[str, Any]]:
+    if not settings.redis_url:
+        return "memory://", {}
+    # Redis's own pool, with short time-outs: a Redis that hangs must not hang the sign-in page
+    # (with swallow_errors, Flask-Limiter lets the attempt through if Redis fails).
+    connection = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return "redis://", {"connection_pool": connection.connection_pool}
+
+
+def init_app(
+    app: Flask, settings: Settings, as_page: Callable[[HTTPException], ResponseReturnValue | None]
+) -> None:
+    """The request's session closed at the end; errors as JSON, but where ``as_page`` renders one
+    for a person reading a page; rate limits; compression."""
+    storage_uri, storage_options = _limiter_storage(settings)
+    app.config.update(
+        RATELIMIT_STORAGE_URI=storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=storage_options,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="kolekt-limit",
+    )
+    limiter.init_app(app)
+
+    def handle(error: HTTPException) -> ResponseReturnValue:
+        page = as_page(error)
+        return page if page is not None else json_error(error)
+
+    app.teardown_request(_close_session)
+    app.register_error_handler(HTTPException, handle)
+    _init_compression(app)
