@@ -3,7 +3,7 @@ for others waits for the answer to the person who texted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -23,16 +23,17 @@ Uow = Callable[..., UnitOfWork]
 
 
 @pytest.fixture
-def runtime(fresh_database: Callable[[], str], settings: Settings) -> Runtime:
-    """A runtime on a database of its own (changes commit), with a fake queue."""
+def runtime(fresh_database: Callable[[], str], settings: Settings) -> Iterator[Runtime]:
+    """A runtime on a database of its own (changes commit), with a fake queue; closed after."""
     made = make_runtime(
         settings.with_changes(database_url=fresh_database(), redis_url="redis://127.0.0.1:9/0")
     )
     made.queue = FakeQueue()  # type: ignore[misc]
-    return made
+    yield made
+    made.close()
 
 
-def test_what_a_committed_unit_of_work_wrote_and_asked_for_is_enqueued_after_the_commit(
+def test_what_a_unit_of_work_wrote_and_asked_for_is_enqueued_after_its_commit(
     runtime: Runtime,
 ) -> None:
     queue = runtime.queue
