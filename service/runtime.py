@@ -77,11 +77,13 @@ class Runtime:
         return send_limit_for(self.redis, self.settings.sms_gateway, self.settings.sms_rate_per_second)
 
     @contextmanager
-    def unit_of_work(self, *, now: datetime | None = None) -> Iterator[UnitOfWork]:
+    def unit_of_work(
+        self, *, now: datetime | None = None, queue: JobQueue | None = None
+    ) -> Iterator[UnitOfWork]:
         """One unit of work: committed when the block ends, and only then its texts and jobs
-        enqueued; rolled back if anything raises."""
+        enqueued (on ``queue`` if given, else the runtime's); rolled back if anything raises."""
         with transaction(self.sessions) as session:
-            uow = UnitOfWork(session, self.settings, self.queue, now or datetime.now(UTC))
+            uow = UnitOfWork(session, self.settings, queue or self.queue, now or datetime.now(UTC))
             yield uow
         uow.enqueue()
 
@@ -92,10 +94,13 @@ class Runtime:
         now: datetime | None = None,
         attempts: int = 3,
         retry_on: tuple[type[Exception], ...] = (),
+        queue: JobQueue | None = None,
     ) -> T:
         """``work`` in one unit of work, run again from the start when the database asks (see
         ``service.db.transact``)."""
-        return transact(lambda: self.unit_of_work(now=now), work, attempts=attempts, retry_on=retry_on)
+        return transact(
+            lambda: self.unit_of_work(now=now, queue=queue), work, attempts=attempts, retry_on=retry_on
+        )
 
     def close(self) -> None:
         """Close the pool's connections (tests; a process that is about to exit)."""

@@ -18,6 +18,7 @@ class FakeQueue:
     jobs: list[tuple[Job, tuple[object, ...], str | None]] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)
     bulk: list[tuple[list[int], datetime | None]] = field(default_factory=list)
+    send_calls: int = 0  # round trips a real queue would make for single texts
 
     def enqueue(
         self, job: Job, *arguments: object, job_id: str | None = None, wait: timedelta | None = None
@@ -30,6 +31,7 @@ class FakeQueue:
         return all([self.enqueue(job, *arguments, job_id=job_id) for arguments, job_id in calls])
 
     def send(self, message_ids: Sequence[int], *, tag: str = "0") -> bool:
+        self.send_calls += 1
         if not self.down:
             self.sent.extend(message_ids)
         return not self.down

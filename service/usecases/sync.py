@@ -31,7 +31,7 @@ import sms
 from service.models import collection_lines_t, households_t
 from service.runtime import Runtime
 from service.settings import Settings
-from service.unit_of_work import UnitOfWork
+from service.unit_of_work import Gathered, UnitOfWork
 from service.usecases import Refused
 from service.usecases.catalogue import materials
 from service.usecases.households import (
@@ -328,9 +328,11 @@ def _apply(
 
 
 def sync(runtime: Runtime, collector_id: int, operations: Sequence[Operation], now: datetime) -> list[Result]:
-    """Apply a batch in order, each operation in its own unit of work (its texts enqueued once it
-    has committed); an answer for every one."""
+    """Apply a batch in order, each operation in its own unit of work; an answer for every one.
+    The texts they wrote are enqueued together once the last has committed."""
     settings = runtime.settings
+    # Each operation commits on its own; their texts go to Redis together, after the last commit.
+    gathered = Gathered()
     results: list[Result] = []
     # The households this batch's household operations registered or found: app id -> code.
     known: dict[str, str] = {}
@@ -352,6 +354,7 @@ def sync(runtime: Runtime, collector_id: int, operations: Sequence[Operation], n
             result = runtime.transact(
                 partial(_apply, collector_id=collector_id, index=index, operation=operation, known=known),
                 now=now,
+                queue=gathered,
             )
         except Refused as refusal:
             result = Result(index, operation.client_id, kind, REFUSED, reason=reason_of(refusal, settings))
@@ -361,6 +364,7 @@ def sync(runtime: Runtime, collector_id: int, operations: Sequence[Operation], n
         if isinstance(operation, NewHousehold) and result.household is not None:
             known[operation.client_id] = result.household.member_code
         results.append(result)
+    gathered.hand_to(runtime.queue)
     return results
 
 

@@ -15,7 +15,7 @@ from service.models import outbox_t
 from service.outbox import Answering
 from service.runtime import Runtime
 from service.settings import Settings
-from service.unit_of_work import Job, UnitOfWork
+from service.unit_of_work import Gathered, Job, UnitOfWork
 from tests.fakes import FakeQueue
 from tests.usecases.conftest import ADA, MONDAY, TUNDE, World, inbound, texts
 
@@ -88,3 +88,17 @@ def test_news_with_no_answer_is_written_when_released(world: World, uow: Uow, se
     work.outbox.text(ADA, "undone", ref="AB12", collector="Tunde", points=5, balance=0)
     work.outbox.release()
     assert [to for to, _ in texts(work)] == [ADA]
+
+
+def test_gathered_units_of_work_are_handed_over_once_after_the_last_commit(runtime: Runtime) -> None:
+    queue = runtime.queue
+    assert isinstance(queue, FakeQueue)
+    gathered = Gathered()
+    for to in (ADA, TUNDE):
+        with runtime.unit_of_work(now=MONDAY, queue=gathered) as uow:
+            uow.outbox.write(to, f"hello {to}", language="EN", template="test")
+            uow.after_commit(Job.FULFIL_REDEMPTION, 7)
+    assert (queue.sent, queue.jobs) == ([], [])  # committed, and held for one hand-over
+    gathered.hand_to(queue)
+    assert (len(queue.sent), queue.send_calls) == (2, 1)
+    assert queue.jobs == [(Job.FULFIL_REDEMPTION, (7,), None)] * 2
