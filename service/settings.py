@@ -69,6 +69,9 @@ class Settings:
     # Field flows: the heaviest one line of a LOG may be, and how long a household may text NO.
     max_kg_per_line: int = 200
     dispute_window_hours: int = 48
+    # Whether a collector may log pickups for households of other zones than their own (off: a
+    # collector logs, syncs and reads only their own zone's households).
+    collectors_any_zone: bool = False
     # Who tops up airtime for REDEEM AIRTIME: console (records it, no network) or africastalking
     # (its airtime API, with the AFRICASTALKING_* credentials).
     airtime_provider: str = "console"
@@ -218,6 +221,13 @@ def _whole_number(environ: Mapping[str, str], name: str, default: int, lowest: i
     return int(text)
 
 
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (environ.get(name) or ("1" if default else "0")).strip().lower()
+    if value not in {"0", "1", "true", "false", "yes", "no"}:
+        raise SettingsError(f"{name} must be 1 or 0, not {value!r}")
+    return value in {"1", "true", "yes"}
+
+
 def _field_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     airtime = (environ.get("AIRTIME_PROVIDER") or "console").strip().lower()
     if airtime not in AIRTIME_PROVIDERS:
@@ -233,6 +243,7 @@ def _field_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         "max_kg_per_line": _whole_number(environ, "MAX_KG_PER_LINE", 200, 1, 10_000),
         "dispute_window_hours": _whole_number(environ, "DISPUTE_WINDOW_HOURS", 48, 1, 24 * 90),
+        "collectors_any_zone": _flag(environ, "COLLECTORS_ANY_ZONE", False),
         "airtime_provider": airtime,
     }
 
@@ -261,11 +272,8 @@ def _schedule_settings(environ: Mapping[str, str], region: str) -> dict[str, Any
 
 
 def _dashboard_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    secure = (environ.get("COOKIE_SECURE") or "1").strip().lower()
-    if secure not in {"0", "1", "true", "false", "yes", "no"}:
-        raise SettingsError(f"COOKIE_SECURE must be 1 or 0, not {secure!r}")
     return {
-        "cookie_secure": secure in {"1", "true", "yes"},
+        "cookie_secure": _flag(environ, "COOKIE_SECURE", True),
         "sms_segment_cost_kobo": _whole_number(environ, "SMS_SEGMENT_COST_KOBO", 400, 0, 1_000_000),
         "weigh_gap_percent": _whole_number(environ, "WEIGH_GAP_PERCENT", 10, 0, 100),
     }

@@ -29,6 +29,7 @@ WIDTHS: Mapping[str, int] = {
     "last": 16,
     "lines": 48,
     "ref": 6,
+    "seq": 8,
     "word": 15,
     "command": 8,
     "material": 12,
@@ -96,6 +97,10 @@ EN: Mapping[str, str] = {
     "help_collector": "{programme}: LOG code PET 4.5 ALU 1.2 #seq, UNDO ref, NEW phone name, "
     "ROUTE, TODAY, CHECK ref, BAL, PIN 4-6 digits for the app, LANG, STOP.",
     # pickups (collectors)
+    "seq_taken": "{seq} is already on {ref} ({member}). Nothing logged for {code}. "
+    "Send it again with a new # number.",
+    "not_your_household": "{code} is not in your zone. Nothing logged. Check the code or ask the hub "
+    "to move the household.",
     "log_duplicate": "Already logged as {ref} on {date}: {member} {points} pts. Nothing added.",
     "unknown_member_phone": "No member with phone {phone}. Register them: NEW {phone} name",
     "member_suspended": "Member {code} is suspended. Nothing was logged. Call the hub.",
@@ -110,6 +115,7 @@ EN: Mapping[str, str] = {
     "unknown_pickup": "No pickup {ref} for you. Check the code.",
     "pickup_reversed": "Pickup {ref} was already cancelled.",
     "registered": "OK: {name} is {code}. We texted them a welcome.",
+    "member_elsewhere": "{phone} is already a member, in another zone. Nothing registered. Ask the hub.",
     "already_registered": "{phone} is already {code} ({name}). LOG with that code.",
     "route": "Route {date}: {list}",
     "route_empty": "No pickup requests yet for {date} in {zone}.",

@@ -16,6 +16,7 @@ from service.models import collections_t, households_t, material_words_t, materi
 from service.reads.people import PickupLine, lines_of
 from service.usecases import Refused
 from service.usecases.catalogue import current_rates
+from service.usecases.households import zone_allows
 
 MAX_PAGE = 500
 
@@ -66,6 +67,8 @@ class Viewer(NamedTuple):
 
     collector: bool
     zone_id: int | None = None
+    # COLLECTORS_ANY_ZONE: a collector may look up any zone's household by its code.
+    any_zone: bool = False
 
 
 def zone_seen(viewer: Viewer | None, asked: int | None) -> int | None:
@@ -114,7 +117,12 @@ def household_by_code(session: Session, code: str, viewer: Viewer | None = None)
         return None
     row = session.execute(_HOUSEHOLDS.where(households_t.c.member_code == canonical)).first()
     found = None if row is None else HouseholdEntry(*row)
-    if found is not None and viewer is not None and viewer.collector and found.zone_id != viewer.zone_id:
+    if (
+        found is not None
+        and viewer is not None
+        and viewer.collector
+        and not zone_allows(viewer.zone_id, found.zone_id, any_zone=viewer.any_zone)
+    ):
         return None
     return found
 

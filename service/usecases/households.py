@@ -16,7 +16,7 @@ from service.models import households_t
 from service.unit_of_work import UnitOfWork
 from service.usecases import Refused
 from service.usecases.phones import ensure_phone
-from service.usecases.roles import active_collector, role_of
+from service.usecases.roles import Collector, active_collector, role_of
 from service.usecases.zones import get_zone, zones
 
 
@@ -135,6 +135,18 @@ def join(uow: UnitOfWork, phone: str, name: str, address: str | None) -> Member:
     return member
 
 
+def zone_allows(collector_zone: int | None, household_zone: int | None, *, any_zone: bool = False) -> bool:
+    """Whether a collector of ``collector_zone`` may work for (log for, look up) a household of
+    ``household_zone``: one of their own zone, or one no zone has yet (the hub has not placed it;
+    whoever collects from it first may), unless the programme lets collectors work every zone
+    (``COLLECTORS_ANY_ZONE``)."""
+    return any_zone or household_zone is None or household_zone == collector_zone
+
+
+def may_collect_from(collector: Collector, household: Member, *, any_zone: bool = False) -> bool:
+    return zone_allows(collector.zone_id, household.zone_id, any_zone=any_zone)
+
+
 def register_at_door(
     uow: UnitOfWork, collector_id: int, phone: str, name: str, address: str | None
 ) -> Member:
@@ -146,6 +158,10 @@ def register_at_door(
     if role_of(session, phone)[0] != "household":
         raise Refused("not_a_member_phone", phone=phone)
     existing = member_by_phone(session, phone)
+    if existing is not None and not may_collect_from(
+        collector, existing, any_zone=uow.settings.collectors_any_zone
+    ):
+        raise Refused("member_elsewhere", phone=phone)  # nothing of another zone's household told
     if existing is not None:
         raise Refused(
             "already_registered",

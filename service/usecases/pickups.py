@@ -29,7 +29,7 @@ from service.models import collection_lines_t, collections_t, collectors_t
 from service.unit_of_work import UnitOfWork
 from service.usecases import Refused
 from service.usecases.catalogue import RateInForce, points_for, rates_in_force
-from service.usecases.households import Member, get_member, member_by_code, member_by_phone
+from service.usecases.households import Member, get_member, may_collect_from, member_by_code, member_by_phone
 from service.usecases.roles import Collector, active_collector
 
 # A LOG text repeated by the same collector within this time is the same pickup resent.
@@ -167,6 +167,29 @@ def find_repeat(
     )
 
 
+def _material_totals(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for material, grams in pairs:
+        totals[material] = totals.get(material, 0) + grams
+    return totals
+
+
+def same_pickup(session: Session, logged: Logged, household: Member, lines: Sequence[sms.Line]) -> bool:
+    """Whether the pickup found (by its dedupe key, its #seq or its text) is this one: the same
+    household and the same weight of each material (another mix of the same total is another
+    pickup)."""
+    if logged.household_id != household.id:
+        return False
+    stored = session.execute(
+        select(collection_lines_t.c.material_code, collection_lines_t.c.grams).where(
+            collection_lines_t.c.collection_id == logged.collection_id
+        )
+    ).all()
+    return _material_totals([(row.material_code, row.grams) for row in stored]) == _material_totals(
+        [(line.material, line.grams) for line in lines]
+    )
+
+
 def log_pickup(
     session: Session,
     *,
@@ -180,15 +203,29 @@ def log_pickup(
     repeat_key: str | None = None,
     seq: int | None = None,
     inbound_id: int | None = None,
+    any_zone: bool = False,
 ) -> Logged:
-    """Record a pickup and credit it, or find it recorded already. Raises ``Refused``."""
+    """Record a pickup and credit it, or find it recorded already. Raises ``Refused``: for a
+    suspended collector or household, a household of another zone than the collector's (unless
+    ``any_zone``), and a repeat's key (its #seq) already on another pickup."""
     if collector.status != "active":
         raise Refused("collector_suspended")
+    if not may_collect_from(collector, household, any_zone=any_zone):
+        raise Refused("not_your_household", code=household.member_code)
     if household.status != "active":
         raise Refused("member_suspended", code=household.member_code)
     lock_collector(session, collector.id)
     repeat = find_repeat(session, collector.id, dedupe_key, repeat_key, received_at, seq)
     if repeat is not None:
+        if not same_pickup(session, repeat, household, lines):
+            # The same #seq on another pickup: not this one. Never answer it as a repeat.
+            raise Refused(
+                "seq_taken",
+                seq=f"#{seq}" if seq is not None else "",
+                ref=repeat.reference,
+                member=get_member(session, repeat.household_id).member_code,
+                code=household.member_code,
+            )
         return repeat
     priced = price(session, collector, lines, occurred_at)
     points = sum(line.points for line in priced)
@@ -380,6 +417,7 @@ def log_by_text(
         repeat_key=None if seq is not None else text_key(member, lines),
         seq=seq,
         inbound_id=inbound_id,
+        any_zone=uow.settings.collectors_any_zone,
     )
     if not logged.duplicate:
         send_receipt(uow, collector, member, lines, logged)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import sms
-from service.models import collection_lines_t, households_t
+from service.models import households_t
 from service.runtime import Runtime
 from service.settings import Settings
 from service.unit_of_work import Gathered, UnitOfWork
@@ -36,6 +36,7 @@ from service.usecases import Refused
 from service.usecases.catalogue import materials
 from service.usecases.households import (
     Member,
+    may_collect_from,
     member_by_client_id,
     member_by_code,
     member_by_phone,
@@ -66,7 +67,8 @@ APP_REASONS = {
     "in_future": "The time of this pickup is in the future. Check the phone's clock.",
     "too_old": "This pickup is over 30 days old. Nothing was logged. Ask the hub.",
     "unknown_household": "The new household this pickup names was not registered. Register it again.",
-    "seq_taken": "Another pickup of yours already has #{seq} ({ref}). Nothing was logged. Ask the hub.",
+    "seq_taken": "Another pickup of yours ({ref}, {member}) already has {seq}. Nothing was logged for "
+    "{code}. Give this pickup a new number, or ask the hub.",
     "bad_phone": "{phone} is not a phone number. Check it.",
     "bad_name": "Give the household's name (1 to 80 characters).",
     "try_again": "The server could not take this just now. It will be sent again.",
@@ -162,10 +164,13 @@ def reason_of(refusal: Refused, settings: Settings) -> Reason:
 # --- households -------------------------------------------------------------------------------
 
 
-def register_from_app(uow: UnitOfWork, operation: NewHousehold, zone_id: int | None) -> tuple[str, Member]:
+def register_from_app(
+    uow: UnitOfWork, operation: NewHousehold, zone_id: int | None, collector: Collector | None = None
+) -> tuple[str, Member]:
     """A household registered at the door: ``(created, member)``; ``(duplicate, member)`` when
-    this id was synced before; ``(existing, member)`` when the phone is a member's already. Texts
-    the new member its welcome. Raises ``Refused``."""
+    this id was synced before; ``(existing, member)`` when the phone is a member's already (for a
+    ``collector``, one they may read: another zone's member is ``Refused("member_elsewhere")``,
+    nothing of it told). Texts the new member its welcome. Raises ``Refused``."""
     session, settings, now = uow.session, uow.settings, uow.now
     seen = member_by_client_id(session, operation.client_id)
     if seen is not None:
@@ -180,6 +185,10 @@ def register_from_app(uow: UnitOfWork, operation: NewHousehold, zone_id: int | N
         raise Refused("not_a_member_phone", phone=phone)
     existing = member_by_phone(session, phone)
     if existing is not None:
+        if collector is not None and not may_collect_from(
+            collector, existing, any_zone=settings.collectors_any_zone
+        ):
+            raise Refused("member_elsewhere", phone=phone)
         return EXISTING, existing
     ensure_phone(session, phone, now)
     address = " ".join((operation.address or "").split()) or None
@@ -231,19 +240,6 @@ def _checked_lines(session: Session, settings: Settings, lines: Sequence[sms.Lin
     return tuple(sms.Line(code, grams) for code, grams in totals.items())
 
 
-def _same_pickup(session: Session, logged: Logged, member: Member, lines: Sequence[sms.Line]) -> bool:
-    """Whether the pickup found (by this id, or by its #seq) is this one: the same household, and
-    the same weight of each material (the same total of other materials is another pickup)."""
-    if logged.household_id != member.id:
-        return False
-    stored = session.execute(
-        collection_lines_t.select()
-        .with_only_columns(collection_lines_t.c.material_code, collection_lines_t.c.grams)
-        .where(collection_lines_t.c.collection_id == logged.collection_id)
-    ).all()
-    return sorted(tuple(row) for row in stored) == sorted((line.material, line.grams) for line in lines)
-
-
 def log_from_app(uow: UnitOfWork, collector: Collector, operation: NewPickup) -> tuple[str, Member, Logged]:
     """A pickup made in the app: ``(created | duplicate, household, logged)``. Raises ``Refused``."""
     session, settings, now = uow.session, uow.settings, uow.now
@@ -263,11 +259,9 @@ def log_from_app(uow: UnitOfWork, collector: Collector, operation: NewPickup) ->
         channel="app",
         dedupe_key=f"app:{operation.client_id}",
         seq=operation.seq,
+        any_zone=settings.collectors_any_zone,
     )
     if logged.duplicate:
-        if not _same_pickup(session, logged, member, lines):
-            # The same #seq on another pickup: not this one. Never hide it as a duplicate.
-            raise Refused("seq_taken", seq=operation.seq, ref=logged.reference)
         return DUPLICATE, member, logged
     send_receipt(uow, collector, member, lines, logged)
     return CREATED, member, logged
@@ -303,7 +297,7 @@ def _apply(
     if isinstance(operation, NewHousehold):
         if collector.status != "active":
             raise Refused("collector_suspended")
-        status, member = register_from_app(uow, operation, collector.zone_id)
+        status, member = register_from_app(uow, operation, collector.zone_id, collector)
         if status == EXISTING:
             # For the app, a phone already a member's is that household: its pickups go to it.
             adopt_client_id(uow.session, member.id, operation.client_id)
@@ -382,7 +376,7 @@ def register(
     the same moment by another request that won is found on a second try."""
 
     def work(uow: UnitOfWork) -> tuple[str, Member]:
-        zone = zone_id
+        zone, collector = zone_id, None
         if collector_id is not None:
             if zone_id is not None:
                 raise Refused("not_your_zone")
@@ -392,6 +386,6 @@ def register(
             zone = collector.zone_id
         elif zone is not None and get_zone(uow.session, zone) is None:
             raise Refused("no_zone", zone_id=zone)
-        return register_from_app(uow, operation, zone)
+        return register_from_app(uow, operation, zone, collector)
 
     return runtime.transact(work, now=now, attempts=2, retry_on=(IntegrityError,))

@@ -37,7 +37,16 @@ from typing import Literal
 
 import requests
 
-from .base import BadRequest, DeliveryReport, Inbound, OutgoingMessage, SendError, Sent, Status
+from .base import (
+    BadRequest,
+    DeliveryReport,
+    Inbound,
+    OutgoingMessage,
+    SendError,
+    Sent,
+    Status,
+    provider_id,
+)
 
 Outcome = Literal["sent", "transient", "permanent", "opted_out"]
 
@@ -278,13 +287,13 @@ def read_africastalking_inbound(form: Mapping[str, str]) -> Inbound:
     empty ``id`` or ``from``, makes the request bad. ``date`` and ``linkId`` (for premium replies)
     are not needed by Kolekt.
     """
-    provider_id = _required(form, "id")
+    message_id = provider_id(_required(form, "id"), "id")
     sender = _required(form, "from")
     if "text" not in form:
         raise BadRequest("missing text")
     return Inbound(
         provider="africastalking",
-        provider_id=provider_id,
+        provider_id=message_id,
         sender=sender,
         to=form.get("to", ""),
         text=form["text"],
@@ -299,7 +308,7 @@ def read_africastalking_report(form: Mapping[str, str]) -> DeliveryReport:
     Talking's own status, which Kolekt's statuses fold together (Rejected and Failed are both
     "failed"). ``phoneNumber``, ``networkCode`` and ``retryCount`` have no place in a report.
     """
-    provider_id = _required(form, "id")
+    message_id = provider_id(_required(form, "id"), "id")
     at_status = _required(form, "status")
     status = REPORT_STATUSES.get(at_status.strip().lower())
     if status is None:
@@ -309,7 +318,7 @@ def read_africastalking_report(form: Mapping[str, str]) -> DeliveryReport:
     if status in ("failed", "undelivered"):
         error = f"{at_status} ({reason})" if reason else at_status
     return DeliveryReport(
-        provider="africastalking", provider_id=provider_id, status=status, error_code=reason, error=error
+        provider="africastalking", provider_id=message_id, status=status, error_code=reason, error=error
     )
 
 

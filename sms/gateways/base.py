@@ -96,6 +96,19 @@ class BadRequest(ValueError):
     """An authenticated request that lacks what it must carry (e.g. no sender or no text)."""
 
 
+# The longest message id Kolekt keeps (Twilio's are 34 characters, Africa's Talking's UUID-like).
+MAX_PROVIDER_ID = 64
+
+
+def provider_id(value: str, name: str) -> str:
+    """A provider's message id as Kolekt can key a text by it: 1 to ``MAX_PROVIDER_ID`` printable
+    ASCII characters; anything else (a NUL, a control character, a page of text) is a
+    ``BadRequest``, not a database error."""
+    if not (0 < len(value) <= MAX_PROVIDER_ID and value.isascii() and value.isprintable()):
+        raise BadRequest(f"{name} must be 1 to {MAX_PROVIDER_ID} printable ASCII characters")
+    return value
+
+
 class Gateway(Protocol):
     """What Kolekt needs of an SMS provider."""
 

@@ -29,7 +29,16 @@ from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-unty
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
-from .base import BadRequest, DeliveryReport, Inbound, OutgoingMessage, SendError, Sent, Status
+from .base import (
+    BadRequest,
+    DeliveryReport,
+    Inbound,
+    OutgoingMessage,
+    SendError,
+    Sent,
+    Status,
+    provider_id,
+)
 
 # Twilio error 21610: "Attempt to send to unsubscribed recipient" (the number texted STOP).
 OPTED_OUT_ERROR = 21610
@@ -256,12 +265,12 @@ def read_twilio_inbound(form: Mapping[str, str]) -> Inbound:
     An empty Body is a real empty text (someone sent nothing) and is kept; only a missing Body, or
     a missing or empty MessageSid or From, makes the request bad.
     """
-    provider_id = _required(form, "MessageSid", "SmsSid")
+    message_id = provider_id(_required(form, "MessageSid", "SmsSid"), "MessageSid")
     sender = _required(form, "From")
     if "Body" not in form:
         raise BadRequest("missing Body")
     return Inbound(
-        provider="twilio", provider_id=provider_id, sender=sender, to=form.get("To", ""), text=form["Body"]
+        provider="twilio", provider_id=message_id, sender=sender, to=form.get("To", ""), text=form["Body"]
     )
 
 
@@ -271,14 +280,14 @@ def read_twilio_status(form: Mapping[str, str]) -> DeliveryReport:
     ErrorCode (e.g. 30003 unreachable, 21610 opted out) is kept as given so the service can act on
     it; Twilio leaves it out or empty when there is no error.
     """
-    provider_id = _required(form, "MessageSid", "SmsSid")
+    message_id = provider_id(_required(form, "MessageSid", "SmsSid"), "MessageSid")
     twilio_status = _required(form, "MessageStatus", "SmsStatus")
     status = TWILIO_STATUSES.get(twilio_status.strip().lower())
     if status is None:
         raise BadRequest(f"unknown MessageStatus {twilio_status[:40]!r}")
     return DeliveryReport(
         provider="twilio",
-        provider_id=provider_id,
+        provider_id=message_id,
         status=status,
         error_code=form.get("ErrorCode") or None,
         error=form.get("ErrorMessage") or None,

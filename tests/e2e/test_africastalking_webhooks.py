@@ -126,6 +126,15 @@ def test_an_inbound_text_lacking_a_field_is_a_bad_request(app: Flask, subtests: 
             assert counts(app) == NOTHING
 
 
+def test_an_id_no_database_can_key_is_a_bad_request(app: Flask) -> None:
+    for message_id in ("ATXid_\x00", "ATXid_" + "9" * 59):
+        form = inbound_form("BAL")
+        form["id"] = message_id
+        response = post(app.test_client(), AT_INBOUND, form)
+        assert response.status_code == 400 and "id must be" in response.get_json()["error"]["message"]
+        assert counts(app) == NOTHING
+
+
 def test_a_sender_that_is_not_a_phone_is_a_bad_request(app: Flask) -> None:
     response = post(app.test_client(), AT_INBOUND, inbound_form("BAL", sender="KOLEKT"))
     assert response.status_code == 400

@@ -257,15 +257,31 @@ def test_a_new_household_whose_phone_is_a_member_is_that_member(api: Api, musa: 
 
 
 def test_two_collectors_register_the_same_new_phone(api: Api, musa: str) -> None:
+    """Kemi (Sabo) registers a phone Musa (Yaba) registered a moment before: she is told it is a
+    member of another zone, and nothing of that household; her pickup for it is not credited."""
     kemi = api.collector_token(KEMI)
     first, second = household_op(NEWCOMER, "Bisi Ade"), household_op(NEWCOMER, "Bisi A")
     (made,) = api.sync(musa, [first])
     found, credited = api.sync(kemi, [second, pickup_op({"id": second["id"]}, (("PET", 1000),))])
-    assert made["status"] == "created" and found["status"] == "duplicate"
-    assert found["household"] == made["household"]
-    assert credited["status"] == "created" and credited["household"]["code"] == made["household"]["code"]
-    assert api.points(NEWCOMER) == 10
+    assert made["status"] == "created"
+    assert found["status"] == "refused" and found["reason"]["code"] == "member_elsewhere", found
+    assert "household" not in found and "Bisi" not in str(found)
+    assert made["household"]["code"] not in str(found)
+    assert credited["status"] == "refused" and credited["reason"]["code"] == "unknown_household", credited
+    assert api.points(NEWCOMER) == 0
     assert len(api.outbox(NEWCOMER, "welcome")) == 1
+
+
+def test_a_collector_cannot_sync_or_read_another_zones_household(api: Api, musa: str) -> None:
+    """Issue 17, finding 5: a Yaba collector's pickup for a Sabo household is refused, and the
+    answer carries nothing of that household (GET /households/{code} is 404 for it too)."""
+    sabo = api.code(NGOZI)
+    before = api.points(NGOZI)
+    (refused,) = api.sync(musa, [pickup_op({"code": sabo}, (("PET", 2000),))])
+    assert refused["status"] == "refused" and refused["reason"]["code"] == "not_your_household", refused
+    assert "household" not in refused
+    assert "Ngozi" not in str(refused) and NGOZI not in str(refused)
+    assert api.points(NGOZI) == before
 
 
 def test_a_log_text_first_then_the_same_pickup_synced_is_counted_once(api: Api, musa: str) -> None:
@@ -312,11 +328,11 @@ def test_a_seq_already_on_another_pickup_is_refused_not_taken_for_a_duplicate(ap
     # The same weight in all, but not the same materials: not the same pickup either.
     other_materials = pickup_op(by_code(api, ADA), (("PET", 3000), ("ALU", 1500)), seq=seq)
     results = api.sync(musa, [other_household, other_weight, other_materials])
-    for result in results:
+    for result, named in zip(results, (TUNDE, ADA, ADA), strict=True):
         assert result["status"] == "refused" and result["reason"]["code"] == "seq_taken", result
         assert result["reason"]["message"] == (
-            f"Another pickup of yours already has #{seq} ({taken.reference}). "
-            "Nothing was logged. Ask the hub."
+            f"Another pickup of yours ({taken.reference}, {api.code(ADA)}) already has #{seq}. "
+            f"Nothing was logged for {api.code(named)}. Give this pickup a new number, or ask the hub."
         )
     assert (api.points(TUNDE), api.points(ADA)) == (tunde, ada)
     # Another collector's same number is theirs.

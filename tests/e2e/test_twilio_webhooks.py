@@ -167,6 +167,24 @@ def test_a_signed_text_lacking_a_required_field_is_a_bad_request(
             assert response.get_json()["error"]["code"] == "bad_request"
 
 
+def test_a_message_sid_no_database_can_key_is_a_bad_request(app: Flask, subtests: pytest.Subtests) -> None:
+    """Issue 17, finding 6: a NUL byte or 65 characters in MessageSid was a 500 (DataError) and
+    Twilio was left to guess; now 400, and nothing stored."""
+    for sid in ("SM\x00" + "a" * 32, "SM" + "a" * 63, "SM\x1b[2J", "SM\u00e9t\u00e9"):
+        with subtests.test(sid=repr(sid)):
+            response = signed_post(app.test_client(), TWILIO_INBOUND, twilio_inbound_form("BAL", sid=sid))
+            assert_refused(response.status_code, app, 400)
+            assert "MessageSid" in response.get_json()["error"]["message"]
+            report = {"MessageSid": sid, "MessageStatus": "delivered"}
+            assert twilio_status(app.test_client(), None, report).status_code == 400
+    assert (
+        signed_post(
+            app.test_client(), TWILIO_INBOUND, twilio_inbound_form("BAL", sid="SM" + "a" * 62)
+        ).status_code
+        == 200
+    )  # 64 characters is still an id
+
+
 def test_an_empty_body_is_a_real_text_and_gets_help(app: Flask) -> None:
     form = twilio_inbound_form("")
     assert signed_post(app.test_client(), TWILIO_INBOUND, form).status_code == 200
@@ -206,7 +224,8 @@ def test_a_text_longer_than_a_phone_can_send_gets_one_short_reply(app: Flask) ->
 def test_behind_a_proxy_the_signature_is_over_the_url_the_proxy_was_asked_for(
     make_app: Callable[..., Flask], redis: Redis
 ) -> None:
-    app = make_app(**{**TWILIO_TEST_SETTINGS, "public_base_url": ""})
+    # Behind one proxy (TRUSTED_PROXIES=1), whose X-Forwarded-* headers are read.
+    app = make_app(**{**TWILIO_TEST_SETTINGS, "public_base_url": "", "trusted_proxies": 1})
     client = app.test_client()
     proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example.net"}
     public_url = "https://public.example.net" + TWILIO_INBOUND

@@ -30,6 +30,7 @@ LONG = {
     "last": "+1234 on 30 Nov 2026",
     "lines": "PET 123.456kg, SACHET 99.999kg, ALU 88.888kg, HDPE 77.777kg, PAPER 66kg, GLASS 55kg",
     "ref": "ABCDEF",
+    "seq": "#99999999",
     "word": "€€€€€€€€€€€€€€€€€€€€ 😀",
     "command": "REDEEM",
     "material": "Ẹ̀rọ-ayélujára",

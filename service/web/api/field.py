@@ -89,7 +89,7 @@ def _result(result: sync.Result) -> dict[str, Any]:
 
 def _viewer() -> fieldwork.Viewer:
     who = holder()
-    return fieldwork.Viewer(who.kind == "collector", who.zone_id)
+    return fieldwork.Viewer(who.kind == "collector", who.zone_id, settings().collectors_any_zone)
 
 
 @households.route("/households", methods=["GET"])
@@ -131,7 +131,11 @@ def one_household(code: str) -> ResponseReturnValue:
 
 
 # What a refusal of a new household answers: its status and error code (a field's own 422 else).
-REGISTER_REFUSALS = {"not_your_zone": (403, "forbidden"), "no_zone": (422, "unprocessable_entity")}
+REGISTER_REFUSALS = {
+    "not_your_zone": (403, "forbidden"),
+    "no_zone": (422, "unprocessable_entity"),
+    "member_elsewhere": (409, "already_registered"),
+}
 
 
 @households.route("/households", methods=["POST"])
@@ -155,8 +159,8 @@ def register_household(body: dict[str, Any]) -> ResponseReturnValue:
     except Refused as refusal:
         message = sync.reason_of(refusal, settings()).message
         status_code, code = REGISTER_REFUSALS.get(refusal.template, (422, refusal.template))
-        if status_code == 403:
-            raise ApiError(403, code, message) from None
+        if status_code != 422:
+            raise ApiError(status_code, code, message) from None
         field = sync.REFUSED_FIELDS.get(refusal.template, "_schema")
         raise ApiError(status_code, code, message, fields={field: [message]}) from None
     if status == sync.EXISTING:
