@@ -39,8 +39,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The process's one runtime: the views reach it through the app, the jobs and the CLI as
     # ``runtime.current()``.
     app.extensions["kolekt.runtime"] = use(make_runtime(settings))
-    # Behind one proxy (a platform router or nginx) the URL people used is rebuilt from its headers.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+    # Behind TRUSTED_PROXIES proxies (a platform's router, nginx) the client's address and the URL
+    # people used are read from the X-Forwarded-* headers of that many hops; reached directly (0),
+    # those headers are whatever the client wrote, and are not read.
+    hops = settings.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
     app.register_blueprint(public.blueprint)
     app.register_blueprint(webhooks.blueprint)

@@ -88,6 +88,9 @@ class Settings:
     sms_segment_cost_kobo: int = 400
     # A hub weigh-in differing from the kg logged by more than this share is flagged.
     weigh_gap_percent: int = 10
+    # How many proxies in front of Kolekt add X-Forwarded-* headers (a platform's router, nginx):
+    # the client's address and the URL it used are read from that many hops. 0: none is trusted.
+    trusted_proxies: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,6 +146,7 @@ class Settings:
             programme_name=environ.get("PROGRAMME_NAME") or "Kolekt",
             timezone=timezone,
             instance_dir=instance,
+            trusted_proxies=_whole_number(environ, "TRUSTED_PROXIES", 0, 0, 10),
             **sms,
             **field,
             **schedule,

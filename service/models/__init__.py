@@ -31,6 +31,7 @@ from service.models.records import (
     LedgerCheck,
     Reminder,
     ReminderRun,
+    SignInCount,
     User,
 )
 
@@ -61,6 +62,7 @@ audit_log_t = cast(Table, AuditEntry.__table__)
 adjustments_t = cast(Table, Adjustment.__table__)
 weigh_ins_t = cast(Table, WeighIn.__table__)
 api_tokens_t = cast(Table, ApiToken.__table__)
+sign_in_counts_t = cast(Table, SignInCount.__table__)
 
 __all__ = [
     "Adjustment",
@@ -88,6 +90,7 @@ __all__ = [
     "Reminder",
     "ReminderRun",
     "Reward",
+    "SignInCount",
     "User",
     "WeighIn",
     "Zone",
@@ -116,6 +119,7 @@ __all__ = [
     "reminder_runs_t",
     "reminders_t",
     "rewards_t",
+    "sign_in_counts_t",
     "users_t",
     "weigh_ins_t",
     "zones_t",

@@ -1,5 +1,5 @@
 """The programme's records: reminders and their runs, ledger checks, daily summaries, dashboard
-users, the audit log, adjustments, API tokens."""
+users, the audit log, adjustments, API tokens, failed sign-ins counted while Redis is away."""
 
 from __future__ import annotations
 
@@ -164,3 +164,16 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+
+class SignInCount(Base):
+    """Failed sign-ins counted in one fixed window, while Redis (where they are counted
+    otherwise) does not answer: ``key`` names the limit and what it counts against (an address, a
+    name tried, a device cookie), hashed (``service.usecases.sign_in_limits``)."""
+
+    __tablename__ = "sign_in_counts"
+    __table_args__ = (Index("ix_sign_in_counts_window_start", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from redis import Redis
+from limits.storage import RedisStorage
+from redis import ConnectionPool, Redis
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from service.runtime import Runtime
 from service.settings import Settings
 from service.unit_of_work import UnitOfWork
+from service.usecases import sign_in_limits
+
+R = TypeVar("R", bound=BaseResponse)
 
 
 def kolekt_runtime() -> Runtime:
@@ -127,17 +133,70 @@ def _init_compression(app: Flask) -> None:
 
 
 # Rate limits (Flask-Limiter), counted in Redis when there is one, else in this process: the
-# dashboard's sign-in and the API's (per token, per failed sign-in).
+# dashboard's and the API's (per token). A Redis that fails lets those requests through
+# (swallow_errors); the sign-in limits are counted apart and hold without Redis (below).
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window", swallow_errors=True)
 
 
-def _limiter_storage(settings: Settings) -> tuple[str, dict[str, Any]]:
+def _redis_pool(settings: Settings) -> ConnectionPool | None:
+    """Redis's own pool for the limits, with short time-outs: a Redis that hangs must not hang the
+    sign-in page."""
     if not settings.redis_url:
+        return None
+    return Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2).connection_pool
+
+
+def _limiter_storage(pool: ConnectionPool | None) -> tuple[str, dict[str, Any]]:
+    if pool is None:
         return "memory://", {}
-    # Redis's own pool, with short time-outs: a Redis that hangs must not hang the sign-in page
-    # (with swallow_errors, Flask-Limiter lets the attempt through if Redis fails).
-    connection = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    return "redis://", {"connection_pool": connection.connection_pool}
+    return "redis://", {"connection_pool": pool}
+
+
+# --- sign-in limits and device cookies (``service.usecases.sign_in_limits``) ------------------------
+
+
+def sign_in_counts() -> sign_in_limits.Counts:
+    counts: sign_in_limits.Counts = current_app.extensions["kolekt.sign_in_counts"]
+    return counts
+
+
+def sign_in_attempt(policy: sign_in_limits.Policy, name: str, cookie: str) -> sign_in_limits.Attempt:
+    """This request's attempt to sign in as ``name``: its address, and its device cookie (named
+    ``cookie``) if that is valid for ``name``."""
+    device = sign_in_limits.trusted_device(
+        kolekt_runtime().settings.secret_key, policy.area, name, request.cookies.get(cookie), _now()
+    )
+    return sign_in_limits.Attempt(name=name, address=get_remote_address() or "", device=device)
+
+
+def sign_in_refusal(
+    policy: sign_in_limits.Policy, attempt: sign_in_limits.Attempt
+) -> sign_in_limits.Refusal | None:
+    return sign_in_counts().refused(policy, attempt, _now())
+
+
+def failed_sign_in(policy: sign_in_limits.Policy, attempt: sign_in_limits.Attempt) -> None:
+    sign_in_counts().failed(policy, attempt, _now())
+
+
+def remember_device(response: R, policy: sign_in_limits.Policy, name: str, cookie: str, path: str) -> R:
+    """Give the browser that just signed in as ``name`` a new device cookie, sent back to the
+    sign-in endpoint (``path``) only, never readable by a script nor sent from another site."""
+    settings = kolekt_runtime().settings
+    response.set_cookie(
+        cookie,
+        sign_in_limits.device_cookie(settings.secret_key, policy.area, name, _now()),
+        max_age=int(timedelta(days=sign_in_limits.DEVICE_DAYS).total_seconds()),
+        path=path,
+        secure=request.is_secure or settings.cookie_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def init_app(
@@ -145,7 +204,8 @@ def init_app(
 ) -> None:
     """The request's session closed at the end; errors as JSON, but where ``as_page`` renders one
     for a person reading a page; rate limits; compression."""
-    storage_uri, storage_options = _limiter_storage(settings)
+    pool = _redis_pool(settings)
+    storage_uri, storage_options = _limiter_storage(pool)
     app.config.update(
         RATELIMIT_STORAGE_URI=storage_uri,
         RATELIMIT_STORAGE_OPTIONS=storage_options,
@@ -153,6 +213,9 @@ def init_app(
         RATELIMIT_KEY_PREFIX="kolekt-limit",
     )
     limiter.init_app(app)
+    # In Redis under the same prefix as Flask-Limiter's counts; in the database without Redis.
+    storage = None if pool is None else RedisStorage("redis://", connection_pool=pool, wrap_exceptions=True)
+    app.extensions["kolekt.sign_in_counts"] = sign_in_limits.Counts(storage, app.extensions["kolekt.runtime"])
 
     def handle(error: HTTPException) -> ResponseReturnValue:
         page = as_page(error)

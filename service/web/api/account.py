@@ -18,18 +18,17 @@ from service.web.api import schemas as s
 from service.web.api.base import (
     ANYONE,
     OPERATORS,
-    SIGN_IN_LIMITS_PER_ADDRESS,
-    SIGN_IN_LIMITS_PER_NAME,
     ApiError,
     api_blueprint,
     authenticated,
     errors,
-    failed_sign_in,
     holder,
     settings,
-    sign_in_name_key,
+    sign_in_allowed,
+    sign_in_failed,
+    sign_in_succeeded,
 )
-from service.web.base import db_session, limiter, unit_of_work
+from service.web.base import db_session, unit_of_work
 
 auth = api_blueprint("auth", "Signing in: a bearer token for a collector (phone + PIN) or a dashboard user.")
 collectors = api_blueprint("collectors", "Operators: collectors' PINs and app tokens.")
@@ -82,19 +81,23 @@ def _sign_in(uow: UnitOfWork, body: Mapping[str, Any]) -> tokens.Issued | None:
 
 
 @auth.route("/auth/token", methods=["POST"])
-@limiter.limit(SIGN_IN_LIMITS_PER_ADDRESS, key_func=get_remote_address, deduct_when=failed_sign_in)
-@limiter.limit(SIGN_IN_LIMITS_PER_NAME, key_func=sign_in_name_key, deduct_when=failed_sign_in)
 @auth.arguments(s.TokenRequest)
 @auth.response(201, s.Issued)
 @errors(auth, 401, 422, 429)
 @auth.doc(security=[])
 def sign_in(body: dict[str, Any]) -> ResponseReturnValue:
-    """Sign in: a collector with phone and PIN, a dashboard user with email and password."""
+    """Sign in: a collector with phone and PIN, a dashboard user with email and password.
+
+    Failed sign-ins are limited per address, and per phone or email; a browser that signed in as
+    them before (its device cookie) is limited on its own, so others' guesses do not lock it out."""
+    attempt = sign_in_allowed(body)
     with unit_of_work() as uow:
         issued = _sign_in(uow, body)
     if issued is None:
+        sign_in_failed(attempt)
         wrong = "phone or PIN" if "phone" in body else "email or password"
         raise ApiError(401, "unauthorized", f"Wrong {wrong}.")
+    sign_in_succeeded(attempt.name)
     return {"token": issued.token, "me": _me(issued.holder)}, 201
 
 

@@ -7,19 +7,21 @@
   email + password, with their role. ``authenticated(...)`` names who may call a view.
 - Errors are ``{"error": {"code", "message", "fields"}}`` with the right status, whatever raised
   them (``service.web.base.json_error``).
-- Each token has its own rate limits (Flask-Limiter, in Redis); failed sign-ins are limited per
-  phone or email and per address.
+- Each token has its own rate limits (Flask-Limiter, in Redis). Failed sign-ins are limited per
+  address, and per phone or email unless the browser shows a device cookie for it
+  (``service.usecases.sign_in_limits``), whether Redis answers or not.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, NoReturn, TypeVar, cast
+from urllib.parse import urlsplit
 
-from flask import Request, Response, current_app, g, render_template, request
+from flask import Request, Response, after_this_request, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api as SmorestApi
@@ -30,9 +32,18 @@ from werkzeug.exceptions import HTTPException
 
 import sms
 from service.settings import Settings
-from service.usecases import tokens
+from service.usecases import sign_in_limits, tokens
 from service.web.api import schemas
-from service.web.base import db_session, kolekt_runtime, limiter, unit_of_work
+from service.web.base import (
+    db_session,
+    failed_sign_in,
+    kolekt_runtime,
+    limiter,
+    remember_device,
+    sign_in_attempt,
+    sign_in_refusal,
+    unit_of_work,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,9 +56,11 @@ ANYONE = COLLECTORS + USERS
 # Per token (or per address for a caller without one).
 API_LIMITS = "600 per minute;20000 per day"
 SYNC_LIMITS = "60 per minute"
-# Failed sign-ins only: per phone or email, and per address.
-SIGN_IN_LIMITS_PER_NAME = "5 per 15 minutes;20 per day"
-SIGN_IN_LIMITS_PER_ADDRESS = "30 per hour"
+# Failed sign-ins: per address, and per phone or email or per device (``sign_in_limits.API``).
+SIGN_IN_POLICY = sign_in_limits.API
+# The collector app's device cookie: sent back to the sign-in endpoint only.
+DEVICE_COOKIE = "kolekt-app-device"
+SIGN_IN_PATH = f"{PREFIX}/auth/token"
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCS_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
@@ -57,12 +70,19 @@ class ApiError(HTTPException):
     """An answer other than success, with a code a program can act on."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, fields: dict[str, list[str]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(description=message)
         self.code = status
         self.error_code = code
         self.fields = fields
+        self.data = {"headers": dict(headers or {})}
 
 
 NOT_JSON = "Send the body as JSON, with Content-Type: application/json."
@@ -161,20 +181,51 @@ def token_key() -> str:
     return "api-address:" + (get_remote_address() or "")
 
 
-def sign_in_name_key() -> str:
-    """Failed sign-ins count per phone (in E.164: 0803..., +234803... and 234 803... are one
-    number, and writing it another way gets no more tries) or per email."""
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}
+def sign_in_name(body: Mapping[str, Any]) -> str:
+    """Who a sign-in is for: the phone in E.164 (0803..., +234803... and 234 803... are one number,
+    and writing it another way gets no more tries), or the email in lower case."""
     name = body.get("phone") or body.get("email") or ""
     name = name if isinstance(name, str) else ""
     if "phone" in body:
         name = sms.normalise_phone(name, settings().phone_region) or name
-    return "api-sign-in:" + "".join(name.split()).lower()[:254]
+    return "".join(name.split()).lower()[:254]
 
 
-def failed_sign_in(response: Response) -> bool:
-    return response.status_code == 401
+def sign_in_allowed(body: Mapping[str, Any]) -> sign_in_limits.Attempt:
+    """The attempt, once no limit it is held to refuses it: 429, with Retry-After, otherwise."""
+    attempt = sign_in_attempt(SIGN_IN_POLICY, sign_in_name(body), DEVICE_COOKIE)
+    refusal = sign_in_refusal(SIGN_IN_POLICY, attempt)
+    if refusal is not None:
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"Too many failed sign-ins: try again in {refusal.wait()}.",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+    return attempt
+
+
+def sign_in_failed(attempt: sign_in_limits.Attempt) -> None:
+    failed_sign_in(SIGN_IN_POLICY, attempt)
+
+
+def _from_a_browser_here() -> bool:
+    """A browser's fetch from this site (the collector app at /app): the one caller that keeps a
+    cookie and sends it back. Programs hold their token instead, and get no cookie."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc == request.host
+
+
+def sign_in_succeeded(name: str) -> None:
+    """A browser that signed in gets a device cookie for ``name``: a flood of wrong PINs or
+    passwords for that name from elsewhere does not keep it out."""
+    if _from_a_browser_here():
+        after_this_request(
+            lambda response: remember_device(response, SIGN_IN_POLICY, name, DEVICE_COOKIE, SIGN_IN_PATH)
+        )
 
 
 def headers(response: Response) -> Response:

@@ -1,4 +1,6 @@
-"""Signing in and out. Failed attempts are rate-limited per address and per email."""
+"""Signing in and out. Failed attempts are limited per address, and per email unless the browser
+shows a device cookie for that email (``service.usecases.sign_in_limits``): others' guesses at a
+user's password do not lock that user's own browser out."""
 
 from __future__ import annotations
 
@@ -8,29 +10,22 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
-from werkzeug.wrappers import Response
 
-from service.usecases import users
-from service.web.base import limiter, unit_of_work
-from service.web.dashboard.base import (
-    ANYONE,
-    SIGN_IN_LIMITS,
-    SIGN_IN_LIMITS_PER_EMAIL,
-    DashboardUser,
-    audit,
-    blueprint,
-    requires,
+from service.usecases import sign_in_limits, users
+from service.web.base import (
+    failed_sign_in,
+    remember_device,
+    sign_in_attempt,
+    sign_in_refusal,
+    unit_of_work,
 )
+from service.web.dashboard.base import ANYONE, DashboardUser, audit, blueprint, requires
 
 log = logging.getLogger(__name__)
 
-
-def _failed(response: Response) -> bool:
-    return response.status_code == 401
-
-
-def _email_key() -> str:
-    return "sign-in:" + request.form.get("email", "").strip().lower()[:254]
+POLICY = sign_in_limits.DASHBOARD
+# The browser's device cookie: sent back to the sign-in page only.
+DEVICE_COOKIE = "kolekt-device"
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,8 +38,6 @@ def _safe_next(target: str | None) -> str:
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(SIGN_IN_LIMITS, methods=["POST"], deduct_when=_failed)
-@limiter.limit(SIGN_IN_LIMITS_PER_EMAIL, methods=["POST"], key_func=_email_key, deduct_when=_failed)
 def sign_in() -> ResponseReturnValue:
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -53,6 +46,17 @@ def sign_in() -> ResponseReturnValue:
         return render_template("dashboard/sign_in.html", next=target, email="")
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
+    attempt = sign_in_attempt(POLICY, email.lower()[:254], DEVICE_COOKIE)
+    refusal = sign_in_refusal(POLICY, attempt)
+    if refusal is not None:
+        log.info("dashboard sign-in held back for %r from %s", email[:60], attempt.address)
+        page = render_template(
+            "dashboard/sign_in.html",
+            next=target,
+            email=email,
+            error=f"Too many failed sign-ins. Try again in {refusal.wait()}.",
+        )
+        return page, 429, {"Retry-After": str(refusal.retry_after)}
     with unit_of_work() as uow:
         found = users.sign_in(uow.session, email, password, uow.now) if email and password else None
         if found is not None:
@@ -61,11 +65,12 @@ def sign_in() -> ResponseReturnValue:
             session.permanent = True
             audit(uow, "user.sign_in", f"user:{found.id}", {"role": found.role})
     if found is None:
-        log.info("dashboard sign-in refused for %r from %s", email[:60], request.remote_addr)
+        failed_sign_in(POLICY, attempt)
+        log.info("dashboard sign-in refused for %r from %s", email[:60], attempt.address)
         return render_template(
             "dashboard/sign_in.html", next=target, email=email, error="Wrong email or password."
         ), 401
-    return redirect(target)
+    return remember_device(redirect(target), POLICY, found.email, DEVICE_COOKIE, url_for("dashboard.sign_in"))
 
 
 @blueprint.post("/sign-out")

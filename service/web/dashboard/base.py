@@ -6,7 +6,8 @@ What every page shares lives here:
   password change or a disabled account signs that user out of every browser);
 - roles: ``requires(...)`` on each view; auditors read everything and change nothing;
 - CSRF on every form and htmx request (Flask-WTF; the token rides in a header for htmx);
-- the rate limit on sign-in attempts (``service.web.base.limiter``);
+- the limits on failed sign-ins (``service.usecases.sign_in_limits``: per address, and per email
+  unless the browser holds a device cookie from an earlier sign-in);
 - security headers, and cookies that are Secure, HttpOnly and SameSite;
 - ``audit(...)``: the entry every change writes, in the change's own transaction.
 
@@ -52,10 +53,6 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 csrf = CSRFProtect()
-
-# Counted only when a sign-in fails (the view answers 401); one who signs in is not held back.
-SIGN_IN_LIMITS = "10 per minute;30 per hour"
-SIGN_IN_LIMITS_PER_EMAIL = "10 per hour"
 
 SESSION_HOURS = 12
 
