@@ -64,6 +64,8 @@ class Answering:
 
     inbound_id: int
     sender: str
+    # The text answered, when the answer comes late: the answer is led by it (``sms.quoted``).
+    quote: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class Outbox:
         language = language or language_of(self.session, to)
         body = sms.render(template, language, programme=self.programme, **values)
         answering = self.answering
+        if answering is not None and answering.quote and to == answering.sender:
+            body = sms.quoted(answering.quote, body)
         return self.write(
             to,
             body,

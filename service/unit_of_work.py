@@ -39,6 +39,7 @@ class Job(enum.StrEnum):
     FULFIL_REDEMPTION = "fulfil_redemption"
     FAN_OUT_REMINDERS = "fan_out_reminders"  # a reminder or notice run, split into batches
     REMIND_BATCH = "remind_batch"  # one batch of a run's texts, written
+    ACT_ON_TEXT = "act_on_text"  # a stored inbound text whose first try failed, tried again
 
 
 class JobQueue(Protocol):
@@ -63,6 +64,7 @@ class Asked:
     job: Job
     arguments: tuple[object, ...]
     job_id: str | None = None
+    wait: timedelta | None = None
 
 
 class UnitOfWork:
@@ -78,9 +80,12 @@ class UnitOfWork:
         self.asked: list[Asked] = []
         self._queue = queue
 
-    def after_commit(self, job: Job, *arguments: object, job_id: str | None = None) -> None:
-        """Enqueue ``job(*arguments)`` once this transaction has committed (never if it rolls back)."""
-        self.asked.append(Asked(job, arguments, job_id))
+    def after_commit(
+        self, job: Job, *arguments: object, job_id: str | None = None, wait: timedelta | None = None
+    ) -> None:
+        """Enqueue ``job(*arguments)`` once this transaction has committed (never if it rolls
+        back), to run at once or after ``wait``."""
+        self.asked.append(Asked(job, arguments, job_id, wait))
 
     def enqueue(self) -> None:
         """Once the transaction has committed: hand the texts written and the jobs asked for to
@@ -93,7 +98,7 @@ class UnitOfWork:
         for moment, ids in due.items():
             queue.send_bulk(ids, due=moment if moment > self.now else None)
         for asked in self.asked:
-            queue.enqueue(asked.job, *asked.arguments, job_id=asked.job_id)
+            queue.enqueue(asked.job, *asked.arguments, job_id=asked.job_id, wait=asked.wait)
 
 
 class Gathered:

@@ -9,7 +9,7 @@ from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
 from .member_codes import looks_like_member_code, mask_code, member_code, parse_member_code
 from .phones import mask_phone, normalise_phone
 from .templates import LANGUAGE_NAMES, has_templates, render
-from .wording import describe_lines, first_name, fit_list, kg, short_date
+from .wording import describe_lines, first_name, fit_list, kg, quoted, short_date
 
 __all__ = [
     "DEFAULT_VOCABULARY",
@@ -36,6 +36,7 @@ __all__ = [
     "normalise_phone",
     "parse",
     "parse_member_code",
+    "quoted",
     "render",
     "segments",
     "short_date",

@@ -30,6 +30,7 @@ WIDTHS: Mapping[str, int] = {
     "lines": 48,
     "ref": 6,
     "seq": 8,
+    "text": 40,
     "word": 15,
     "command": 8,
     "material": 12,
@@ -211,7 +212,10 @@ EN: Mapping[str, str] = {
     "{members} joined. SMS {sent} sent, {failed} failed. {disputes} disputes open. Ledger {ledger}.",
     # when Kolekt itself cannot answer
     "not_open": "{command} is not open yet in {programme}. Text HELP for what you can do.",
-    "try_later": "Sorry, {programme} could not do that just now. Please send it again later.",
+    "not_handled": 'Sorry, {programme} could not act on "{text}". Nothing was changed. '
+    "Please send it again later.",
+    "pin_not_handled": "Sorry, {programme} could not set your PIN just now. Nothing was changed. "
+    "Send PIN and your digits again.",
 }
 
 # Nigerian Pidgin and Yoruba: the household's everyday replies and the collector's PIN replies

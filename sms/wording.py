@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from .commands import Line
+from .gsm import to_gsm7
 
 
 def kg(grams: int) -> str:
@@ -40,3 +41,20 @@ def fit_list(items: Sequence[str], width: int) -> str:
             return "; ".join(shown) + f"; +{len(items) - len(shown)} more" if shown else f"{len(items)} stops"
         shown.append(item)
     return "; ".join(shown)
+
+
+# The fewest characters of a quoted text worth showing ("LOG K00.." still says which text).
+MIN_QUOTE = 8
+
+
+def quoted(text: str, reply: str, budget: int = 160) -> str:
+    """``reply`` led by the text it answers, ``"LOG K0001E PET 2": OK 7F2K ...``, cut to keep the
+    whole within ``budget`` characters (one segment): for an answer that comes late, so the
+    person knows which of their texts it is about. The reply alone when there is no room."""
+    said = " ".join(to_gsm7(text).replace('"', "'").split())
+    room = budget - len(reply) - len('"": ')
+    if room < MIN_QUOTE or not said:
+        return reply
+    if len(said) > room:
+        said = said[: room - 2].rstrip() + ".."
+    return f'"{said}": {reply}'

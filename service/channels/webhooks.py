@@ -9,12 +9,14 @@ provider's fields (``sms.gateways``), call one use case (``inbox.receive``, or t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import RequestEntityTooLarge
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
 
 import sms
 from service.channels.inbox import receive
@@ -29,10 +31,13 @@ from sms.gateways.africastalking import (
 from sms.gateways.twilio_sms import read_twilio_inbound, read_twilio_status, verify_twilio_signature
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")
 
 # A text is at most 1,600 characters; with the provider's other fields a form stays far below this.
 MAX_WEBHOOK_BYTES = 32 * 1024
+# What a 503 asks a provider to wait before it sends the text again.
+STORE_RETRY_AFTER_SECONDS = 5
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -73,12 +78,21 @@ def _africastalking_form() -> Mapping[str, str]:
 
 
 def _accept(message: Inbound, *, provider_confirms_opt_out: bool) -> None:
-    """Store and act on one inbound text (its replies are enqueued after the commit)."""
+    """Store the text, then act on it (its replies are enqueued after the commit). Once it is
+    stored the provider gets 200 whatever acting on it does (a failed try is tried again); if it
+    cannot even be stored, 503 with Retry-After, so a provider set to retry sends it again
+    (docs/operations.md: Twilio's #rc/#rp overrides on the webhook URL)."""
     runtime = kolekt_runtime()
     sender = sms.normalise_phone(message.sender, runtime.settings.phone_region)
     if sender is None:
         abort(400, description="the sender is not a phone number Kolekt can answer")
-    receive(runtime, message, sender, provider_confirms_opt_out=provider_confirms_opt_out)
+    try:
+        receive(runtime, message, sender, provider_confirms_opt_out=provider_confirms_opt_out)
+    except SQLAlchemyError:
+        log.exception("inbound %s %s could not be stored", message.provider, message.provider_id)
+        raise ServiceUnavailable(
+            description="the text could not be stored: send it again", retry_after=STORE_RETRY_AFTER_SECONDS
+        ) from None
 
 
 def _read(reader: Callable[[Mapping[str, str]], T], form: Mapping[str, str]) -> T:

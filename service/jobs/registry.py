@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from service.jobs import fulfilment, reminders, sending
+from service.jobs import fulfilment, inbox, reminders, sending
 from service.unit_of_work import Job
 
 QUEUES = ("high", "default", "low")
@@ -35,5 +35,6 @@ JOBS: Mapping[Job, JobSpec] = MappingProxyType(
         Job.FULFIL_REDEMPTION: JobSpec(fulfilment.fulfil_redemption, "high", 120),
         Job.FAN_OUT_REMINDERS: JobSpec(reminders.fan_out_reminders, "low", 600),
         Job.REMIND_BATCH: JobSpec(reminders.remind_batch, "low", 600, result_ttl=3600),
+        Job.ACT_ON_TEXT: JobSpec(inbox.act_on_text, "high", 120),
     }
 )

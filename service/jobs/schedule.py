@@ -13,6 +13,7 @@ from rq.cron import CronScheduler
 
 from service.jobs.checks import check_ledger_daily, expire_dispute_windows, seal_ledger, summarise_day
 from service.jobs.fulfilment import sweep_redemptions
+from service.jobs.inbox import sweep_inbox
 from service.jobs.reminders import remind_due
 from service.jobs.sending import sweep_outbox
 
@@ -31,6 +32,9 @@ class Recurring(NamedTuple):
 
 RECURRING = (
     Recurring(seal_ledger, "default", SEAL_EVERY_SECONDS, 300, 60),
+    # A text stored but not acted on (its first try failed and its retry job was lost, or the
+    # process died) is acted on at most about two minutes late.
+    Recurring(sweep_inbox, "high", MINUTE, 300, 60),
     # A text Redis never took is sent at most about two minutes late.
     Recurring(sweep_outbox, "high", MINUTE, 120, 60),
     # A redemption Redis never took is fulfilled at most about two minutes late; one whose worker

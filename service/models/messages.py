@@ -43,7 +43,11 @@ class InboundMessage(Base):
     repeated webhook a no-op, and the row shows what was received even if acting on it failed."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("provider", "provider_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id"),
+        # The inbox sweep: texts stored but not acted on yet.
+        Index("ix_inbound_messages_status_received", "status", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(20))
@@ -52,8 +56,10 @@ class InboundMessage(Base):
     recipient: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # received -> processed | failed
+    # received (stored, not acted on yet) -> processed | failed (given up: the sender was told)
     status: Mapped[str] = mapped_column(String(12), default="received")
+    # How many times acting on it failed (a sweep and a job try again, up to a limit).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # What it was read as: a command name (Balance, Join, ...) or parse-error:<reason>.
     command: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -223,7 +223,7 @@ def test_a_pin_text_that_fails_is_stored_redacted_too(
         raise RuntimeError("the database went away while hashing 4821")
 
     monkeypatch.setattr(tokens, "set_pin", broken)
-    assert only_reply(app, TUNDE, "PIN 4821") == render("try_later")
+    assert only_reply(app, TUNDE, "PIN 4821") == render("pin_not_handled")
     with db() as session:
         row = session.execute(select(inbound_t.c.body, inbound_t.c.status, inbound_t.c.error)).one()
         assert (row.body, row.status, row.error) == ("PIN ****", "failed", "RuntimeError")

@@ -31,7 +31,8 @@ ROOMS = {
     "base": {"base"},
     "usecases": {"base", "usecases"},
     "reads": {"base", "usecases", "reads"},
-    "jobs": {"base", "usecases", "jobs"},
+    # The inbox's retries act on stored texts as the webhook does: through the conversation.
+    "jobs": {"base", "usecases", "channels", "jobs"},
     # The webhooks and the simulator are served over HTTP: they use the web's request helpers.
     "channels": {"base", "usecases", "reads", "channels", "web.base"},
     "web": {"base", "usecases", "reads", "web"},

@@ -31,6 +31,7 @@ LONG = {
     "lines": "PET 123.456kg, SACHET 99.999kg, ALU 88.888kg, HDPE 77.777kg, PAPER 66kg, GLASS 55kg",
     "ref": "ABCDEF",
     "seq": "#99999999",
+    "text": "LOG K0001E PET 4.5 ALU 1.2 SACHET 3 ÀÁÂ “quoted” #12345678",
     "word": "€€€€€€€€€€€€€€€€€€€€ 😀",
     "command": "REDEEM",
     "material": "Ẹ̀rọ-ayélujára",

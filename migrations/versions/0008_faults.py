@@ -1,0 +1,29 @@
+"""Kolekt under faults: a text is stored before it is acted on, and acted on again until it is
+(its failed attempts counted; an index finds those not acted on yet).
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
+        batch.create_index("ix_inbound_messages_status_received", ["status", "received_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.drop_index("ix_inbound_messages_status_received")
+        batch.drop_column("attempts")

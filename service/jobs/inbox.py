@@ -1,0 +1,36 @@
+"""The inbox's second chances: a stored text whose first try failed is tried again by a job a
+little later, and the sweep tries every text stored over a minute ago that nobody acted on (the
+web process died mid-way, Redis did not take the job). Acting on a text locks its row and marks
+it ``processed`` in the same commit as its effects, so however many try, it is acted on once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from service import runtime
+from service.channels import inbox
+
+log = logging.getLogger(__name__)
+
+
+def act_on_text(inbound_id: int) -> str:
+    """Try again to act on one stored text; what became of it (for RQ's record)."""
+    done = inbox.act_on_stored(runtime.current(), inbound_id)
+    if done is None:
+        return "nothing to do"
+    if done.given_up:
+        return "given up: its sender was told"
+    return "tried again later" if done.failed else f"acted on: {done.command}"
+
+
+def sweep_inbox() -> int:
+    """Every stored text nobody acted on, oldest first: acted on now. How many were tried."""
+    current = runtime.current()
+    waiting = inbox.waiting(current, datetime.now(UTC))
+    for inbound_id in waiting:
+        inbox.act_on_stored(current, inbound_id)
+    if waiting:
+        log.warning("inbox sweep: %d stored texts acted on late", len(waiting))
+    return len(waiting)
