@@ -129,7 +129,11 @@ def seed_demo_command() -> None:
 
 
 @click.command("worker", help="Run an RQ worker on high, default and low, with the schedulers.")
-@click.option("--no-cron", is_flag=True, help="Do not run the cron scheduler (run it in one worker only).")
+@click.option(
+    "--no-cron",
+    is_flag=True,
+    help="Do not run the clock for recurring jobs here (of several workers' clocks one leads anyway).",
+)
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
 @with_appcontext
 def worker(no_cron: bool, burst: bool) -> None:

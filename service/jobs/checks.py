@@ -13,16 +13,22 @@ from datetime import UTC, datetime, timedelta
 
 import ledger
 from service import runtime
+from service.jobs.runs import recorded
 from service.unit_of_work import UnitOfWork
 from service.usecases import disputes, reports
 
 log = logging.getLogger(__name__)
+
+MINUTE = 60
+# The chain trails the last posting by at most a few seconds.
+SEAL_EVERY_SECONDS = 2
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@recorded(SEAL_EVERY_SECONDS)
 def seal_ledger(max_batches: int = 100) -> int:
     """Chain every committed transfer still waiting to be sealed; returns how many were sealed.
 
@@ -49,6 +55,7 @@ def check_ledger(trigger: str = "daily") -> str:
     return f"{'OK' if report.ok else 'BROKEN'} {report.count} transfers"
 
 
+@recorded(5 * MINUTE)
 def check_ledger_daily() -> str:
     """The daily ledger check, when it is due and not done yet today."""
     current = runtime.current()
@@ -57,6 +64,7 @@ def check_ledger_daily() -> str:
     return check_ledger("daily") if due else "not due"
 
 
+@recorded(5 * MINUTE)
 def summarise_day() -> str:
     """Yesterday's summary, once, when it is due: recorded and texted to the operators."""
 
@@ -69,6 +77,7 @@ def summarise_day() -> str:
     return runtime.current().transact(work)
 
 
+@recorded(10 * MINUTE)
 def expire_dispute_windows() -> int:
     """Mark final the pickups whose dispute window closed with no dispute open."""
     current = runtime.current()

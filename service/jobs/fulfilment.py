@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from service import runtime
+from service.jobs.runs import recorded
 from service.providers.fulfilment import FulfilmentError, fulfiller_for
 from service.unit_of_work import Job
 from service.usecases import redemptions
@@ -57,6 +58,7 @@ def fulfil_redemption(redemption_id: int) -> str:
     return recorded.outcome
 
 
+@recorded(60)
 def sweep_redemptions() -> int:
     """Enqueue created redemptions that no job will fulfil (Redis was down, a worker died)."""
     current = runtime.current()

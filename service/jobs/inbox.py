@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from service import runtime
 from service.channels import inbox
+from service.jobs.runs import recorded
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,13 @@ def act_on_text(inbound_id: int) -> str:
     return "tried again later" if done.failed else f"acted on: {done.command}"
 
 
-def sweep_inbox() -> int:
-    """Every stored text nobody acted on, oldest first: acted on now. How many were tried."""
+@recorded(60)
+def sweep_inbox(after_outage: bool = False) -> int:
+    """Every stored text nobody acted on, oldest first: acted on now. How many were tried.
+    ``after_outage``: also those stored less than a minute ago (their retry job may be lost)."""
     current = runtime.current()
-    waiting = inbox.waiting(current, datetime.now(UTC))
+    now = datetime.now(UTC)
+    waiting = inbox.waiting(current, now + inbox.SWEEP_AFTER if after_outage else now)
     for inbound_id in waiting:
         inbox.act_on_stored(current, inbound_id)
     if waiting:

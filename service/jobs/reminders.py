@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from service import runtime
+from service.jobs.runs import recorded
 from service.timetable import Run
 from service.unit_of_work import Job
 from service.usecases import reminders
@@ -21,6 +22,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@recorded(60)
 def remind_due() -> int:
     """Start every reminder or notice run that is due (and restart any that lost its jobs)."""
     current = runtime.current()

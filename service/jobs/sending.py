@@ -10,21 +10,32 @@ the retry; a permanent one fails it for good (``service.usecases.messages``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service import runtime
+from service.jobs.runs import recorded
 from service.providers.sms import status_callback_url
 from service.unit_of_work import Job, UnitOfWork
 from service.usecases import messages
-from sms.gateways import OutgoingMessage, SendError
+from sms.gateways import FindsSent, OutgoingMessage, SendError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Rows claimed, sent and recorded at a time. A worker killed mid-batch leaves at most this many
-# "sending": those it had not handed over yet are sent by the sweep; those it had may go twice
-# (no SMS API lets a second hand-over be recognised), the one gap in exactly-once.
+# "sending": the sweep looks for each at the provider (``settle_stale``) and adopts those it
+# took, sending the others again; only where the provider cannot be asked (Africa's Talking has no
+# such API) may one of them go twice.
 SEND_CHUNK = 25
+# How far before a cut-short hand-over began the provider is searched for the message (clocks).
+LOOK_BACK = timedelta(minutes=1)
+# How long the provider's answer is kept trying to be recorded while the database is away.
+RECORD_WAITS = (0.5, 1, 2, 4, 8, 15)
 
 
 def _now() -> datetime:
@@ -113,7 +124,7 @@ def _hand_over(current: runtime.Runtime, chunk: Sequence[messages.Claimed]) -> d
             for claimed, failure in failures
         ]
 
-    waits = current.transact(record)
+    waits = _record(current, record)
     outcomes = {message_id: f"{status} {provider_id}" for message_id, provider_id, status in sent}
     for (claimed, failure), wait in zip(failures, waits, strict=True):
         if wait is None:
@@ -127,15 +138,56 @@ def _hand_over(current: runtime.Runtime, chunk: Sequence[messages.Claimed]) -> d
     return outcomes
 
 
-def sweep_outbox() -> int:
-    """Enqueue outbox rows that no job will send (Redis was down, a worker died). Returns how many."""
+@recorded(60)
+def sweep_outbox(after_outage: bool = False) -> int:
+    """Enqueue outbox rows that no job will send (Redis was down, a worker died). Returns how many.
+    ``after_outage``: every row due, at once (the clock asks so when Redis comes back)."""
     current = runtime.current()
     now = _now()
-    swept = current.transact(lambda uow: messages.rows_to_sweep(uow.session, now))
-    count = len(swept.transactional) + len(swept.bulk)
+    swept = current.transact(lambda uow: messages.rows_to_sweep(uow.session, now, after_outage=after_outage))
+    again = [stale.id for stale in swept.stale if settle_stale(current, stale) == "queued"]
+    count = len(swept.transactional) + len(swept.bulk) + len(again)
     if count:
         log.info("outbox sweep: enqueuing %d rows", count)
         tag = f"sweep{int(now.timestamp())}"
-        current.queue.send(swept.transactional, tag=tag)
+        current.queue.send([*swept.transactional, *again], tag=tag)
         current.queue.send_bulk(swept.bulk, tag=tag)
     return count
+
+
+def _record(current: runtime.Runtime, record: Callable[[UnitOfWork], T]) -> T:
+    """What the provider answered, recorded even if the database is away for a while (up to
+    ``RECORD_WAITS``): a row left "sending" is looked for at the provider later, but one recorded
+    now needs no looking."""
+    for wait in (*RECORD_WAITS, None):
+        try:
+            return current.transact(record)
+        except DBAPIError as error:
+            if wait is None or not (error.connection_invalidated or isinstance(error, OperationalError)):
+                raise
+            log.warning("could not record what the provider answered (%s); again in %s s", error, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def settle_stale(current: runtime.Runtime, stale: messages.Stale) -> str:
+    """A row a cut-short hand-over left "sending": looked for at the provider first (from a
+    minute before its hand-over began), adopted if it is there, else sent again. A provider that
+    cannot be asked just now leaves it for the next sweep; one that cannot be asked at all (no
+    such API) leaves the one residual chance of a duplicate."""
+    gateway = current.gateway
+    found = None
+    if isinstance(gateway, FindsSent):
+        try:
+            found = gateway.find_sent(stale.to, stale.body, stale.sending_at - LOOK_BACK)
+        except SendError as error:
+            log.warning("could not ask %s about outbox %d (%s); next sweep", gateway.name, stale.id, error)
+            return "left"
+    outcome = current.transact(
+        lambda uow: messages.settle_stale(uow.session, stale, gateway.name, found, _now())
+    )
+    if outcome.startswith("adopted"):
+        log.warning("outbox %d: found at %s after a cut-short hand-over: %s", stale.id, gateway.name, outcome)
+    elif found is None and outcome == "queued":
+        log.warning("outbox %d: %s cannot say if it has it; sending again", stale.id, gateway.name)
+    return outcome

@@ -28,6 +28,7 @@ from service.models.records import (
     ApiToken,
     AuditEntry,
     DailySummary,
+    JobRun,
     LedgerCheck,
     Reminder,
     ReminderRun,
@@ -63,6 +64,7 @@ adjustments_t = cast(Table, Adjustment.__table__)
 weigh_ins_t = cast(Table, WeighIn.__table__)
 api_tokens_t = cast(Table, ApiToken.__table__)
 sign_in_counts_t = cast(Table, SignInCount.__table__)
+job_runs_t = cast(Table, JobRun.__table__)
 
 __all__ = [
     "Adjustment",
@@ -77,6 +79,7 @@ __all__ = [
     "Dispute",
     "Household",
     "InboundMessage",
+    "JobRun",
     "LedgerCheck",
     "Material",
     "MaterialWord",
@@ -105,6 +108,7 @@ __all__ = [
     "disputes_t",
     "households_t",
     "inbound_t",
+    "job_runs_t",
     "ledger_checks_t",
     "material_words_t",
     "materials_t",

@@ -1,5 +1,6 @@
 """The programme's records: reminders and their runs, ledger checks, daily summaries, dashboard
-users, the audit log, adjustments, API tokens, failed sign-ins counted while Redis is away."""
+users, the audit log, adjustments, API tokens, failed sign-ins counted while Redis is away, the
+recurring jobs' last runs."""
 
 from __future__ import annotations
 
@@ -177,3 +178,18 @@ class SignInCount(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class JobRun(Base):
+    """The last run of each recurring job (sweeps, sealing, reminders, checks): when it last
+    started, ended well or failed, and how often it is meant to run, so a page can tell that
+    background work has fallen behind (``service.usecases.job_runs``)."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    every_seconds: Mapped[int] = mapped_column(Integer)
+    last_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -24,7 +24,7 @@ from ledger.models import UTCDateTime
 from service.models import OutboxMessage, outbox_t, phones_t
 from service.outbox import OPT_OUT_CONFIRMATION, opt_out
 from service.unit_of_work import UnitOfWork
-from sms.gateways import FINAL_STATUSES, STATUS_RANK, DeliveryReport, moves_forward
+from sms.gateways import FINAL_STATUSES, STATUS_RANK, DeliveryReport, Sent, moves_forward
 
 log = logging.getLogger(__name__)
 
@@ -231,36 +231,43 @@ def record_delivery(
 # --- the sweep ---------------------------------------------------------------------------------
 
 
+class Stale(NamedTuple):
+    """A row left "sending" by a hand-over cut short: the provider may have it already."""
+
+    id: int
+    to: str
+    body: str
+    sending_at: datetime
+
+
 class Swept(NamedTuple):
     transactional: list[int]  # one job each, on the high queue
     bulk: list[int]  # in batches on the default queue
+    stale: list[Stale] = []  # to look for at the provider before sending again (``settle_stale``)
 
 
-def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000) -> Swept:
+def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000, after_outage: bool = False) -> Swept:
     """Rows no job is going to send: queued and overdue, or stuck "sending" by a dead worker
     (put back to queued, as after a time-out; the attempt counts). A bulk text may wait its
-    turn behind a long paced fan-out, so it counts as overdue only after ``BULK_SWEEP_GRACE``."""
-    stale = session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.sending_at < now - STALE_SENDING)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars()
+    turn behind a long paced fan-out, so it counts as overdue only after ``BULK_SWEEP_GRACE``.
+    ``after_outage`` (Redis is back, and may have lost what it held): every row due now, with no
+    grace; a row whose job did survive is then enqueued twice, and sent once (the claim)."""
+    stale = [
+        Stale(row.id, row.to_phone, row.body, row.sending_at or now)
+        for row in session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "sending", OutboxMessage.sending_at < now - STALE_SENDING)
+            .limit(limit)
+        ).scalars()
+    ]
     overdue = now - SWEEP_GRACE
-    for row in stale:
-        if row.attempts >= MAX_ATTEMPTS:
-            _finish(row, "failed", now, error="no answer from the worker sending it")
-        else:
-            row.status = "queued"
-            row.next_attempt_at = overdue - timedelta(seconds=1)
-            row.last_error = "the worker sending it stopped; sending again"
-    session.flush()
     rows = session.execute(
         select(outbox_t.c.id, outbox_t.c.kind)
         .where(
             outbox_t.c.status == "queued",
-            outbox_t.c.next_attempt_at < overdue,
-            (outbox_t.c.kind == "transactional") | (outbox_t.c.next_attempt_at < now - BULK_SWEEP_GRACE),
+            outbox_t.c.next_attempt_at < (now if after_outage else overdue),
+            (outbox_t.c.kind == "transactional")
+            | (outbox_t.c.next_attempt_at < (now if after_outage else now - BULK_SWEEP_GRACE)),
         )
         .order_by(outbox_t.c.next_attempt_at)
         .limit(limit)
@@ -268,7 +275,48 @@ def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000) -> Swep
     return Swept(
         [int(row.id) for row in rows if row.kind == "transactional"],
         [int(row.id) for row in rows if row.kind != "transactional"],
+        stale,
     )
+
+
+def known_provider_ids(session: Session, provider: str, provider_ids: Sequence[str]) -> set[str]:
+    """Which of these provider ids an outbox row already holds."""
+    if not provider_ids:
+        return set()
+    return set(
+        session.execute(
+            select(outbox_t.c.provider_message_id).where(
+                outbox_t.c.provider == provider, outbox_t.c.provider_message_id.in_(list(provider_ids))
+            )
+        ).scalars()
+    )
+
+
+def settle_stale(
+    session: Session, stale: Stale, provider: str, found: Sequence[Sent] | None, now: datetime
+) -> str:
+    """A row left "sending": adopted when the provider has it (``found``: what it took, newest
+    first, of which a message another row holds is not this one's), else put back to queued to be
+    sent again (the attempt counts), or failed after ``MAX_ATTEMPTS``. ``found`` None: the
+    provider cannot tell (the row is sent again: the residual chance of a duplicate). What it did."""
+    row = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == stale.id).with_for_update()
+    ).scalar_one_or_none()
+    if row is None or row.status != "sending" or row.sending_at != stale.sending_at:
+        return "moved on"
+    known = known_provider_ids(session, provider, [sent.provider_id for sent in found or ()])
+    unknown = [sent for sent in found or () if sent.provider_id not in known]
+    if unknown:
+        adopted = unknown[-1]  # the oldest taken since this row's hand-over began
+        record_sent(session, row.id, provider, adopted.provider_id, adopted.status, now)
+        return f"adopted {adopted.provider_id}"
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish(row, "failed", now, error="no answer from the worker sending it")
+        return "failed"
+    row.status = "queued"
+    row.next_attempt_at = now - SWEEP_GRACE - timedelta(seconds=1)
+    row.last_error = "the worker sending it stopped; not found at the provider: sending again"
+    return "queued"
 
 
 # --- an operator sends a failed text again -----------------------------------------------------

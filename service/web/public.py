@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 import ledger
+from service.usecases import job_runs
 from service.web.base import db_session, kolekt_runtime
 
 blueprint = Blueprint("web", __name__)
@@ -46,8 +49,12 @@ def health() -> ResponseReturnValue:
         redis = "ok"
     except Exception:  # noqa: BLE001
         redis = "unavailable"
-    # Without Redis, Kolekt still accepts and keeps everything (the sweep sends it later).
+    late: list[str] = []
+    if database == "ok":
+        late = [job.name for job in job_runs.late(db_session(), datetime.now(UTC))]
+    # Without Redis, Kolekt still accepts and keeps everything (the sweep sends it later): the web
+    # process is healthy (200), the programme "degraded" while Redis is away or background work
+    # (sweeps, sealing, reminders) has fallen behind.
     status = 200 if database == "ok" else 503
-    return jsonify(
-        {"status": "ok" if status == 200 else "unavailable", "database": database, "redis": redis}
-    ), status
+    word = "unavailable" if status != 200 else "degraded" if late or redis != "ok" else "ok"
+    return jsonify({"status": word, "database": database, "redis": redis, "late_jobs": late}), status

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
 
 Status = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "held", "suppressed"]
 
@@ -122,4 +123,16 @@ class Gateway(Protocol):
 
     def send(self, message: OutgoingMessage) -> Sent:
         """Hand one message to the provider; raises ``SendError``."""
+        ...
+
+
+@runtime_checkable
+class FindsSent(Protocol):
+    """A provider that can say what it already took: before a message whose hand-over was cut
+    short (the worker died, the database went away after the provider answered) is sent again,
+    Kolekt looks for it there and adopts it rather than send it twice."""
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[Sent]:
+        """Messages to ``to`` with exactly this ``body`` that the provider took since ``since``,
+        newest first. Raises ``SendError`` when the provider cannot be asked just now."""
         ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
+from datetime import UTC, datetime
 
 from .base import OutgoingMessage, Sent
 
@@ -28,9 +29,19 @@ class ConsoleGateway:
 
     def __init__(self) -> None:
         self.sent: deque[OutgoingMessage] = deque(maxlen=KEEP_SENT)
+        self._taken: deque[tuple[str, str, str, datetime]] = deque(maxlen=KEEP_SENT)
 
     def send(self, message: OutgoingMessage) -> Sent:
         provider_id = "console-" + uuid.uuid4().hex
         self.sent.append(message)
+        self._taken.append((message.to, message.body, provider_id, datetime.now(UTC)))
         logger.info("SMS to %s (%s, %s): %s", message.to, message.reference, provider_id, message.body)
         return Sent(provider_id=provider_id, status="delivered")
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[Sent]:
+        """What this process handed over (the console keeps nothing elsewhere)."""
+        return [
+            Sent(provider_id=provider_id, status="delivered")
+            for taken_to, taken_body, provider_id, at in reversed(self._taken)
+            if taken_to == to and taken_body == body and at >= since
+        ]

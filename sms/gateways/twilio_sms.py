@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -46,6 +47,9 @@ OPTED_OUT_ERROR = 21610
 # Twilio's message statuses (the spec's message_enum_status) as Kolekt's. "receiving"/"received"
 # belong to inbound messages and "partially_delivered" to multi-recipient channels, so a status
 # callback carrying one of them is not about a text Kolekt sent, and is refused.
+# How many of a number's newest messages ``find_sent`` reads.
+FIND_PAGE = 20
+
 TWILIO_STATUSES: Mapping[str, Status] = {
     "accepted": "sent",
     "scheduled": "sent",
@@ -147,6 +151,30 @@ class TwilioGateway:
         if not isinstance(sid, str) or not sid:
             raise _unreadable("a success without a message sid")
         return Sent(provider_id=sid)
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[Sent]:
+        """Twilio's Messages list for ``to`` (its newest ``FIND_PAGE``), those with this body
+        created since ``since``. Filtered by creation, not DateSent: a message Twilio holds as
+        queued or accepted has no DateSent yet."""
+        try:
+            found = self._client.messages.list(to=to, limit=FIND_PAGE)
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise _refusal(error) from error
+        except requests.RequestException as error:
+            raise _network_error(error) from error
+        except (TwilioException, ValueError, AttributeError, TypeError) as error:
+            raise _unreadable(f"a Messages list Kolekt cannot read ({type(error).__name__})") from error
+        taken = []
+        for record in found:
+            created = getattr(record, "date_created", None)
+            sid = getattr(record, "sid", None)
+            if not isinstance(sid, str) or getattr(record, "body", None) != body:
+                continue
+            if isinstance(created, datetime) and created < since:
+                continue
+            status = TWILIO_STATUSES.get(str(getattr(record, "status", "") or "").lower(), "sent")
+            taken.append(Sent(provider_id=sid, status=status))
+        return taken
 
     def close(self) -> None:
         """Closes the connection pool of the HTTP client this gateway made (not one it was given)."""

@@ -166,7 +166,7 @@ def test_home_page_publishes_the_head(client: FlaskClient) -> None:
 def test_health_and_json_errors(client: FlaskClient) -> None:
     health = client.get("/healthz")
     assert health.status_code == 200
-    assert health.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert health.get_json() == {"status": "ok", "database": "ok", "redis": "ok", "late_jobs": []}
     missing = client.get("/no/such/page")
     assert missing.status_code == 404
     assert missing.get_json()["error"]["code"] == "not_found"

@@ -1,4 +1,5 @@
-"""The overview: this week's and this month's figures, the ledger's last verification."""
+"""The overview: this week's and this month's figures, the ledger's last verification, and a
+warning when background work (sweeps, sealing, reminders) has fallen behind."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask.typing import ResponseReturnValue
 
 import ledger
 from service.reads import insights
-from service.usecases import reports
+from service.usecases import job_runs, reports
 from service.web.base import db_session
 from service.web.dashboard.base import ANYONE, blueprint, now, requires, settings
 
@@ -25,4 +26,5 @@ def overview() -> ResponseReturnValue:
         check=reports.last_check(session),
         head=ledger.head(session),
         segment_cost_kobo=cost,
+        late=job_runs.late(session, now()),
     )
