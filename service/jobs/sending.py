@@ -22,7 +22,7 @@ from service.jobs.runs import recorded
 from service.providers.sms import status_callback_url
 from service.unit_of_work import Job, UnitOfWork
 from service.usecases import messages
-from sms.gateways import FindsSent, OutgoingMessage, SendError
+from sms.gateways import FindsSent, OutgoingMessage, SendError, Sent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def _hand_over(current: runtime.Runtime, chunk: Sequence[messages.Claimed]) -> d
             status_callback=status_callback_url(current.settings, claimed.id),
         )
         try:
-            result = gateway.send(message)
+            result = _taken_before(current, claimed) or gateway.send(message)
         except SendError as error:
             failures.append((claimed, error))
         except Exception as error:  # a bug or a library's surprise: retried like a time-out
@@ -153,6 +153,27 @@ def sweep_outbox(after_outage: bool = False) -> int:
         current.queue.send([*swept.transactional, *again], tag=tag)
         current.queue.send_bulk(swept.bulk, tag=tag)
     return count
+
+
+def _taken_before(current: runtime.Runtime, claimed: messages.Claimed) -> Sent | None:
+    """Before a row is sent again (its last try failed, perhaps after the provider had taken it:
+    the connection dropped before its answer came), the provider is asked whether it has it; if
+    so, that is adopted rather than sent twice. Only providers that can be asked, only retries."""
+    gateway = current.gateway
+    if claimed.attempt <= 1 or claimed.created_at is None or not isinstance(gateway, FindsSent):
+        return None
+    found = gateway.find_sent(claimed.to, claimed.body, claimed.created_at - LOOK_BACK)
+    if not found:
+        return None
+    with current.sessions() as session:
+        known = messages.known_provider_ids(session, gateway.name, [sent.provider_id for sent in found])
+    unknown = [sent for sent in found if sent.provider_id not in known]
+    if unknown:
+        log.warning(
+            "outbox %d: %s had it already (%s); adopted", claimed.id, gateway.name, unknown[-1].provider_id
+        )
+        return unknown[-1]
+    return None
 
 
 def _record(current: runtime.Runtime, record: Callable[[UnitOfWork], T]) -> T:

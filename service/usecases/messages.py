@@ -56,6 +56,7 @@ class Claimed:
     to: str
     body: str
     attempt: int
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,13 @@ def claim_many(
         update(outbox_t)
         .where(*waiting, outbox_t.c.next_attempt_at <= now)
         .values(status="sending", attempts=outbox_t.c.attempts + 1, sending_at=now)
-        .returning(outbox_t.c.id, outbox_t.c.to_phone, outbox_t.c.body, outbox_t.c.attempts)
+        .returning(
+            outbox_t.c.id, outbox_t.c.to_phone, outbox_t.c.body, outbox_t.c.attempts, outbox_t.c.created_at
+        )
     ).all()
-    claimed = [Claimed(int(row.id), row.to_phone, row.body, int(row.attempts)) for row in rows]
+    claimed = [
+        Claimed(int(row.id), row.to_phone, row.body, int(row.attempts), row.created_at) for row in rows
+    ]
     claimed.sort(key=lambda message: message.id)
     return Claims(claimed, sorted(deferred))
 

@@ -25,6 +25,8 @@ from service.settings import Settings
 from sms.gateways import Inbound
 from tests.faults.conftest import OwnRedis
 
+pytestmark = pytest.mark.faults
+
 # What Redis's return must be followed by, at the latest: the goal.
 RECOVERY_GOAL_SECONDS = 60
 

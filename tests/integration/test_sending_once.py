@@ -199,3 +199,28 @@ def test_twilio_is_asked_for_the_numbers_newest_messages_and_matched_by_body_and
     assert found == [Sent("SM3", "delivered")]
     (method, url, params) = page.asked[0]
     assert method == "GET" and url.endswith("/Messages.json") and params["To"] == PHONE
+
+
+def test_a_hand_over_whose_answer_was_lost_is_adopted_on_its_retry_not_sent_twice(
+    runtime: Runtime, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio took the message, then the connection dropped before its answer: a transient
+    failure. The retry asks Twilio first, and adopts what it took."""
+    message_id = write(runtime)
+    real_send = provider.send
+
+    def dropped(message: OutgoingMessage) -> Sent:
+        real_send(message)
+        raise SendError("Connection aborted: RemoteDisconnected", transient=True, code="network")
+
+    monkeypatch.setattr(provider, "send", dropped)
+    assert send_message(message_id).startswith("retry in ")
+    monkeypatch.setattr(provider, "send", real_send)
+    with transaction(runtime.sessions) as session:  # its retry is due
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert send_message(message_id) == f"sent {provider.taken[0][2]}"
+    assert len(provider.taken) == 1
