@@ -14,6 +14,7 @@ are enqueued once, not once per worker; if the leader dies, another takes over w
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import uuid
@@ -145,7 +146,11 @@ def run_clock(redis_url: str, stop: threading.Event | None = None) -> None:
     scheduler = cron_scheduler(connection)
     name = f"clock-{uuid.uuid4().hex[:12]}"
     down = False
+    parent = os.getppid()
     while not stop.is_set():
+        if os.getppid() != parent:  # the worker died (SIGKILL): a clock of its own starts with the next
+            log.warning("clock: its worker is gone; stopping")
+            break
         try:
             if down:
                 # Redis is back, and may have lost the jobs it held: the sweeps, at once.
