@@ -113,7 +113,10 @@ def run_worker(runtime: Runtime, *, with_cron: bool = True, burst: bool = False)
                 worked = bool(worker.work(with_scheduler=True, burst=burst, logging_level="INFO")) or worked
             except RedisError as error:
                 log.warning("the worker lost Redis (%s); starting it again", error)
-            if burst or stopping or (worker is not None and worker._stop_requested):
+            # Asked to stop (SIGTERM, SIGINT: RQ notes when), or a burst: done. Otherwise RQ quit
+            # on an error (Redis lost): start again.
+            asked = worker is not None and (worker._stop_requested or worker._shutdown_requested_date)
+            if burst or stopping or asked:
                 return worked
             time.sleep(REDIS_WAIT_SECONDS)
     finally:

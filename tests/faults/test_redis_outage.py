@@ -6,10 +6,12 @@ Redis's return, with no restart."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -102,3 +104,26 @@ def test_after_redis_returns_everything_queued_goes_out_within_a_minute_with_no_
         assert ledger.verify(session).ok
     print(f"\nrecovery after Redis returned: {recovery:.1f} s for 20 texts written during the outage")
     assert worker.poll() is None
+
+
+def test_a_worker_asked_to_stop_stops_and_takes_its_clock_with_it(
+    runtime: Runtime, start_worker: Callable[[Settings], subprocess.Popen[bytes]]
+) -> None:
+    """It starts itself again only after an error: SIGTERM (the platform's stop) ends it."""
+    worker = start_worker(runtime.settings)
+    wait_for(lambda: sealed_at(runtime) is not None, 60)
+    children = [
+        int(pid) for pid in Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    ]
+    assert children  # RQ's scheduler, the clock, multiprocessing's resource tracker
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(20) == 0
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in children), 10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
