@@ -74,8 +74,11 @@ def test_sign_in_then_filter_the_ledger_open_a_transfer_and_verify(site: Site) -
     expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
     expect(page.get_by_role("banner")).to_contain_text(email)
     # Production's cookie, kept over plain HTTP: Chromium treats 127.0.0.1 as a secure context.
-    (cookie,) = page.context.cookies()
-    assert (cookie["name"], cookie["secure"], cookie["httpOnly"]) == ("__Host-kolekt", True, True)
+    cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
+    assert set(cookies) == {"__Host-kolekt", "kolekt-device"}  # the session, and the device cookie
+    for cookie in cookies.values():
+        assert (cookie["secure"], cookie["httpOnly"]) == (True, True), cookie
+    assert cookies["kolekt-device"]["sameSite"] == "Strict"
     site.shot(page, "overview")
 
     page.get_by_role("banner").get_by_role("link", name="Ledger", exact=True).click()
