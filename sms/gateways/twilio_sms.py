@@ -47,8 +47,10 @@ OPTED_OUT_ERROR = 21610
 # Twilio's message statuses (the spec's message_enum_status) as Kolekt's. "receiving"/"received"
 # belong to inbound messages and "partially_delivered" to multi-recipient channels, so a status
 # callback carrying one of them is not about a text Kolekt sent, and is refused.
-# How many of a number's newest messages ``find_sent`` reads.
+# How many of a number's newest messages ``find_sent`` reads first, and then at most of those
+# sent since the hand-over began.
 FIND_PAGE = 20
+FIND_MORE = 500
 
 TWILIO_STATUSES: Mapping[str, Status] = {
     "accepted": "sent",
@@ -153,11 +155,15 @@ class TwilioGateway:
         return Sent(provider_id=sid)
 
     def find_sent(self, to: str, body: str, since: datetime) -> list[Sent]:
-        """Twilio's Messages list for ``to`` (its newest ``FIND_PAGE``), those with this body
-        created since ``since``. Filtered by creation, not DateSent: a message Twilio holds as
-        queued or accepted has no DateSent yet."""
+        """Twilio's Messages list for ``to``, those with this body created since ``since``: its
+        newest ``FIND_PAGE`` (a message Twilio still holds as queued has no DateSent yet), else
+        those it sent since ``since``."""
         try:
             found = self._client.messages.list(to=to, limit=FIND_PAGE)
+            if not any(getattr(record, "body", None) == body for record in found):
+                # A busy number (a collector's) may have had more than a page since: those Twilio
+                # sent since ``since`` (a message still queued has no DateSent, but is in the page).
+                found = self._client.messages.list(to=to, date_sent_after=since, limit=FIND_MORE)
         except (TwilioRestException, TwilioServiceException) as error:
             raise _refusal(error) from error
         except requests.RequestException as error:

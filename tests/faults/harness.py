@@ -65,6 +65,7 @@ class FakeTwilio:
                         "body": form.get("Body", ""),
                         "status": "queued",
                         "date_created": format_datetime(datetime.now(UTC), usegmt=True),
+                        "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     }
                     fake.taken.append(message)
                     callback = urlparse(form.get("StatusCallback", ""))
@@ -79,10 +80,14 @@ class FakeTwilio:
             def do_GET(self) -> None:
                 query = parse_qs(urlparse(self.path).query)
                 to = query.get("To", [""])[0]
+                after = query.get("DateSent>", [""])[0].replace("Z", "+00:00")
+                size = int(query.get("PageSize", ["50"])[0])
                 with fake.lock:
-                    found = [m for m in reversed(fake.taken) if m["to"] == to][
-                        : int(query.get("PageSize", ["50"])[0])
-                    ]
+                    found = [
+                        m
+                        for m in reversed(fake.taken)
+                        if m["to"] == to and (not after or m["sent_at"] >= after)
+                    ][:size]
                 self._answer(200, {"messages": found, "next_page_uri": None, "page_size": len(found)})
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:

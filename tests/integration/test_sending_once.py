@@ -224,3 +224,44 @@ def test_a_hand_over_whose_answer_was_lost_is_adopted_on_its_retry_not_sent_twic
         )
     assert send_message(message_id) == f"sent {provider.taken[0][2]}"
     assert len(provider.taken) == 1
+
+
+class TwilioPages(TwilioPage):
+    """The newest page, then (asked with DateSent>) those sent since."""
+
+    def __init__(self, newest: list[dict[str, str]], since: list[dict[str, str]]) -> None:
+        super().__init__(newest)
+        self.since = since
+
+    def request(self, method: str, url: str, params: dict[str, Any] | None = None, **_: Any) -> Response:
+        self.asked.append((method, url, params or {}))
+        messages = self.since if "DateSent>" in (params or {}) else self.messages
+        return Response(200, json.dumps({"messages": messages, "next_page_uri": None}))
+
+
+def test_a_busy_number_whose_newest_page_lacks_it_is_searched_by_date_sent() -> None:
+    """A collector gets a reply to every LOG: the row left "sending" five minutes ago is no longer
+    among the newest 20, but among those Twilio sent since its hand-over began."""
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    newer = [
+        {
+            "sid": f"SM{n}",
+            "body": f"OK {n}",
+            "status": "sent",
+            "date_created": "Thu, 03 Dec 2026 10:04:00 +0000",
+        }
+        for n in range(20)
+    ]
+    wanted = {
+        "sid": "SMX",
+        "body": "OK 7F2K",
+        "status": "delivered",
+        "date_created": "Thu, 03 Dec 2026 10:00:01 +0000",
+    }
+    pages = TwilioPages(newer, [*newer, wanted])
+    gateway = TwilioGateway(
+        TwilioConfig(account_sid="AC" + "0" * 32, auth_token="token", from_number="+15005550006"),
+        http_client=pages,
+    )
+    assert gateway.find_sent(PHONE, "OK 7F2K", now) == [Sent("SMX", "delivered")]
+    assert [("DateSent>" in params) for _, _, params in pages.asked] == [False, True]
