@@ -234,14 +234,12 @@ def receive(
     message: Inbound,
     sender: str,
     *,
-    provider_confirms_opt_out: bool = False,
     now: datetime | None = None,
 ) -> Received:
     """Store the text (raises if the database cannot take it), then act on it at once. ``sender``
     is the E.164 form of ``message.sender``. A repeat of a provider's id is acted on only if its
-    first delivery was stored but not acted on yet. ``provider_confirms_opt_out`` is read from the
-    provider's name (``CONFIRMS_OPT_OUT``); the argument stays for callers that name it."""
-    del provider_confirms_opt_out
+    first delivery was stored but not acted on yet. Whether the provider answers STOP itself
+    is read from its name (``CONFIRMS_OPT_OUT``)."""
     moment = now or datetime.now(UTC)
     stored = store(runtime, message, sender, now=moment)
     if stored.status != "received":

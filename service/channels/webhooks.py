@@ -77,7 +77,7 @@ def _africastalking_form() -> Mapping[str, str]:
     return _form()
 
 
-def _accept(message: Inbound, *, provider_confirms_opt_out: bool) -> None:
+def _accept(message: Inbound) -> None:
     """Store the text, then act on it (its replies are enqueued after the commit). Once it is
     stored the provider gets 200 whatever acting on it does (a failed try is tried again); if it
     cannot even be stored, 503 with Retry-After, so a provider set to retry sends it again
@@ -87,7 +87,7 @@ def _accept(message: Inbound, *, provider_confirms_opt_out: bool) -> None:
     if sender is None:
         abort(400, description="the sender is not a phone number Kolekt can answer")
     try:
-        receive(runtime, message, sender, provider_confirms_opt_out=provider_confirms_opt_out)
+        receive(runtime, message, sender)
     except SQLAlchemyError:
         log.exception("inbound %s %s could not be stored", message.provider, message.provider_id)
         raise ServiceUnavailable(
@@ -107,8 +107,8 @@ def _read(reader: Callable[[Mapping[str, str]], T], form: Mapping[str, str]) -> 
 def twilio_inbound() -> ResponseReturnValue:
     form = _twilio_form()
     message = _read(read_twilio_inbound, form)
-    # Twilio answers STOP and START itself (and then refuses to send to an opted-out number).
-    _accept(message, provider_confirms_opt_out=True)
+    # Twilio answers STOP and START itself (inbox.CONFIRMS_OPT_OUT), then refuses to send there.
+    _accept(message)
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
 
 
@@ -116,7 +116,7 @@ def twilio_inbound() -> ResponseReturnValue:
 def africastalking_inbound() -> ResponseReturnValue:
     form = _africastalking_form()
     message = _read(read_africastalking_inbound, form)
-    _accept(message, provider_confirms_opt_out=False)
+    _accept(message)
     return jsonify({"status": "received"})
 
 

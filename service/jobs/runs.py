@@ -36,16 +36,24 @@ def recorded(every_seconds: int) -> Callable[[Callable[P, T]], Callable[P, T]]:
     def decorate(function: Callable[P, T]) -> Callable[P, T]:
         name = function.__name__
 
+        def note(began: datetime, error: str | None) -> None:
+            """One transaction a run, once it is over (the sealer runs every 2 s)."""
+
+            def write(uow: UnitOfWork) -> None:
+                job_runs.started(uow.session, name, every_seconds, began)
+                job_runs.ended(uow.session, name, datetime.now(UTC), error)
+
+            _note(write)
+
         @functools.wraps(function)
         def run(*arguments: P.args, **options: P.kwargs) -> T:
-            _note(lambda uow: job_runs.started(uow.session, name, every_seconds, datetime.now(UTC)))
+            began = datetime.now(UTC)
             try:
                 result = function(*arguments, **options)
             except Exception as error:
-                summary = f"{type(error).__name__}: {error}"
-                _note(lambda uow: job_runs.ended(uow.session, name, datetime.now(UTC), summary))
+                note(began, f"{type(error).__name__}: {error}")
                 raise
-            _note(lambda uow: job_runs.ended(uow.session, name, datetime.now(UTC)))
+            note(began, None)
             return result
 
         run.every_seconds = every_seconds  # type: ignore[attr-defined]

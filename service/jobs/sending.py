@@ -163,17 +163,13 @@ def _taken_before(current: runtime.Runtime, claimed: messages.Claimed) -> Sent |
     if claimed.attempt <= 1 or claimed.created_at is None or not isinstance(gateway, FindsSent):
         return None
     found = gateway.find_sent(claimed.to, claimed.body, claimed.created_at - LOOK_BACK)
-    if not found:
-        return None
     with current.sessions() as session:
-        known = messages.known_provider_ids(session, gateway.name, [sent.provider_id for sent in found])
-    unknown = [sent for sent in found if sent.provider_id not in known]
-    if unknown:
+        adopted = messages.adoptable(session, gateway.name, found)
+    if adopted is not None:
         log.warning(
-            "outbox %d: %s had it already (%s); adopted", claimed.id, gateway.name, unknown[-1].provider_id
+            "outbox %d: %s had it already (%s); adopted", claimed.id, gateway.name, adopted.provider_id
         )
-        return unknown[-1]
-    return None
+    return adopted
 
 
 def _record(current: runtime.Runtime, record: Callable[[UnitOfWork], T]) -> T:

@@ -284,17 +284,21 @@ def rows_to_sweep(session: Session, now: datetime, *, limit: int = 5000, after_o
     )
 
 
-def known_provider_ids(session: Session, provider: str, provider_ids: Sequence[str]) -> set[str]:
-    """Which of these provider ids an outbox row already holds."""
-    if not provider_ids:
-        return set()
-    return set(
+def adoptable(session: Session, provider: str, found: Sequence[Sent]) -> Sent | None:
+    """Of the messages the provider took (newest first), the one a row cut short may adopt: the
+    oldest that no outbox row holds already (a message another row holds is not this one)."""
+    if not found:
+        return None
+    known = set(
         session.execute(
             select(outbox_t.c.provider_message_id).where(
-                outbox_t.c.provider == provider, outbox_t.c.provider_message_id.in_(list(provider_ids))
+                outbox_t.c.provider == provider,
+                outbox_t.c.provider_message_id.in_([sent.provider_id for sent in found]),
             )
         ).scalars()
     )
+    unknown = [sent for sent in found if sent.provider_id not in known]
+    return unknown[-1] if unknown else None
 
 
 def settle_stale(
@@ -309,10 +313,8 @@ def settle_stale(
     ).scalar_one_or_none()
     if row is None or row.status != "sending" or row.sending_at != stale.sending_at:
         return "moved on"
-    known = known_provider_ids(session, provider, [sent.provider_id for sent in found or ()])
-    unknown = [sent for sent in found or () if sent.provider_id not in known]
-    if unknown:
-        adopted = unknown[-1]  # the oldest taken since this row's hand-over began
+    adopted = adoptable(session, provider, found or ())
+    if adopted is not None:
         record_sent(session, row.id, provider, adopted.provider_id, adopted.status, now)
         return f"adopted {adopted.provider_id}"
     if row.attempts >= MAX_ATTEMPTS:
