@@ -79,6 +79,9 @@ class Settings:
     quiet_hours: str = "21:00-07:00"
     # Texts a second all workers together may hand the gateway (0: no limit).
     sms_rate_per_second: int = 30
+    # How long a send waits for the gateway's answer; past it, the row is looked for at the
+    # provider before it is handed over again (the provider may have taken it).
+    sms_gateway_timeout_seconds: int = 10
     # Who gets the operators' daily summary by text (E.164).
     operator_phones: tuple[str, ...] = ()
     # Dashboard: its cookies go over HTTPS only (browsers treat http://localhost as secure too);
@@ -201,6 +204,7 @@ def _sms_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         "sms_number": sms_number,
         "phone_region": region,
         "kobo_per_point": int(kobo),
+        "sms_gateway_timeout_seconds": _whole_number(environ, "SMS_GATEWAY_TIMEOUT_SECONDS", 10, 1, 120),
         "public_base_url": _http_url("PUBLIC_BASE_URL", environ["PUBLIC_BASE_URL"])
         if environ.get("PUBLIC_BASE_URL")
         else "",

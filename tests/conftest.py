@@ -230,6 +230,7 @@ SMS_SETTINGS = (
     "max_kg_per_line",
     "dispute_window_hours",
     "airtime_provider",
+    "sms_gateway_timeout_seconds",
     *(f.name for f in fields(Settings) if f.name.startswith(("twilio_", "africastalking_"))),
 )
 

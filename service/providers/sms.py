@@ -15,6 +15,7 @@ def gateway_for(settings: Settings) -> Gateway:
             from_number=settings.twilio_from_number or None,
             messaging_service_sid=settings.twilio_messaging_service_sid or None,
             api_base_url=settings.twilio_api_base_url,
+            timeout_seconds=settings.sms_gateway_timeout_seconds,
         )
     elif settings.sms_gateway == "africastalking":
         africastalking = AfricasTalkingConfig(
@@ -22,6 +23,7 @@ def gateway_for(settings: Settings) -> Gateway:
             api_key=settings.africastalking_api_key,
             sender_id=settings.africastalking_sender_id or None,
             api_base_url=settings.africastalking_api_base_url,
+            timeout_seconds=settings.sms_gateway_timeout_seconds,
         )
     return make_gateway(settings.sms_gateway, twilio=twilio, africastalking=africastalking)
 

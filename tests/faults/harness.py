@@ -1,8 +1,8 @@
 """The fault suite's machinery: a fake Twilio REST API that can fail, Kolekt's web app served over
 HTTP, a load of signed webhooks and app syncs that retries as Twilio and the app do, and faults
 scripted from a seed (PostgreSQL backends terminated in storms, Redis killed and started again,
-a worker SIGKILLed mid-batch, the gateway answering 5xx or dropping the connection after taking a
-message). ``Tally`` says what became of everything."""
+a worker SIGKILLed mid-batch, the gateway answering 5xx, dropping the connection after taking a
+message, or taking it and answering only after the sender stopped waiting)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,11 @@ class FakeTwilio:
     rng: random.Random
     fail_rate: float = 0.0  # 503, nothing taken
     drop_rate: float = 0.0  # taken, then the connection closed with no answer
+    slow_rate: float = 0.0  # taken, then answered only after ``slow_seconds`` (past the client's time-out)
+    slow_seconds: float = 0.0
     taken: list[dict[str, str]] = field(default_factory=list)
     per_row: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)  # what it did wrong, how often
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -57,6 +60,7 @@ class FakeTwilio:
                 with fake.lock:
                     roll = fake.rng.random()
                     if roll < fake.fail_rate:
+                        fake.faults["503"] += 1
                         self._answer(503, {"code": 20500, "message": "Service unavailable", "status": 503})
                         return
                     message = {
@@ -71,6 +75,11 @@ class FakeTwilio:
                     callback = urlparse(form.get("StatusCallback", ""))
                     fake.per_row[parse_qs(callback.query).get("m", ["?"])[0]] += 1
                     dropped = roll < fake.fail_rate + fake.drop_rate
+                    slow = not dropped and roll < fake.fail_rate + fake.drop_rate + fake.slow_rate
+                    if dropped or slow:
+                        fake.faults["dropped" if dropped else "answered late"] += 1
+                if slow:
+                    time.sleep(fake.slow_seconds)
                 if dropped:
                     self.close_connection = True
                     self.connection.close()
@@ -92,11 +101,14 @@ class FakeTwilio:
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the sender stopped waiting (a slow answer)
+                    self.close_connection = True
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

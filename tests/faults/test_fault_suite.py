@@ -1,13 +1,16 @@
-"""The fault suite: a load of signed Twilio webhooks (LOG and BAL texts from collectors and
-households) and collector-app syncs, with faults scripted from a seed around it: PostgreSQL
+"""The fault suite: a load of signed Twilio webhooks (LOG texts from collectors, BAL and REDEEM
+from households) and collector-app syncs, with faults scripted from a seed around it: PostgreSQL
 backends terminated every 0.1 s for a while, Redis killed and started again empty, a worker
-SIGKILLed mid-batch, the gateway answering 503 or taking a message and dropping the connection.
-Then, once the faults stop and the work settles:
+SIGKILLed mid-batch, the gateway answering 503, taking a message and dropping the connection, or
+taking it and answering after the sender's time-out. Then, once the faults stop and the work
+settles:
 
 - every accepted text was acted on exactly once (none lost, none twice);
 - every pickup is in the books once (no credit doubled), whether it came by SMS or by sync;
+- every REDEEM spent points once at most, and every redemption was fulfilled or refunded;
 - every reply was handed to the gateway at least once (the duplicates are counted);
-- ``ledger.verify`` passes, and every household's balance is what its pickups credited.
+- ``ledger.verify`` passes, and every household's balance is what its pickups credited less
+  what it redeemed (and was not refunded).
 
     KOLEKT_FAULT_SEEDS=1,2,3 KOLEKT_FAULT_TEXTS=400 DATABASE_URL=postgresql://... \\
         .venv/bin/python -m pytest tests/faults -m faults -s
@@ -38,13 +41,14 @@ from service.accounts import member_account, open_programme_accounts
 from service.app import create_app
 from service.db import transaction
 from service.jobs import sending
-from service.models import Collection, Household, InboundMessage, OutboxMessage
+from service.models import Collection, Household, InboundMessage, OutboxMessage, Redemption
 from service.runtime import Runtime, use
 from service.settings import Settings
 from service.usecases import tokens
 from service.usecases.catalogue import set_rate
 from service.usecases.households import register_household
 from service.usecases.phones import ensure_phone
+from service.usecases.rewards import add_reward
 from service.usecases.roles import add_collector
 from service.usecases.zones import add_zone
 from tests.conftest import ON_POSTGRESQL, ROOT, TWILIO_TEST_SETTINGS
@@ -72,6 +76,10 @@ HOUSEHOLDS = 30
 LOAD_SECONDS = 14.0
 SETTLE_SECONDS = 240
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+# What households redeem: a voucher made here, and airtime from the console provider.
+REDEEMS = ("REDEEM SOAP", "REDEEM AIRTIME 100")
+# The gateway's slow answers come after the sender's time-out.
+GATEWAY_TIMEOUT_SECONDS = 2
 
 
 def household_phone(index: int) -> str:
@@ -89,6 +97,8 @@ def seed_programme(runtime: Runtime) -> tuple[list[str], str]:
             for i, phone in enumerate(COLLECTORS)
         ]
         set_rate(session, "PET", 10, 2, LONG_AGO, "faults", now)
+        add_reward(session, "SOAP", "Bar of soap", "voucher", 30, now)
+        add_reward(session, "AIRTIME", "Airtime", "airtime", 1, now)
         codes = []
         for index in range(HOUSEHOLDS):
             phone = household_phone(index)
@@ -111,13 +121,16 @@ def settled(runtime: Runtime) -> bool:
     waiting = counted(
         runtime, select(func.count()).select_from(InboundMessage).where(InboundMessage.status == "received")
     )
+    unfulfilled = counted(
+        runtime, select(func.count()).select_from(Redemption).where(Redemption.status == "created")
+    )
     unsent = counted(
         runtime,
         select(func.count())
         .select_from(OutboxMessage)
         .where(OutboxMessage.status.in_(("queued", "sending"))),
     )
-    return waiting == 0 and unsent == 0
+    return waiting == 0 and unsent == 0 and unfulfilled == 0
 
 
 def settle(runtime: Runtime) -> float:
@@ -159,6 +172,7 @@ def programme(
         **TWILIO_TEST_SETTINGS,
         twilio_api_base_url=fake.url,
         sms_rate_per_second=0,
+        sms_gateway_timeout_seconds=GATEWAY_TIMEOUT_SECONDS,
     ).with_changes(redis_url=own_redis.url)
     app = create_app(settings)
     yield app, settings, fake
@@ -183,11 +197,14 @@ def test_nothing_lost_nothing_doubled_under_faults(
     web = WebServer(app)
     workers = [start_worker(settings), start_worker(settings)]
 
-    # The load: LOGs (each its own #seq), BALs, and app syncs of the first collector's pickups.
+    # The load: LOGs (each its own #seq), BALs, REDEEMs, and app syncs of the first collector's
+    # pickups.
     texts: list[tuple[str, str]] = []
     for index in range(TEXTS):
-        if index % 4 == 3:
+        if index % 8 == 3:
             texts.append((household_phone(rng.randrange(HOUSEHOLDS)), "BAL"))
+        elif index % 8 == 7:
+            texts.append((household_phone(rng.randrange(HOUSEHOLDS)), rng.choice(REDEEMS)))
         else:
             collector = COLLECTORS[index % 2]
             texts.append((collector, f"LOG {rng.choice(codes)} PET {rng.randint(1, 9)} #{index + 1}"))
@@ -218,8 +235,9 @@ def test_nothing_lost_nothing_doubled_under_faults(
 
     # The faults, at moments drawn from the seed while the load runs.
     stop_storm = threading.Event()
-    fake.fail_rate, fake.drop_rate = 0.05, 0.03
-    faults: list[str] = []
+    fake.fail_rate, fake.drop_rate, fake.slow_rate = 0.05, 0.03, 0.03
+    fake.slow_seconds = GATEWAY_TIMEOUT_SECONDS + 1.0
+    faults: list[str] = ["gateway: 5% 503, 3% dropped after taking, 3% answered after the time-out"]
     time.sleep(rng.uniform(0.5, 1.5))
     storm = in_thread(lambda: backend_storm(settings.database_url, stop_storm))
     faults.append("backend storm 2 s")
@@ -237,7 +255,7 @@ def test_nothing_lost_nothing_doubled_under_faults(
     workers.append(start_worker(settings))
     for thread in (*senders, syncer):
         thread.join(300)
-    fake.fail_rate = fake.drop_rate = 0.0
+    fake.fail_rate = fake.drop_rate = fake.slow_rate = 0.0
 
     seconds = settle(runtime)
     web.stop()
@@ -253,6 +271,7 @@ def test_nothing_lost_nothing_doubled_under_faults(
     assert tally["credits_doubled"] == 0 and tally["pickups_lost"] == 0, tally
     refused = tally["texts_refused_after_retries"]
     assert tally["logs_accepted"] <= tally["logs_in_books"] <= tally["logs_accepted"] + refused, tally
+    assert tally["redemptions_doubled"] == 0 and tally["redemptions_unsettled"] == 0, tally
     assert tally["replies_never_sent"] == 0, tally
     assert tally["ledger_verified"] and tally["balances_wrong"] == 0, tally
 
@@ -289,6 +308,13 @@ def check_the_books(runtime: Runtime, load: Load, fake: FakeTwilio) -> dict[str,
         replies = session.execute(select(OutboxMessage.id, OutboxMessage.status)).all()
         never_sent = [row.id for row in replies if row.status not in ("sent", "delivered")]
         twice = sum(count - 1 for count in fake.per_row.values() if count > 1)
+        redeemed = session.execute(select(Redemption.inbound_id, Redemption.status)).all()
+        redemptions_doubled = session.execute(
+            select(Redemption.inbound_id)
+            .where(Redemption.inbound_id.is_not(None))
+            .group_by(Redemption.inbound_id)
+            .having(func.count() > 1)
+        ).all()
         verified = ledger.verify(session).ok
         wrong = 0
         for member_code, household_id in session.execute(select(Household.member_code, Household.id)).all():
@@ -297,7 +323,12 @@ def check_the_books(runtime: Runtime, load: Load, fake: FakeTwilio) -> dict[str,
                     Collection.household_id == household_id, Collection.status != "reversed"
                 )
             ).scalar_one()
-            if ledger.balance(session, member_account(member_code)).credit_balance != credited:
+            spent = session.execute(
+                select(func.coalesce(func.sum(Redemption.points), 0)).where(
+                    Redemption.household_id == household_id, Redemption.status != "refunded"
+                )
+            ).scalar_one()
+            if ledger.balance(session, member_account(member_code)).credit_balance != credited - spent:
                 wrong += 1
     return {
         "texts_accepted": len(load.texts),
@@ -309,10 +340,17 @@ def check_the_books(runtime: Runtime, load: Load, fake: FakeTwilio) -> dict[str,
         "credits_doubled": len(by_seq),
         "app_pickups_answered": len(load.pickups),
         "pickups_lost": len(pickups_lost),
+        "redeems_accepted": sum(body.startswith("REDEEM") for body in load.texts.values()),
+        "redemptions": len(redeemed),
+        "redemptions_fulfilled": sum(status == "fulfilled" for _, status in redeemed),
+        "redemptions_refunded": sum(status == "refunded" for _, status in redeemed),
+        "redemptions_unsettled": sum(status == "created" for _, status in redeemed),
+        "redemptions_doubled": len(redemptions_doubled),
         "replies": len(replies),
         "replies_never_sent": len(never_sent),
         "replies_sent_twice": twice,
         "ledger_verified": verified,
         "balances_wrong": wrong,
         "webhook_statuses": dict(load.webhook_statuses),
+        "gateway_faults": dict(fake.faults),
     }

@@ -82,6 +82,18 @@ def test_a_gateway_gets_its_settings() -> None:
     assert africastalking.africastalking_api_base_url == "https://api.africastalking.com"
 
 
+def test_the_gateways_wait_as_long_as_the_setting_says() -> None:
+    from service.providers.sms import gateway_for
+
+    assert Settings.from_env(TWILIO).sms_gateway_timeout_seconds == 10
+    for environ in (TWILIO, AFRICASTALKING):
+        gateway = gateway_for(Settings.from_env({**environ, "SMS_GATEWAY_TIMEOUT_SECONDS": "4"}))
+        try:
+            assert gateway.config.timeout_seconds == 4  # type: ignore[attr-defined]
+        finally:
+            gateway.close()
+
+
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
@@ -95,6 +107,8 @@ def test_a_gateway_gets_its_settings() -> None:
         ({"PHONE_REGION": "XX"}, "PHONE_REGION"),
         ({"KOBO_PER_POINT": "0"}, "KOBO_PER_POINT"),
         ({"KOBO_PER_POINT": "1.5"}, "KOBO_PER_POINT"),
+        ({"SMS_GATEWAY_TIMEOUT_SECONDS": "0"}, "SMS_GATEWAY_TIMEOUT_SECONDS must be a whole number from 1"),
+        ({"SMS_GATEWAY_TIMEOUT_SECONDS": "2.5"}, "SMS_GATEWAY_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_sms_settings_stop_start_up_naming_the_setting(environ: dict[str, str], message: str) -> None:
