@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import sms
 from service.models import adjustments_t, collections_t, collectors_t, households_t, redemptions_t, users_t
 
 
@@ -40,7 +41,7 @@ def cause_of(session: Session, reference: str) -> Cause | None:
             ("Receipt", row.reference or ""),
             ("Household", row.member_code or ""),
             ("Collector", row.collector),
-            ("Weight", f"{row.grams / 1000:.1f} kg"),
+            ("Weight", f"{sms.kg(row.grams)} kg"),
             ("Points", str(row.points)),
             ("Status", row.status),
             ("Channel", row.channel),

@@ -29,6 +29,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+import sms
 from service.runtime import Runtime
 from service.settings import Settings
 from service.unit_of_work import UnitOfWork
@@ -173,10 +174,15 @@ def points(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
-def kg(grams: int | None) -> str:
+def kg(grams: int | None, signed: bool = False) -> str:
+    """Grams as kilograms, exactly as a text writes them (``sms.kg``: 2250 -> "2.25", 3000 -> "3"),
+    the whole kilos grouped for reading (1234500 -> "1,234.5"); never rounded through a float.
+    ``signed``: a difference, "+1.75", "-0.5" or "0"."""
     if grams is None:
         return ""
-    return f"{grams / 1000:,.1f}"
+    sign = "-" if grams < 0 else "+" if signed and grams else ""
+    whole, point, fraction = sms.kg(abs(grams)).partition(".")
+    return f"{sign}{int(whole):,}{point}{fraction}"
 
 
 def _security_headers(response: Any) -> Any:
