@@ -65,6 +65,8 @@ def main(arguments: list[str]) -> None:
     if not arguments or arguments[0] not in {"run", "test"}:
         sys.exit(USAGE)
     ensure_environment()
+    # The replies' translations, compiled from their catalogues (sms/locale).
+    run(PYTHON, "-m", "sms.locale", "compile", "--quiet")
     if arguments[0] == "test":
         exec_in_venv("-m", "pytest", *arguments[1:])
     say("migrating the database and loading demo data")

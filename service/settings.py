@@ -40,6 +40,9 @@ class Settings:
     redis_url: str
     secret_key: str
     programme_name: str = "Kolekt"
+    # The programme's terms as TERMS answers them and /terms shows them (at most 300 characters,
+    # two texts); empty: Kolekt's default terms, from what points are worth and the dispute window.
+    programme_terms: str = ""
     timezone: str = "Africa/Lagos"
     instance_dir: Path = INSTANCE_DIR
     testing: bool = False
@@ -147,6 +150,7 @@ class Settings:
             redis_url=redis_url,
             secret_key=environ.get("SECRET_KEY") or _secret_key(instance),
             programme_name=environ.get("PROGRAMME_NAME") or "Kolekt",
+            programme_terms=_terms(environ),
             timezone=timezone,
             instance_dir=instance,
             trusted_proxies=_whole_number(environ, "TRUSTED_PROXIES", 0, 0, 10),
@@ -157,6 +161,17 @@ class Settings:
         )
 
 
+def _terms(environ: Mapping[str, str]) -> str:
+    terms = " ".join((environ.get("PROGRAMME_TERMS") or "").split())
+    if len(terms) > MAX_TERMS:
+        raise SettingsError(
+            f"PROGRAMME_TERMS must be at most {MAX_TERMS} characters (two texts), not {len(terms)}; "
+            "put the rest on a web page and end with its address"
+        )
+    return terms
+
+
+MAX_TERMS = 300
 SMS_GATEWAYS = ("console", "twilio", "africastalking")
 
 # Each gateway's required settings: Kolekt refuses to start without them rather than fail later.

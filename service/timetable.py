@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple, Protocol
 
+import sms
+
 # A zone's one-off changes: a collection day cancelled (None) or moved to another day.
 Changes = Mapping[date, date | None]
 
@@ -87,9 +89,9 @@ def next_collection_day(zone: Schedule, now: datetime, local: tzinfo, changes: C
     raise LookupError("no collection day in the next 60 days: every one is cancelled")
 
 
-def day_label(day: date) -> str:
-    """How a text names a day: "Tue 1 Dec"."""
-    return f"{day:%a} {day.day} {day:%b}"
+def day_label(day: date) -> sms.Day:
+    """How a text names a day, said in each reader's language: "Tue 1 Dec"."""
+    return sms.Day(day)
 
 
 # --- reminders -------------------------------------------------------------------------------------

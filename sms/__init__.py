@@ -4,11 +4,12 @@ Pure functions and adapters only: nothing here imports Flask, the database or th
 """
 
 from .commands import LANGUAGES, Command, Line, Member, ParseError, Role
-from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse
+from .days import Day, Weekdays
+from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse, reserved_words
 from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
 from .member_codes import looks_like_member_code, mask_code, member_code, parse_member_code
 from .phones import mask_phone, normalise_phone
-from .templates import LANGUAGE_NAMES, has_templates, render
+from .templates import LANGUAGE_NAMES, Word, render
 from .wording import describe_lines, first_name, fit_list, kg, quoted, short_date
 
 __all__ = [
@@ -16,17 +17,19 @@ __all__ = [
     "LANGUAGES",
     "LANGUAGE_NAMES",
     "Command",
+    "Day",
     "Line",
     "Member",
     "ParseError",
     "Role",
     "Segments",
     "Vocabulary",
+    "Weekdays",
+    "Word",
     "describe_lines",
     "first_name",
     "fit_list",
     "fits",
-    "has_templates",
     "is_gsm7",
     "kg",
     "looks_like_member_code",
@@ -38,6 +41,7 @@ __all__ = [
     "parse_member_code",
     "quoted",
     "render",
+    "reserved_words",
     "segments",
     "short_date",
     "to_gsm7",

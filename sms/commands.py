@@ -39,6 +39,8 @@ class Line:
 class Join:
     name: str
     address: str | None = None
+    # The language of the word the household joined with (DARAPO: Yoruba), when it has one.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,22 @@ class Help:
 
 
 @dataclass(frozen=True)
+class Terms:
+    pass
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """TOP UP, TOPUP, AIRTIME as the first word: someone who wants airtime, told how to redeem it
+    (never read as STOP, and never spending points unasked)."""
+
+
+@dataclass(frozen=True)
 class Stop:
-    word: str  # the opt-out word used (STOP, UNSUBSCRIBE, ...), for the record
+    """The whole message is an opt-out word (STOP, UNSUBSCRIBE, ...; any case, spaces and
+    punctuation around it): nothing else, typo or not, ever opts anyone out."""
+
+    word: str  # the opt-out word used, for the record
 
 
 @dataclass(frozen=True)
@@ -136,11 +152,15 @@ class Register:
     phone: str
     name: str
     address: str | None = None
+    language: str | None = None  # NEW 0803... HA Musa Bello: the household's language, before its name
 
 
 @dataclass(frozen=True)
 class Route:
-    pass
+    """ROUTE, ROUTE 2 (a page), ROUTE MORE (the page after the last one sent)."""
+
+    page: int | None = None
+    more: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +204,8 @@ Command = (
     | Rate
     | Language
     | Help
+    | Terms
+    | TopUp
     | Stop
     | Start
     | Log

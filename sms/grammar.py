@@ -4,7 +4,7 @@ read").
 ``parse(text, role)`` returns a command (``sms.commands``) or a ``ParseError``, never raises, and
 never guesses wrong: a keyword one typo away from exactly one command is taken, a member code
 whose check letter fails is refused, a weight with more than three decimals is an error and not
-a rounding.
+a rounding. Opting out is never guessed: only a whole message that is an opt-out word stops texts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from .commands import (
@@ -41,7 +41,9 @@ from .commands import (
     Skip,
     Start,
     Stop,
+    Terms,
     Today,
+    TopUp,
     Undo,
     Verify,
 )
@@ -57,6 +59,8 @@ PIN_LENGTHS = range(4, 7)  # service.tokens's (a test keeps the two equal)
 LANGUAGE_WORDS = {
     **{code: code for code in LANGUAGES},
     **{"ENGLISH": "EN", "PIDGIN": "PCM", "YORUBA": "YO", "HAUSA": "HA", "IGBO": "IG"},
+    # what people call them in their own words: Naija (Pidgin), English in Yoruba, Hausa and Igbo
+    **{"NAIJA": "PCM", "GEESI": "EN", "TURANCI": "EN", "BEKEE": "EN"},
 }
 
 HOUSEHOLD_COMMANDS = (
@@ -73,6 +77,8 @@ HOUSEHOLD_COMMANDS = (
     "RATE",
     "LANG",
     "HELP",
+    "TERMS",
+    "TOPUP",
     "STOP",
     "START",
 )
@@ -87,44 +93,112 @@ COLLECTOR_COMMANDS = (
     "BAL",
     "LANG",
     "HELP",
+    "TERMS",
     "STOP",
     "START",
 )
-PARTNER_COMMANDS = ("VERIFY", "CHECK", "LANG", "HELP", "STOP", "START")
+PARTNER_COMMANDS = ("VERIFY", "CHECK", "LANG", "HELP", "TERMS", "STOP", "START")
 ALLOWED: Mapping[str, tuple[str, ...]] = {
     "household": HOUSEHOLD_COMMANDS,
     "collector": COLLECTOR_COMMANDS,
     "partner": PARTNER_COMMANDS,
 }
 
-# Words that mean a command, beyond its own name (carrier opt-out words included). Language
-# synonyms are defaults that a programme can change.
-DEFAULT_KEYWORDS: Mapping[str, str] = {
-    "BALANCE": "BAL",
-    "POINTS": "BAL",
-    "HISTORY": "HIST",
-    "REGISTER": "JOIN",
-    "REWARD": "REWARDS",
-    "INFO": "HELP",
-    "PICK": "PICKUP",
-    "LANGUAGE": "LANG",
-    **dict.fromkeys(("STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"), "STOP"),
-    "UNSTOP": "START",
+# Whole messages that opt out of every text, and that opt back in: the carriers' and Twilio's
+# words, and each language's word for stop and start. Never matched with a typo, never as the first
+# word of a longer text ("TOP UP", "STOP the noise"): as the whole message only.
+OPT_OUT_WORDS: Mapping[str, str | None] = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"), None),
+    "DURO": "YO",
+    "TSAYA": "HA",
+    "KWUSI": "IG",
+}
+OPT_IN_WORDS: Mapping[str, str | None] = {
+    **dict.fromkeys(("START", "UNSTOP", "YES"), None),
+    "BERE": "YO",
+    "FARA": "HA",
+    "MALITE": "IG",
+}
+
+# Words that mean a command, beyond its own name, in the languages households use, and the
+# language of each that is not English (a household that JOINs in Hausa words is answered in
+# Hausa). Defaults to be read by native speakers; a material word may not be one of them.
+LOCAL_KEYWORDS: Mapping[str, tuple[str, str | None]] = {
+    "BALANCE": ("BAL", None),
+    "POINTS": ("BAL", None),
+    "HISTORY": ("HIST", None),
+    "REGISTER": ("JOIN", None),
+    "REWARD": ("REWARDS", None),
+    "INFO": ("HELP", None),
+    "PICK": ("PICKUP", None),
+    "LANGUAGE": ("LANG", None),
+    "TERM": ("TERMS", None),
+    "RULES": ("TERMS", None),
+    "TOP": ("TOPUP", None),
+    "RECHARGE": ("TOPUP", None),
+    "AIRTIME": ("TOPUP", None),
     # Nigerian Pidgin
-    "WETIN": "BAL",
-    "HELEP": "HELP",
-    "CARRY": "PICKUP",
+    "WETIN": ("BAL", "PCM"),
+    "HELEP": ("HELP", "PCM"),
+    "CARRY": ("PICKUP", "PCM"),
+    "ABEG": ("HELP", "PCM"),
     # Yoruba
-    "OWO": "BAL",
-    "DARAPO": "JOIN",
-    "ITAN": "HIST",
-    "IRANLOWO": "HELP",
-    "EBUN": "REWARDS",
+    "OWO": ("BAL", "YO"),
+    "DARAPO": ("JOIN", "YO"),
+    "ITAN": ("HIST", "YO"),
+    "IRANLOWO": ("HELP", "YO"),
+    "EBUN": ("REWARDS", "YO"),
+    "GBE": ("PICKUP", "YO"),
+    "EDE": ("LANG", "YO"),
     # Hausa
-    "KUDI": "BAL",
-    "TAIMAKO": "HELP",
+    "KUDI": ("BAL", "HA"),
+    "SHIGA": ("JOIN", "HA"),
+    "TARIHI": ("HIST", "HA"),
+    "TAIMAKO": ("HELP", "HA"),
+    "KYAUTA": ("REWARDS", "HA"),
+    "DAUKA": ("PICKUP", "HA"),
+    "HARSHE": ("LANG", "HA"),
     # Igbo
-    "ENYEMAKA": "HELP",
+    "EGO": ("BAL", "IG"),
+    "SONYE": ("JOIN", "IG"),
+    "AKUKO": ("HIST", "IG"),
+    "ENYEMAKA": ("HELP", "IG"),
+    "ONYINYE": ("REWARDS", "IG"),
+    "BURU": ("PICKUP", "IG"),
+    "ASUSU": ("LANG", "IG"),
+}
+DEFAULT_KEYWORDS: Mapping[str, str] = {word: command for word, (command, _) in LOCAL_KEYWORDS.items()}
+KEYWORD_LANGUAGES: Mapping[str, str] = {
+    word: language for word, (_, language) in LOCAL_KEYWORDS.items() if language is not None
+}
+
+# Material words of Pidgin and Nigerian English, Yoruba, Hausa and Igbo (migration 0009 gives them
+# to programmes made before them). Defaults to be read by native speakers.
+LOCAL_MATERIALS: Mapping[str, str] = {
+    # Pidgin and Nigerian English
+    "TIN": "ALU",
+    "TINS": "ALU",
+    "RUBBER": "HDPE",
+    "KEG": "HDPE",
+    "KEGS": "HDPE",
+    # Yoruba
+    "IGO": "PET",
+    "ORA": "SACHET",
+    "AGOLO": "ALU",
+    "IWE": "PAPER",
+    "GILAASI": "GLASS",
+    # Hausa
+    "KWALBA": "PET",
+    "LEDA": "SACHET",
+    "GWANGWANI": "ALU",
+    "JARKA": "HDPE",
+    "TAKARDA": "PAPER",
+    "GILASHI": "GLASS",
+    # Igbo
+    "KARAMA": "PET",
+    "NAILON": "SACHET",
+    "AKWUKWO": "PAPER",
+    "IKO": "GLASS",
 }
 
 DEFAULT_MATERIALS: Mapping[str, str] = {
@@ -136,6 +210,7 @@ DEFAULT_MATERIALS: Mapping[str, str] = {
     **dict.fromkeys(("HDPE", "JERRYCAN", "JERRYCANS"), "HDPE"),
     **dict.fromkeys(("PAPER", "CARTON", "CARTONS", "CARDBOARD"), "PAPER"),
     **dict.fromkeys(("GLASS", "JAR", "JARS"), "GLASS"),
+    **LOCAL_MATERIALS,
 }
 
 
@@ -196,10 +271,52 @@ def _one_typo(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
+ALLOWED_NAMES: Mapping[str, str] = {command: command for commands in ALLOWED.values() for command in commands}
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+# Words of three letters or more by what each becomes with one letter dropped (or none): two words
+# one typo apart always share one of these, so only those few are compared. Per set of words.
+_NEAR: dict[int, tuple[Mapping[str, str], dict[str, set[str]]]] = {}
+
+
+def _near(word: str, names: Mapping[str, str]) -> set[str]:
+    """The words of ``names`` that may be one typo from ``word`` (a superset; ``_one_typo`` says)."""
+    cached = _NEAR.get(id(names))
+    if cached is None or cached[0] is not names:
+        index: dict[str, set[str]] = {}
+        for name in names:
+            if len(name) >= 3:
+                for key in _deletions(name):
+                    index.setdefault(key, set()).add(name)
+        if len(_NEAR) > 64:
+            _NEAR.clear()
+        cached = _NEAR[id(names)] = (names, index)
+    found: set[str] = set()
+    for key in _deletions(word):
+        found |= cached[1].get(key, set())
+    return found
+
+
+_NAMES: dict[int, tuple[Mapping[str, str], Mapping[str, str]]] = {}
+
+
+def _all_names(keywords: Mapping[str, str]) -> Mapping[str, str]:
+    """Every command's name and every other word for one, for one vocabulary's keywords (kept)."""
+    cached = _NAMES.get(id(keywords))
+    if cached is None or cached[0] is not keywords:
+        if len(_NAMES) > 64:
+            _NAMES.clear()
+        cached = _NAMES[id(keywords)] = (keywords, {**ALLOWED_NAMES, **keywords})
+    return cached[1]
+
+
 def _command_for(word: str, role: Role, vocabulary: Vocabulary) -> str | ParseError:
     allowed = ALLOWED[role]
-    names = {command: command for commands in ALLOWED.values() for command in commands}
-    names.update(vocabulary.keywords)
+    names = _all_names(vocabulary.keywords)
     exact = names.get(word)
     if exact is not None:
         if exact in allowed:
@@ -209,10 +326,16 @@ def _command_for(word: str, role: Role, vocabulary: Vocabulary) -> str | ParseEr
             return ParseError("pin_not_for_role", {}, command=exact)
         return ParseError("not_for_role", {"command": exact}, command=exact)
     if len(word) >= 3:
-        close = {command for name, command in names.items() if len(name) >= 3 and _one_typo(word, name)}
-        close &= set(allowed)
-        if len(close) == 1:
-            return close.pop()
+        # A typo never opts anyone out (nor in): those words count only whole and exact. A
+        # command's own name is tried before the other words (LGO is LOG before it is EGO).
+        open_to = set(allowed) - {"STOP", "START"}
+        for candidates in (ALLOWED_NAMES, names):
+            close = {candidates[name] for name in _near(word, candidates) if _one_typo(word, name)}
+            close &= open_to
+            if len(close) == 1:
+                return close.pop()
+            if close:
+                break
     return ParseError("unknown_command", {"word": word[:20]})
 
 
@@ -411,8 +534,11 @@ def _parse_command(
         phone = _phone_at_start(words, vocabulary.region)
         if phone is None:
             return ParseError("bad_phone", {"phone": (first or "")[:20]}, command=command)
-        named = _name_and_address(rest(phone[1]), command)
-        return named if isinstance(named, ParseError) else Register(phone[0], *named)
+        used, language = phone[1], None
+        if len(words) > used + 1 and words[used].upper() in LANGUAGE_WORDS:
+            used, language = used + 1, LANGUAGE_WORDS[words[used].upper()]
+        named = _name_and_address(rest(used), command)
+        return named if isinstance(named, ParseError) else Register(phone[0], *named, language=language)
     if command == "LOG":
         return _log(words, vocabulary)
     if command == "PIN":
@@ -423,22 +549,23 @@ def _parse_command(
             return ParseError("missing_voucher", {}, command=command)
         return Verify(code[:16])
     simple: dict[str, Command] = {
+        "TERMS": Terms(),
+        "TOPUP": TopUp(),
         "BAL": Balance(),
         "HIST": History(),
         "SKIP": Skip(),
         "REWARDS": Rewards(),
-        "ROUTE": Route(),
         "TODAY": Today(),
     }
     if command in simple:
         return simple[command]
     if command == "HELP":
         return Help(first.upper()[:10] if first else None)
+    if command == "ROUTE":
+        return _route(first)
     if command == "PICKUP":
         note = rest(0)
         return Pickup(note[:100] if note else None)
-    if command == "STOP":
-        return Stop(command)
     if command == "START":
         return Start(command)
     if command == "LANG":
@@ -476,6 +603,33 @@ def _parse_command(
     raise AssertionError(f"no reading for {command}")  # every allowed command is handled above
 
 
+def _route(first: str | None) -> Command | ParseError:
+    """ROUTE, ROUTE 2, ROUTE MORE (or NEXT)."""
+    if first is None:
+        return Route()
+    if first.upper() in ("MORE", "NEXT"):
+        return Route(more=True)
+    if first.isascii() and first.isdigit() and 1 <= int(first) <= 99:
+        return Route(page=int(first))
+    return ParseError("bad_route_page", {}, command="ROUTE")
+
+
+def whole_word(text: str) -> str | None:
+    """A message of letters only, as one upper-case word ("Stop all." -> "STOPALL"): what an
+    opt-out or opt-in word is matched against. None when it holds a digit or no letter."""
+    if any(character.isdigit() for character in text):
+        return None
+    letters = "".join(character for character in text.upper() if character.isalpha())
+    return letters or None
+
+
+def reserved_words() -> frozenset[str]:
+    """Every word that means a command, opts out or in, or is a weight's unit: none of them may be
+    made a material word (``LOG K0001E BAL 4`` must not read BAL as a material)."""
+    commands = {command for commands in ALLOWED.values() for command in commands}
+    return frozenset({*commands, *DEFAULT_KEYWORDS, *OPT_OUT_WORDS, *OPT_IN_WORDS, *_UNITS, "MORE", "NEXT"})
+
+
 def parse(
     text: str, role: Role = "household", vocabulary: Vocabulary = DEFAULT_VOCABULARY
 ) -> Command | ParseError:
@@ -483,19 +637,27 @@ def parse(
     if len(text) > MAX_LENGTH:
         return ParseError("too_long", {"limit": str(MAX_LENGTH)})
     cleaned = clean(text)
+    whole = whole_word(cleaned)
+    if whole is not None and whole in OPT_OUT_WORDS:
+        return Stop(whole)
+    if whole is not None and whole in OPT_IN_WORDS:
+        return Start(whole)
     start = cleaned.lstrip(" :;,.-#*\"'(")
     keyword = _KEYWORD.match(start)
     if keyword is None:
         return ParseError("empty" if not start else "unknown_command", {"word": start[:20]})
     word = keyword.group(0).upper()
     after = start[keyword.end() :]
+    if word in OPT_OUT_WORDS:
+        # "STOP sending" is not an opt-out: only the word alone is (and it is said how).
+        return ParseError("stop_alone", {"word": word[:12]}, command="STOP")
+    if word in OPT_IN_WORDS and word != "YES":
+        return Start(word)
     command = _command_for(word, role, vocabulary)
     if isinstance(command, ParseError):
         return command
     words = _words(after)
-    # YES alone opts back in (a carrier word); YES with a reference confirms a pickup.
-    if command == "YES" and not words:
-        return Start(word)
-    if command == "STOP" or command == "START":
-        return Stop(word) if command == "STOP" else Start(word)
-    return _parse_command(command, words, lambda count: _rest_after(words, count, after), vocabulary)
+    parsed = _parse_command(command, words, lambda count: _rest_after(words, count, after), vocabulary)
+    if isinstance(parsed, Join) and word in KEYWORD_LANGUAGES:
+        return replace(parsed, language=KEYWORD_LANGUAGES[word])
+    return parsed

@@ -1,16 +1,21 @@
-"""Every reply Kolekt sends, per language, in GSM-7 and within its segment budget.
+"""Every reply Kolekt sends, in the household's language, in GSM-7 and within its segment budget.
 
 A text costs money per segment, and one character outside GSM-7 switches the whole message to
 UCS-2 (70 characters a segment instead of 160). So templates are written in GSM-7, every value
 put into one is made GSM-7 (``to_gsm7``) and clipped to a width, and a test renders every
-template with long, realistic values and checks the budget. English is complete; a language
-without a template for a key falls back to English.
+template in every language with long, realistic values and checks the budget.
+
+English (``EN``, here) is the source; Pidgin, Yoruba, Hausa and Igbo are gettext catalogues made
+from it (``sms.catalogues``, sms/locale/). A key a catalogue lacks goes out in English, which a
+test forbids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
+from . import catalogues
 from .gsm import to_gsm7
 
 # The widest each value may be in a reply (longer ones are cut): what keeps a reply
@@ -38,7 +43,7 @@ WIDTHS: Mapping[str, int] = {
     "limit": 4,
     "phone": 16,
     "language": 8,
-    "date": 10,
+    "date": 13,
     "window": 11,
     "reason": 70,
     "reward": 20,
@@ -57,7 +62,7 @@ WIDTHS: Mapping[str, int] = {
     "what": 10,
     "moves": 100,
     "list": 230,
-    "next": 10,
+    "next": 13,
     "occasion": 24,
     "redeemed": 8,
     "members": 5,
@@ -65,6 +70,11 @@ WIDTHS: Mapping[str, int] = {
     "failed": 5,
     "disputes": 4,
     "ledger": 9,
+    "page": 3,
+    "pages": 3,
+    "terms": 300,
+    "rate": 6,
+    "url": 40,
 }
 
 # Segments a reply may take; one unless named here.
@@ -72,8 +82,12 @@ BUDGETS: Mapping[str, int] = {
     "help_household": 2,
     "help_collector": 2,
     "route": 2,
+    "route_page": 2,
+    "route_last": 2,
     "rewards_list": 2,
     "daily_summary": 2,
+    "terms": 2,
+    "terms_default": 2,
 }
 
 EN: Mapping[str, str] = {
@@ -84,14 +98,23 @@ EN: Mapping[str, str] = {
     "Text BAL for points, HELP for help.",
     "already_member": "You are already in {programme}, {name}. Your code is {code}. Text BAL for points.",
     "not_member": "You are not in {programme} yet. Text JOIN and your name, e.g. JOIN Ada Okafor",
+    "help_stranger": "{programme} gives points for bottles, sachets and cans. To join, text JOIN and "
+    "your name, e.g. JOIN Ada Okafor. TERMS for the rules.",
+    "stranger_unknown": 'We did not understand "{word}". To join {programme}, text JOIN and your name, '
+    "e.g. JOIN Ada Okafor",
+    "topup_how": "{programme}: for airtime, text REDEEM AIRTIME and the naira, e.g. REDEEM AIRTIME 200. "
+    "You have {points} pts.",
+    "terms": "{terms}",
+    "terms_default": "{programme} terms: 1 pt is worth NGN {rate}. Points are added at each pickup and "
+    "the receipt gives a ref. Think one is wrong? Text NO ref within {hours}h; the hub checks and "
+    "texts you. Text STOP to end texts. All terms: {url}",
     "balance": "{programme}: {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend.",
     "balance_new": "{programme}: {points} pts. No pickups yet. Text PICKUP to ask for one.",
     "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. Wrong? Text NO {ref}",
     "log_ok": "OK {ref}: {member} {lines} = {points} pts.",
     "language_set": "OK, {programme} will text you in {language}.",
-    "language_pending": "OK, {language} saved. Until {language} texts are ready, "
-    "{programme} texts you in English.",
     "stopped": "You will get no more texts from {programme}. Text START to come back.",
+    "stop_alone": "To stop every text from {programme}, send {word} on its own. Nothing was changed.",
     "started": "Welcome back to {programme}. Text HELP for help.",
     "help_household": "{programme}: BAL points, HIST last 3, PICKUP, SKIP next day, REWARDS, "
     "REDEEM item, CHECK ref, NO ref if wrong, YES ref, RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
@@ -120,6 +143,13 @@ EN: Mapping[str, str] = {
     "already_registered": "{phone} is already {code} ({name}). LOG with that code.",
     "route": "Route {date}: {list}",
     "route_empty": "No pickup requests yet for {date} in {zone}.",
+    "route_page": "Route {date} {page}/{pages}: {list}. Text ROUTE {next} for more.",
+    "route_last": "Route {date} {page}/{pages}: {list}. End of route.",
+    "route_end": "That was the last page of the route for {date} ({count} stops). "
+    "Text ROUTE for page 1 again.",
+    "route_no_page": "The route for {date} has no page {page}: it has {pages}. Text ROUTE for page 1.",
+    "bad_route_page": "Send ROUTE for the first page of stops, ROUTE 2 for the second, "
+    "ROUTE MORE for the next.",
     "collector_no_zone": "You have no zone yet. Ask the hub to set one.",
     "today": "Today: {count} pickups, {kg} kg, {points} pts to members, {commission} pts to you.",
     "collector_balance": "{programme}: your commission is {points} pts. Text TODAY for today.",
@@ -216,81 +246,39 @@ EN: Mapping[str, str] = {
     "Please send it again later.",
     "pin_not_handled": "Sorry, {programme} could not set your PIN just now. Nothing was changed. "
     "Send PIN and your digits again.",
+    # words put into other replies (sms.Word): what a transfer was for (CHECK), whose it was, and a
+    # dispute's state
+    "kind_pickup": "pickup",
+    "kind_commission": "commission",
+    "kind_redemption": "redemption",
+    "kind_refund": "refund",
+    "kind_reversal": "reversal",
+    "kind_adjustment": "adjustment",
+    "kind_collector": "a collector",
+    "status_open": "open",
+    "status_upheld": "upheld",
+    "status_rejected": "rejected",
 }
 
-# Nigerian Pidgin and Yoruba: the household's everyday replies and the collector's PIN replies
-# (written without tone marks, which GSM-7 cannot carry). To be read by native speakers before launch.
-PCM: Mapping[str, str] = {
-    "welcome": "Welcome to {programme}, {name}! Your code na {code}. Pickup for {zone}: {days}. "
-    "Text BAL for your points, HELP for help.",
-    "welcome_no_zone": "Welcome to {programme}, {name}! Your code na {code}. We go text you your pickup day. "
-    "Text BAL for points.",
-    "not_member": "You never join {programme}. Text JOIN and your name, e.g. JOIN Ada Okafor",
-    "balance": "{programme}: you get {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend am.",
-    "balance_new": "{programme}: you get {points} pts. No pickup yet. Text PICKUP make we come.",
-    "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. "
-    "E no correct? Text NO {ref}",
-    "language_set": "OK, {programme} go dey text you for Pidgin.",
-    "stopped": "{programme} no go text you again. Text START if you wan come back.",
-    "started": "Welcome back to {programme}. Text HELP for help.",
-    "unknown_command": 'Sorry, we no understand "{word}". Text HELP to see wetin you fit do.',
-    "empty": "Text HELP to see wetin you fit do for {programme}.",
-    "reminder_eve": "{programme}: {zone} collection na {date}, {window}. Put your bags outside. "
-    "Text PICKUP make we come or SKIP if you no get.",
-    "reminder_morning": "{programme}: {zone} collection na today, {window}. Put your bags outside now. "
-    "Text SKIP if you no get.",
-    "collection_cancelled": "{programme}: no {zone} collection for {date} ({occasion}). "
-    "Next one na {next}, {window}.",
-    "collection_cancelled_later": "{programme}: no {zone} collection for {date} ({occasion}). "
-    "We go text you the next day.",
-    "collection_moved": "{programme}: {zone} collection don move from {date} go {next}, {window} "
-    "({occasion}).",
-    "pin_set": "{programme}: your app PIN don set. Use this phone number and your PIN enter the app.",
-    "pin_set_signed_out": "{programme}: your app PIN don set. The app don sign out for your other phones: "
-    "enter again with the new PIN.",
-    "pin_too_easy": "That PIN too easy to guess. No use run like 1234 or 1111. "
-    "Send PIN and other numbers. Nothing change.",
-    "missing_pin": "Send PIN and 4 to 6 numbers wey you choose for the {programme} app. No show anybody.",
-    "bad_pin": "PIN na 4 to 6 numbers only. Send PIN and your numbers. Nothing change.",
-    "pin_not_for_role": "PIN na for the {programme} collectors app. This phone no be collector own. "
-    "Text HELP for your commands.",
-}
 
-YO: Mapping[str, str] = {
-    "welcome": "E kaabo si {programme}, {name}! Koodu re ni {code}. Gbigbe ni {zone}: {days}. "
-    "Te BAL fun ami re, HELP fun iranlowo.",
-    "welcome_no_zone": "E kaabo si {programme}, {name}! Koodu re ni {code}. A o fi ojo gbigbe ranse si o. "
-    "Te BAL fun ami re.",
-    "not_member": "O ko ti wa ninu {programme}. Te JOIN ati oruko re, bi JOIN Ada Okafor",
-    "balance": "{programme}: o ni {points} ami (NGN {naira}). Eyi to kehin: {last}. Te REWARDS lati na.",
-    "balance_new": "{programme}: o ni {points} ami. Ko si gbigbe sibesibe. Te PICKUP.",
-    "receipt": "{programme}: +{points} ami lati odo {collector} ({lines}). Apapo {balance}. "
-    "Ko to? Te NO {ref}",
-    "language_set": "O dara, {programme} yoo ma ko si o ni Yoruba.",
-    "stopped": "{programme} ko ni ko si o mo. Te START lati pada.",
-    "started": "E kaabo pada si {programme}. Te HELP fun iranlowo.",
-    "unknown_command": 'E ma binu, a ko ye "{word}". Te HELP.',
-    "empty": "Te HELP lati ri ohun ti o le se pelu {programme}.",
-    "reminder_eve": "{programme}: gbigbe {zone} ni {date}, {window}. Gbe apo re jade. "
-    "Te PICKUP ki a wa, tabi SKIP lati fo o.",
-    "reminder_morning": "{programme}: gbigbe {zone} ni oni, {window}. Gbe apo re jade bayi. "
-    "Te SKIP ti o ko ba ni nkankan.",
-    "collection_cancelled": "{programme}: ko si gbigbe {zone} ni {date} ({occasion}). "
-    "Eyi to kan ni {next}, {window}.",
-    "collection_cancelled_later": "{programme}: ko si gbigbe {zone} ni {date} ({occasion}). "
-    "A o fi ojo to kan ranse si o.",
-    "collection_moved": "{programme}: gbigbe {zone} ti kuro ni {date} si {next}, {window} ({occasion}).",
-    "pin_set": "{programme}: PIN app re ti wa. Lo nomba foonu yii ati PIN re lati wole si app.",
-    "pin_set_signed_out": "{programme}: PIN app re ti wa. App ti jade lori awon foonu re miiran: "
-    "wole nibe pelu PIN tuntun.",
-    "pin_too_easy": "PIN yen rorun ju lati gboye. Ma lo 1234 tabi 1111. "
-    "Fi PIN ati nomba miiran ranse. Ko si ohun to yipada.",
-    "missing_pin": "Fi PIN ati nomba 4 si 6 ti o yan ranse fun app {programme}. Ma so fun enikeni.",
-    "bad_pin": "PIN je nomba 4 si 6 nikan. Fi PIN ati nomba re ranse. Ko si ohun to yipada.",
-    "pin_not_for_role": "PIN wa fun app awon olugbajo {programme}. Foonu yii ki i se ti olugbajo. Te HELP.",
-}
+class _Languages(Mapping[str, Mapping[str, str]]):
+    """Every language's templates by key: English's own, the others from their catalogues."""
 
-TEMPLATES: Mapping[str, Mapping[str, str]] = {"EN": EN, "PCM": PCM, "YO": YO}
+    def __getitem__(self, language: str) -> Mapping[str, str]:
+        if language == "EN":
+            return EN
+        if language not in catalogues.LOCALES:
+            raise KeyError(language)
+        return catalogues.templates(language, EN)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("EN", *catalogues.LOCALES))
+
+    def __len__(self) -> int:
+        return 1 + len(catalogues.LOCALES)
+
+
+TEMPLATES: Mapping[str, Mapping[str, str]] = _Languages()
 
 # What each LANG code is called in a reply.
 LANGUAGE_NAMES: Mapping[str, str] = {
@@ -300,11 +288,6 @@ LANGUAGE_NAMES: Mapping[str, str] = {
     "HA": "Hausa",
     "IG": "Igbo",
 }
-
-
-def has_templates(language: str) -> bool:
-    """Whether replies exist in ``language`` (others are saved and answered in English for now)."""
-    return language in TEMPLATES
 
 
 def _fit(value: object, width: int) -> str:
@@ -321,10 +304,33 @@ def _fit(value: object, width: int) -> str:
 
 def template(key: str, language: str = "EN") -> str:
     """The template for ``key`` in ``language``, or in English when that language has none."""
-    return TEMPLATES.get(language, EN).get(key) or EN[key]
+    if language == "EN" or language not in catalogues.LOCALES:
+        return EN[key]
+    return catalogues.templates(language, EN).get(key) or EN[key]
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word put into a reply (``kind_pickup``: "pickup"), said in the reply's language."""
+
+    key: str
+
+    def say(self, language: str) -> str:
+        return template(self.key, language)
+
+    @classmethod
+    def or_text(cls, key: str, text: str) -> Word | str:
+        """The word ``key`` when there is one, else ``text`` as it is."""
+        return cls(key) if key in EN else text
+
+
+def _said(value: object, language: str) -> object:
+    """A value said differently in each language (``sms.Day``, ``sms.Weekdays``), said in this one."""
+    say = getattr(value, "say", None)
+    return say(language) if callable(say) else value
 
 
 def render(key: str, language: str = "EN", /, **values: object) -> str:
     """A reply: its template with every value made GSM-7 and clipped to its width."""
-    fitted = {name: _fit(value, WIDTHS.get(name, 20)) for name, value in values.items()}
+    fitted = {name: _fit(_said(value, language), WIDTHS.get(name, 20)) for name, value in values.items()}
     return template(key, language).format(**fitted)

@@ -206,6 +206,7 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         SECRET_KEY=settings.secret_key,
         KOLEKT_INSTANCE_DIR=str(settings.instance_dir),
         PROGRAMME_NAME=settings.programme_name,
+        PROGRAMME_TERMS=settings.programme_terms,
         TIMEZONE=settings.timezone,
         QUIET_HOURS=settings.quiet_hours,
         SMS_RATE_PER_SECOND=str(settings.sms_rate_per_second),

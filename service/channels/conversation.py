@@ -40,5 +40,5 @@ class Conversation:
         return self.actor_id
 
     def date(self, moment: datetime) -> str:
-        """A moment as its day here: "5 Nov"."""
-        return sms.short_date(moment, self.uow.settings.zone)
+        """A moment as its day here, in the sender's language: "5 Nov"."""
+        return sms.short_date(moment, self.uow.settings.zone, self.language)

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 import sms
 from service.channels.conversation import Conversation
-from service.channels.handlers import HANDLERS, not_open
+from service.channels.handlers import HANDLERS, not_open, unreadable
 from service.db import insert_ignoring_conflict
 from service.models import inbound_t
 from service.outbox import Answering, language_of
@@ -164,7 +164,7 @@ def _act(uow: UnitOfWork, inbound_id: int, text: str, *, late: bool) -> Received
         actor_id=actor_id,
     )
     if isinstance(parsed, commands.ParseError):
-        conversation.reply(parsed.reason, **parsed.details)
+        unreadable(conversation, parsed)
     else:
         try:
             HANDLERS.get(type(parsed), not_open)(conversation, parsed)

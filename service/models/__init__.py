@@ -19,6 +19,7 @@ from service.models.field import (
     PickupRequest,
     Rating,
     Redemption,
+    RoutePage,
     WeighIn,
 )
 from service.models.messages import InboundMessage, OutboxMessage, Phone
@@ -52,6 +53,7 @@ collection_lines_t = cast(Table, CollectionLine.__table__)
 disputes_t = cast(Table, Dispute.__table__)
 ratings_t = cast(Table, Rating.__table__)
 pickup_requests_t = cast(Table, PickupRequest.__table__)
+route_pages_t = cast(Table, RoutePage.__table__)
 redemptions_t = cast(Table, Redemption.__table__)
 day_changes_t = cast(Table, DayChange.__table__)
 reminders_t = cast(Table, Reminder.__table__)
@@ -93,6 +95,7 @@ __all__ = [
     "Reminder",
     "ReminderRun",
     "Reward",
+    "RoutePage",
     "SignInCount",
     "User",
     "WeighIn",
@@ -123,6 +126,7 @@ __all__ = [
     "reminder_runs_t",
     "reminders_t",
     "rewards_t",
+    "route_pages_t",
     "sign_in_counts_t",
     "users_t",
     "weigh_ins_t",

@@ -1,5 +1,5 @@
 """What happens in the field: households, pickups and their lines, disputes, ratings, pickup
-requests, redemptions, hub weigh-ins."""
+requests and the route pages collectors were sent, redemptions, hub weigh-ins."""
 
 from __future__ import annotations
 
@@ -139,6 +139,24 @@ class PickupRequest(Base):
     kind: Mapped[str] = mapped_column(String(8))  # pickup | skip
     note: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoutePage(Base):
+    """The last page of a ROUTE a collector was sent, for their ROUTE MORE: the collection day it
+    was for, its number, and its last stop, named by its request's sort key (when it was asked
+    for, which household), so that MORE goes on after that stop even when requests came in or
+    were skipped in between. One row per collector, replaced by each page sent."""
+
+    __tablename__ = "route_pages"
+
+    collector_id: Mapped[int] = mapped_column(
+        ForeignKey("collectors.id"), primary_key=True, autoincrement=False
+    )
+    collection_date: Mapped[date] = mapped_column(Date)
+    page: Mapped[int] = mapped_column(Integer)
+    last_requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_household_id: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Redemption(Base):

@@ -55,6 +55,10 @@ def add_words(session: Session, code: str, words: Iterable[str]) -> list[str]:
     return added
 
 
+# Words people type as commands, opt-outs or units: never a material's too.
+RESERVED_WORDS = sms.reserved_words()
+
+
 def _new_words(session: Session, code: str, words: Iterable[str]) -> list[str]:
     """The words, as stored, that do not mean ``code`` yet; CatalogueError if one is not a word
     or already means another material."""
@@ -63,6 +67,12 @@ def _new_words(session: Session, code: str, words: Iterable[str]) -> list[str]:
         word = _word(typed)
         if not re.fullmatch(r"[A-Z]+( [A-Z]+)?", word) or len(word) > 30:
             raise CatalogueError(f"{typed!r}: a word is letters only, one or two words")
+        taken_by_command = [part for part in (word, *word.split()) if part in RESERVED_WORDS]
+        if taken_by_command:
+            raise CatalogueError(
+                f"{word}: {taken_by_command[0]} is a command word or a unit people type "
+                "(BAL, HELP, STOP, KG, ...); a material word must not be read as one"
+            )
         taken = session.execute(
             select(material_words_t.c.material_code).where(material_words_t.c.word == word)
         ).scalar()

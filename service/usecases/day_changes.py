@@ -126,11 +126,12 @@ def change_timetable(uow: UnitOfWork, zone: Zone, days: str, window: str) -> Ret
     for day in sorted(requested):
         if not collection_days(retimed.days, day, day, changes):
             moved += _carry_requests(session, retimed, day, next_day_after(retimed, day, local, changes))
+    following: object
     try:
         following = day_label(next_collection_day(retimed, now, local, changes))
     except LookupError:
         following = "-"
-    values = {"zone": retimed.name, "days": retimed.describe(), "next": following}
+    values = {"zone": retimed.name, "days": retimed.weekdays(), "next": following}
     recipients = session.execute(
         select(households_t.c.phone, phones_t.c.language)
         .join(phones_t, phones_t.c.number == households_t.c.phone)

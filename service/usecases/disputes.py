@@ -14,6 +14,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 import ledger
+import sms
 from service.models import collections_t, disputes_t
 from service.unit_of_work import UnitOfWork
 from service.usecases import Refused
@@ -60,7 +61,7 @@ def dispute(
     pickup = own_pickup(session, household, reference)
     status = dispute_status(session, pickup.id)
     if status is not None:
-        raise Refused("dispute_exists", ref=reference, status=status)
+        raise Refused("dispute_exists", ref=reference, status=sms.Word.or_text(f"status_{status}", status))
     if pickup.status != "credited":
         raise Refused("pickup_reversed", ref=reference)
     window = uow.settings.dispute_window_hours

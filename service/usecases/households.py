@@ -14,7 +14,7 @@ import sms
 from service.accounts import member_account
 from service.models import households_t
 from service.unit_of_work import UnitOfWork
-from service.usecases import Refused
+from service.usecases import Refused, phones
 from service.usecases.phones import ensure_phone
 from service.usecases.roles import Collector, active_collector, role_of
 from service.usecases.zones import get_zone, zones
@@ -118,16 +118,22 @@ def welcome(uow: UnitOfWork, member: Member) -> None:
     if zone is None:
         uow.outbox.text(member.phone, "welcome_no_zone", **values)
     else:
-        uow.outbox.text(member.phone, "welcome", zone=zone.name, days=zone.describe(), **values)
+        uow.outbox.text(member.phone, "welcome", zone=zone.name, days=zone.weekdays(), **values)
 
 
-def join(uow: UnitOfWork, phone: str, name: str, address: str | None) -> Member:
+def join(
+    uow: UnitOfWork, phone: str, name: str, address: str | None, *, language: str | None = None
+) -> Member:
     """JOIN: this phone becomes a member, in the zone its address names (if it names one), and
-    is welcomed. ``Refused`` when it is a member already."""
-    existing = member_by_phone(uow.session, phone)
+    is welcomed, in ``language`` when it joined in that language's words. A number that had
+    opted out is back in: it asked to join. ``Refused`` when it is a member already."""
+    session = uow.session
+    phones.start(session, phone, uow.now)
+    if language is not None:
+        phones.set_language(session, phone, language, uow.now)
+    existing = member_by_phone(session, phone)
     if existing is not None:
         raise Refused("already_member", name=sms.first_name(existing.name), code=existing.member_code)
-    session = uow.session
     member = register_household(
         session, phone, name, address, "sms", uow.now, zone_id=zone_named_in(session, address)
     )
@@ -148,11 +154,18 @@ def may_collect_from(collector: Collector, household: Member, *, any_zone: bool 
 
 
 def register_at_door(
-    uow: UnitOfWork, collector_id: int, phone: str, name: str, address: str | None
+    uow: UnitOfWork,
+    collector_id: int,
+    phone: str,
+    name: str,
+    address: str | None,
+    *,
+    language: str | None = None,
 ) -> Member:
     """NEW: a collector registers a household at its door, in the collector's zone, and the
-    household is welcomed. ``Refused`` for a suspended collector, a collector's or a shop's
-    number, or a number that is a member's already."""
+    household is welcomed (in ``language``, when the collector gave one). ``Refused`` for a
+    suspended collector, a collector's or a shop's number, or a number that is a member's
+    already."""
     session = uow.session
     collector = active_collector(session, collector_id)
     if role_of(session, phone)[0] != "household":
@@ -170,6 +183,8 @@ def register_at_door(
             name=sms.first_name(existing.name),
         )
     ensure_phone(session, phone, uow.now)
+    if language is not None:
+        phones.set_language(session, phone, language, uow.now)
     member = register_household(
         session, phone, name, address, "collector", uow.now, zone_id=collector.zone_id
     )

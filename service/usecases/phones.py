@@ -51,7 +51,9 @@ def stop(session: Session, number: str, now: datetime) -> bool:
 
 
 def start(session: Session, number: str, now: datetime) -> None:
-    """The number opts back in."""
+    """The number opts back in (if it had opted out)."""
     session.execute(
-        phones_t.update().where(phones_t.c.number == number).values(opted_out_at=None, updated_at=now)
+        phones_t.update()
+        .where(phones_t.c.number == number, phones_t.c.opted_out_at.is_not(None))
+        .values(opted_out_at=None, updated_at=now)
     )

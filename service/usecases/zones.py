@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import sms
 from service.models import day_changes_t, zones_t
 from service.timetable import DayChange, local_day, next_collection_day, parse_time
 from service.usecases import CatalogueError
@@ -36,9 +37,12 @@ class Zone(NamedTuple):
         return f"{self.window_start:%H:%M}-{self.window_end:%H:%M}"
 
     def describe(self) -> str:
-        """The days and hours as a welcome says them: "Tue, Fri 8-12"."""
-        days = ", ".join(WEEKDAYS[day].title() for day in self.days)
-        return f"{days} {_hour(self.window_start)}-{_hour(self.window_end)}"
+        """The days and hours as a page or a log says them: "Tue, Fri 8-12"."""
+        return str(self.weekdays())
+
+    def weekdays(self) -> sms.Weekdays:
+        """The days and hours as a text says them, in each reader's language."""
+        return sms.Weekdays(self.days, f"{_hour(self.window_start)}-{_hour(self.window_end)}")
 
 
 def _hour(moment: time) -> str:

@@ -1,4 +1,4 @@
-"""Public pages: the programme's home with the published ledger head, and health."""
+"""Public pages: the programme's home with the published ledger head, its terms, and health."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 import ledger
 from service.usecases import job_runs
+from service.usecases.terms import terms as programme_terms
 from service.web.base import db_session, kolekt_runtime
 
 blueprint = Blueprint("web", __name__)
@@ -26,6 +27,13 @@ def home() -> ResponseReturnValue:
     top, pending = _head()
     sealed_at = top.sealed_at.astimezone(settings.zone) if top.sealed_at else None
     return render_template("home.html", settings=settings, head=top, pending=pending, sealed_at=sealed_at)
+
+
+@blueprint.get("/terms")
+def terms() -> ResponseReturnValue:
+    """What TERMS answers by SMS, on a page its last words point to."""
+    settings = kolekt_runtime().settings
+    return render_template("terms.html", settings=settings, terms=programme_terms(settings))
 
 
 @blueprint.get("/ledger/head")

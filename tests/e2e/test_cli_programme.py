@@ -55,8 +55,8 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
 
     # materials and their words
     assert ok(
-        settings, "materials", "add", "tin", "--name", "Tins", "--word", "tins", "--word", "tin can"
-    ) == ["material TIN: TIN, TIN CAN, TINS"]
+        settings, "materials", "add", "zinc", "--name", "Zinc", "--word", "zincs", "--word", "zinc can"
+    ) == ["material ZINC: ZINC, ZINC CAN, ZINCS"]
     assert ok(settings, "materials", "words", "PET", "flask", "Flasks") == ["PET: added FLASK, FLASKS"]
 
     # rates: versions, the commission carried over when not given, a time with its own offset
@@ -66,20 +66,20 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
     assert ok(settings, "rates", "set", "pet", "12", "--from", "2099-01-01") == [
         "PET: 12 pts/kg, commission 2/kg, from 2099-01-01 00:00"
     ]
-    assert ok(settings, "rates", "set", "TIN", "30", "--from", "2026-03-01T08:00:00+00:00") == [
-        "TIN: 30 pts/kg, commission 0/kg, from 2026-03-01 09:00"  # shown in Lagos time
+    assert ok(settings, "rates", "set", "ZINC", "30", "--from", "2026-03-01T08:00:00+00:00") == [
+        "ZINC: 30 pts/kg, commission 0/kg, from 2026-03-01 09:00"  # shown in Lagos time
     ]
     assert ok(settings, "rates", "set", "ALU", "25")[0].startswith("ALU: 25 pts/kg, commission 0/kg, from ")
     assert columns(ok(settings, "rates", "list", "--at", "2026-06-01")) == [
         ["material", "pts/kg", "commission/kg", "since"],
         ["PET", "10", "2", "2026-01-01 00:00"],
-        ["TIN", "30", "0", "2026-03-01 09:00"],
+        ["ZINC", "30", "0", "2026-03-01 09:00"],
     ]
     assert [row[:3] for row in columns(ok(settings, "rates", "list"))] == [
         ["material", "pts/kg", "commission/kg"],
         ["ALU", "25", "0"],
         ["PET", "10", "2"],
-        ["TIN", "30", "0"],
+        ["ZINC", "30", "0"],
     ]
     assert [row[:2] for row in columns(ok(settings, "rates", "list", "--at", "2099-01-01T00:00"))][2] == [
         "PET",
@@ -101,10 +101,10 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
         "PET bottles",
         "10",
         "2",
-        "PET, BOTTLE, BOTTLES, FLASK, FLASKS, PLASTIC, PLASTICS",
+        "PET, BOTTLE, BOTTLES, FLASK, FLASKS, IGO, KARAMA, KWALBA, PLASTIC, PLASTICS",
     ]
-    assert materials["TIN"] == ["Tins", "30", "0", "TIN, TIN CAN, TINS"]
-    assert materials["GLASS"] == ["Glass", "-", "-", "GLASS, JAR, JARS"]
+    assert materials["ZINC"] == ["Zinc", "30", "0", "ZINC, ZINC CAN, ZINCS"]
+    assert materials["GLASS"] == ["Glass", "-", "-", "GLASS, GILAASI, GILASHI, IKO, JAR, JARS"]
 
     # collectors
     first = ok(settings, "collectors", "add", "--phone", "0803 000 0001", "--name", "Tunde", "--zone", "yaba")
@@ -249,8 +249,8 @@ REFUSALS = [
         "CANS already means ALU",
     ),
     (("materials", "add", "STEEL", "--name", "Steel", "--word", "a b c"), 1, "a word is letters only"),
-    (("materials", "words", "NOPE", "tin"), 1, "no material NOPE"),
-    (("materials", "words", "ALU", "tin", "bottles"), 1, "BOTTLES already means PET"),
+    (("materials", "words", "NOPE", "zinc"), 1, "no material NOPE"),
+    (("materials", "words", "ALU", "zinc", "bottles"), 1, "BOTTLES already means PET"),
 ]
 
 

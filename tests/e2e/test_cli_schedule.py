@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
+import sms
 from service.db import make_session_factory, transaction
 from service.models import Phone, PickupRequest
 from service.settings import Settings
@@ -64,7 +65,8 @@ def test_an_operator_previews_and_runs_a_days_reminders(settings: Settings, engi
         f"  [EN] Kolekt: Yaba collection is {label}, 08:00-12:00. Put your bags out. "
         "Text PICKUP to be on the route or SKIP to miss it."
     )
-    assert shown[2].startswith(f"  [PCM] Kolekt: Yaba collection na {label}")
+    # In Pidgin, its day in Pidgin too.
+    assert shown[2].startswith(f"  [PCM] Kolekt: Yaba collection na {sms.Day(TUESDAY).say('PCM')},")
     assert columns(shown[3:]) == [
         ["member", "phone", "lang", "gets"],
         ["K0001E", "+2348031000001", "EN", "gets it"],

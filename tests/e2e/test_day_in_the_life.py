@@ -96,7 +96,7 @@ def test_a_day_in_the_life(make_app: Callable[..., Flask], redis: Redis) -> None
     assert say(TUNDE, "TODAY") == ["Today: 5 pickups, 53.2 kg, 585 pts to members, 111 pts to you."]
 
     # Households look at their points and answer their receipts.
-    assert say(ADA, "BAL")[0].startswith("Kolekt: 101 pts (NGN 101). Last: +20 on ")
+    assert say(ADA, "BAL")[0].startswith("Kolekt: 101 pts (NGN 101). Last: +20, ")
     assert say(ADA, "HIST")[0].endswith("Bal 101.")
     (ada_first,) = read(app, select(Collection.reference).where(Collection.seq == 1))
     assert say(ADA, f"YES {ada_first}") == [f"Thanks! {ada_first} is confirmed."]

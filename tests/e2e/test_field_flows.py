@@ -1,9 +1,10 @@
 """The field flows end to end through signed Twilio webhooks: a collector's LOG, UNDO, NEW, ROUTE
-and TODAY; a household's JOIN, BAL, HIST, PICKUP, SKIP, YES, NO, RATE and CHECK; an operator's
+(in pages) and TODAY; a household's JOIN, BAL, HIST, PICKUP, SKIP, YES, NO, RATE and CHECK; an operator's
 decision on a dispute. Every bad input gets one reply and changes nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from redis import Redis
 from sqlalchemy import func, select
 
 import ledger
+import sms
 from service.accounts import collector_account, member_account
 from service.db import transaction
 from service.models import (
@@ -174,7 +176,7 @@ def test_a_pickup_is_credited_at_the_rates_in_force_and_both_sides_are_told(app:
             .order_by(OutboxMessage.id)
         ).scalars()
         assert (answer, receipt) == (True, False)
-    assert only_reply(app, ADA, "BAL").startswith("Kolekt: 81 pts (NGN 81). Last: +81 on ")
+    assert only_reply(app, ADA, "BAL").startswith("Kolekt: 81 pts (NGN 81). Last: +81, ")
     assert only_reply(app, TUNDE, "BAL") == "Kolekt: your commission is 15 pts. Text TODAY for today."
 
 
@@ -348,6 +350,51 @@ def test_pickup_skip_route_and_today(app: Flask) -> None:
     say(app, TUNDE, f"LOG {code_of(app, ADA)} PET 4.5 ALU 1.2")
     say(app, TUNDE, f"LOG {code_of(app, BOLA)} SACHET 2")
     assert only_reply(app, TUNDE, "TODAY") == "Today: 2 pickups, 7.7 kg, 97 pts to members, 17 pts to you."
+
+
+def test_route_in_pages_route_2_and_route_more(app: Flask) -> None:
+    """16 requests make a route of several pages: ROUTE is page 1, ROUTE 2 page 2, ROUTE MORE
+    the page after the last one sent, then "that was the last page"; every stop is on one page,
+    in the order asked, each reply within the route's two segments."""
+    phones = [f"+23480500000{number:02d}" for number in range(1, 17)]
+    for number, phone in enumerate(phones, start=1):
+        say(app, phone, f"JOIN Neighbour {number}, {100 + number} Herbert Macaulay Road, Yaba, Lagos")
+        assert only_reply(app, phone, "PICKUP 2 bags" if number % 2 else "PICKUP").startswith("OK, pickup")
+    codes = [code_of(app, phone) for phone in phones]
+
+    first = only_reply(app, TUNDE, "ROUTE")
+    header = re.fullmatch(r"Route (\w{3} \d{1,2} \w{3}) 1/(\d): (.*)\. Text ROUTE 2 for more\.", first)
+    assert header, first
+    day, pages = header[1], int(header[2])
+    assert pages >= 3
+    sent = [first]
+    for number in range(2, pages + 1):
+        sent.append(only_reply(app, TUNDE, "ROUTE MORE" if number % 2 else "route next"))
+        assert sent[-1].startswith(f"Route {day} {number}/{pages}: ")
+    assert sent[-1].endswith(". End of route.")
+    listed = [
+        re.fullmatch(r"Route [^:]+: (.*)\. (Text ROUTE \d+ for more|End of route)\.", reply) for reply in sent
+    ]
+    stops = [stop for found in listed if found for stop in found[1].split("; ")]
+    assert [stop.split()[0] for stop in stops] == codes
+    assert stops[0] == f"{codes[0]} 101 Herbert Macaulay Road (2 bags)"  # cut after "Road,", not in it
+    assert stops[1] == f"{codes[1]} 102 Herbert Macaulay Road"
+    assert all(sms.segments(reply).encoding == "GSM-7" and sms.segments(reply).count <= 2 for reply in sent)
+
+    assert only_reply(app, TUNDE, "ROUTE MORE") == (
+        f"That was the last page of the route for {day} (16 stops). Text ROUTE for page 1 again."
+    )
+    assert only_reply(app, TUNDE, "ROUTE 2") == sent[1]
+    assert only_reply(app, TUNDE, "ROUTE MORE") == sent[2]  # the page after ROUTE 2
+    assert only_reply(app, KEMI, "ROUTE MORE") == first  # each collector's own: none sent yet
+    assert only_reply(app, TUNDE, "ROUTE 1") == first
+    assert only_reply(app, TUNDE, "ROUTE 9") == (
+        f"The route for {day} has no page 9: it has {pages}. Text ROUTE for page 1."
+    )
+    assert only_reply(app, TUNDE, "ROUTE MORE") == sent[1]  # ROUTE 9 sent nothing to go on from
+    assert only_reply(app, TUNDE, "ROUTE 0") == (
+        "Send ROUTE for the first page of stops, ROUTE 2 for the second, ROUTE MORE for the next."
+    )
 
 
 def test_a_household_without_a_zone_is_told_so(app: Flask) -> None:

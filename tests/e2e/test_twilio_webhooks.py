@@ -189,8 +189,8 @@ def test_an_empty_body_is_a_real_text_and_gets_help(app: Flask) -> None:
     form = twilio_inbound_form("")
     assert signed_post(app.test_client(), TWILIO_INBOUND, form).status_code == 200
     (reply,) = outbox_rows(app)
-    assert reply.template == "empty"
-    assert reply.body == "Text HELP to see what you can do with Kolekt."
+    assert reply.template == "help_stranger"  # from a number that is nobody's yet: how to join
+    assert reply.body.startswith("Kolekt gives points for bottles, sachets and cans. To join, text JOIN")
 
 
 def test_a_sender_that_is_not_a_phone_number_is_a_bad_request(app: Flask, subtests: pytest.Subtests) -> None:
@@ -278,7 +278,8 @@ def test_a_household_conversation_end_to_end(app: Flask, redis: Redis) -> None:
     assert phone is not None and phone.language == "PCM"
 
     assert say("BAL") == [
-        "queued|balance_new|PCM|Kolekt: you get 0 pts. No pickup yet. Text PICKUP make we come."
+        "queued|balance_new|PCM|Kolekt: you get 0 pts. We never do pickup for you yet. "
+        "Text PICKUP make we come."
     ]
 
     # Twilio confirms STOP itself: Kolekt records the opt-out and stays silent.
@@ -317,7 +318,7 @@ def test_balance_reports_points_and_the_last_credit(app: Flask) -> None:
     twilio_text(client, "BAL", sid=sid)
     (reply,) = replies_to_sid(app, sid)
     assert reply.template == "balance"
-    assert reply.body.startswith("Kolekt: 57 pts (NGN 57). Last: +57 on ")
+    assert reply.body.startswith("Kolekt: 57 pts (NGN 57). Last: +57, ")
     assert reply.body.endswith(". Text REWARDS to spend.")
 
 
@@ -348,16 +349,16 @@ def test_every_carrier_opt_in_word_opts_back_in_silently(app: Flask, subtests: p
 def test_anything_else_gets_exactly_one_reply(app: Flask, subtests: pytest.Subtests) -> None:
     client = app.test_client()
     cases = {
-        "blah": "unknown_command",
-        "hello there": "unknown_command",
+        "blah": "stranger_unknown",
+        "hello there": "stranger_unknown",
         "\U0001f600 BAL?": "not_member",
         "BALANCE please now": "not_member",
-        "\u200b": "empty",
+        "\u200b": "help_stranger",
         "REDEEM AIRTIME 200": "not_member",
         "LOG K0001E PET 1": "not_for_role",
         "CHECK ABCD": "check_unknown",
         "LANG XX": "bad_language",
-        "LANG HA": "language_pending",
+        "LANG HA": "language_set",
         "JOIN": "missing_name",
     }
     for number, (text, template) in enumerate(cases.items()):
@@ -374,8 +375,11 @@ def test_a_text_not_understood_says_so_once(app: Flask) -> None:
     sid = message_sid()
     twilio_text(app.test_client(), "blah blah", sid=sid)
     (reply,) = replies_to_sid(app, sid)
-    assert reply.body == 'Sorry, we did not understand "BLAH". Text HELP for the commands.'
-    assert (reply.template, reply.status) == ("unknown_command", "queued")
+    assert (
+        reply.body
+        == 'We did not understand "BLAH". To join Kolekt, text JOIN and your name, e.g. JOIN Ada Okafor'
+    )
+    assert (reply.template, reply.status) == ("stranger_unknown", "queued")
     (inbound,) = inbound_rows(app)
     assert inbound.command == "parse-error:unknown_command"
 
@@ -543,9 +547,7 @@ def test_a_status_twilio_does_not_use_for_sent_texts_is_a_bad_request(
             assert outbox_row(app, reply).status == "queued"
 
 
-def test_a_language_without_texts_is_saved_and_answered_in_english(
-    app: Flask, subtests: pytest.Subtests
-) -> None:
+def test_hausa_and_igbo_are_answered_in_hausa_and_igbo(app: Flask, subtests: pytest.Subtests) -> None:
     client = app.test_client()
     for number, (code, name) in enumerate((("HA", "Hausa"), ("ig", "Igbo"))):
         with subtests.test(code):
@@ -553,15 +555,12 @@ def test_a_language_without_texts_is_saved_and_answered_in_english(
             sid = message_sid()
             twilio_text(client, f"LANG {code}", sid=sid, sender=sender)
             (reply,) = replies_to_sid(app, sid)
-            assert (
-                reply.body == f"OK, {name} saved. Until {name} texts are ready, Kolekt texts you in English."
-            )
+            assert reply.language == code.upper() and reply.template == "language_set"
+            assert name in reply.body and "English" not in reply.body
             phone = phone_row(app, sender)
             assert phone is not None and phone.language == code.upper()
             sid = message_sid()
             twilio_text(client, "BAL", sid=sid, sender=sender)
             (reply,) = replies_to_sid(app, sid)
-            assert (reply.language, reply.body) == (
-                code.upper(),
-                "You are not in Kolekt yet. Text JOIN and your name, e.g. JOIN Ada Okafor",
-            )
+            assert (reply.language, reply.template) == (code.upper(), "not_member")
+            assert reply.body != "You are not in Kolekt yet. Text JOIN and your name, e.g. JOIN Ada Okafor"

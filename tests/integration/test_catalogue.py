@@ -107,16 +107,16 @@ def words_of(session: Session, code: str) -> set[str]:
 
 
 def test_a_material_is_added_with_its_code_and_synonyms_as_words(session: Session) -> None:
-    add_material(session, " tin ", " Tins ", ["tins", "Tin   can", "TINS"], NOW)
-    name = session.execute(select(materials_t.c.name).where(materials_t.c.code == "TIN")).scalar_one()
-    assert name == "Tins"
-    assert words_of(session, "TIN") == {"TIN", "TINS", "TIN CAN"}
+    add_material(session, " zinc ", " Zincs ", ["zincs", "Zinc   can", "ZINCS"], NOW)
+    name = session.execute(select(materials_t.c.name).where(materials_t.c.code == "ZINC")).scalar_one()
+    assert name == "Zincs"
+    assert words_of(session, "ZINC") == {"ZINC", "ZINCS", "ZINC CAN"}
     # More words later: only the new ones are reported, repeats and known ones are no error.
-    assert add_words(session, "tin", ["tinny", "TINS", "Tinny"]) == ["TINNY"]
-    assert words_of(session, "TIN") == {"TIN", "TINS", "TIN CAN", "TINNY"}
+    assert add_words(session, "zinc", ["zincny", "ZINCS", "Zincny"]) == ["ZINCNY"]
+    assert words_of(session, "ZINC") == {"ZINC", "ZINCS", "ZINC CAN", "ZINCNY"}
 
     with pytest.raises(CatalogueError, match="exists already"):
-        add_material(session, "TIN", "Tins again", [], NOW)
+        add_material(session, "ZINC", "Zincs again", [], NOW)
 
 
 @pytest.mark.parametrize(
@@ -144,28 +144,28 @@ def test_a_word_meaning_another_material_is_refused_and_none_of_the_others_is_ad
 ) -> None:
     before = material_words(session)
     with pytest.raises(CatalogueError, match="BOTTLES already means PET"):
-        add_words(session, "ALU", ["tin", "bottles"])
+        add_words(session, "ALU", ["zinc", "bottles"])
     assert material_words(session) == before
     with pytest.raises(CatalogueError, match="no material XYZ"):
-        add_words(session, "xyz", ["tin"])
+        add_words(session, "xyz", ["zinc"])
     assert material_words(session) == before
 
 
 def test_the_vocabulary_sees_a_new_word_at_once(session: Session) -> None:
-    log = f"LOG {sms.member_code(7)} TINS 2"
+    log = f"LOG {sms.member_code(7)} ZINCS 2"
     refused = sms.parse(log, "collector", vocabulary(session, "NG"))
     assert isinstance(refused, sms.ParseError) and refused.reason == "unknown_material"
 
-    add_material(session, "TIN", "Tins", ["tins"], NOW)
+    add_material(session, "ZINC", "Zincs", ["zincs"], NOW)
     parsed = sms.parse(log, "collector", vocabulary(session, "NG"))
     assert isinstance(parsed, Log)
-    assert [(line.material, line.grams) for line in parsed.lines] == [("TIN", 2000)]
+    assert [(line.material, line.grams) for line in parsed.lines] == [("ZINC", 2000)]
 
     # A word written behind the catalogue's back waits for the cache; forgetting it shows the word.
-    session.execute(insert(material_words_t), {"word": "TINNIES", "material_code": "TIN"})
-    assert "TINNIES" not in vocabulary(session, "NG").materials
+    session.execute(insert(material_words_t), {"word": "ZINCNIES", "material_code": "ZINC"})
+    assert "ZINCNIES" not in vocabulary(session, "NG").materials
     forget_vocabulary()
-    assert vocabulary(session, "NG").materials["TINNIES"] == "TIN"
+    assert vocabulary(session, "NG").materials["ZINCNIES"] == "ZINC"
 
 
 # --- rates -------------------------------------------------------------------------------------------
@@ -310,3 +310,38 @@ def test_a_collector_is_suspended_and_activated_by_phone(session: Session) -> No
     with pytest.raises(CatalogueError, match="no collector with phone"):
         set_collector_status(session, MEMBER_PHONE, "suspended")
     assert collector_by_phone(session, COLLECTOR_PHONE) == collector
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        (["bal"], "BAL is a command word"),
+        (["KG"], "KG is a command word or a unit"),
+        (["stop"], "STOP is a command word"),
+        (["pure help"], "HELP is a command word"),
+        (["owo"], "OWO is a command word"),  # Yoruba's word for BAL
+    ],
+)
+def test_a_material_word_that_people_type_as_a_command_is_refused(
+    session: Session, words: list[str], reason: str
+) -> None:
+    before = material_words(session)
+    with pytest.raises(CatalogueError, match=reason):
+        add_words(session, "PET", words)
+    assert material_words(session) == before
+
+
+def test_the_default_words_of_every_language_are_there_and_none_is_a_command() -> None:
+    assert set(sms.grammar.DEFAULT_MATERIALS).isdisjoint(sms.reserved_words())
+    for word in ("KWALBA", "LEDA", "AGOLO", "NAILON", "TIN"):
+        assert word in sms.grammar.DEFAULT_MATERIALS
+
+
+def test_the_migration_gives_a_programme_the_local_material_words(session: Session) -> None:
+    words = material_words(session)
+    assert (words["KWALBA"], words["ORA"], words["NAILON"], words["TIN"]) == (
+        "PET",
+        "SACHET",
+        "SACHET",
+        "ALU",
+    )

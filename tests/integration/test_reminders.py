@@ -181,8 +181,9 @@ def test_the_evening_before_each_household_gets_one_reminder_in_its_language(
         "Kolekt: Yaba collection is Tue 1 Dec, 08:00-12:00. Put your bags out. "
         "Text PICKUP to be on the route or SKIP to miss it."
     )
-    assert texts[people["pcm"].phone].body.startswith("Kolekt: Yaba collection na Tue 1 Dec")
-    assert texts[people["yo"].phone].body.startswith("Kolekt: gbigbe Yaba ni Tue 1 Dec")
+    # Each in its own language, its day too.
+    assert texts[people["pcm"].phone].body.startswith("Kolekt: Yaba collection na Tiu 1 Dis")
+    assert texts[people["yo"].phone].body.startswith("Kolekt: gbigbe Yaba ni Isegun 1/12")
     for text in texts.values():
         assert (text.segments, text.encoding, text.status, text.reply) == (1, "GSM-7", "queued", False)
     keyed = read(runtime, select(Reminder))

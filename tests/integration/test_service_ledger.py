@@ -137,7 +137,7 @@ def test_upgrade_and_seed_demo_are_idempotent(
     # the demo households are real members: the simulator's phone has their points
     simulated = runner.invoke(args=["sms", "simulate", "--from", HOUSEHOLDS[0][0], "BAL"])
     assert simulated.exit_code == 0, simulated.output
-    assert "< Kolekt: 210 pts (NGN 210). Last: +36 on " in simulated.output
+    assert "< Kolekt: 210 pts (NGN 210). Last: +36, " in simulated.output
     app.extensions["kolekt.runtime"].close()
 
 

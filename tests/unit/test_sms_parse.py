@@ -194,10 +194,16 @@ def test_collector_refusals(text: str, expected: str) -> None:
 
 
 def test_a_word_one_typo_from_two_commands_is_not_guessed() -> None:
+    vocabulary = parsing.Vocabulary(keywords={**parsing.DEFAULT_KEYWORDS, "ZIM": "HIST", "ZIP": "HELP"})
+    assert parse("ZIX", "household", vocabulary) == ParseError("unknown_command", {"word": "ZIX"})
+    assert parse("ZIM", "household", vocabulary) == History()  # exact beats close
+    assert parse("HISX", "household", vocabulary) == History()
+
+
+def test_a_commands_own_name_is_tried_before_the_other_words() -> None:
     vocabulary = parsing.Vocabulary(keywords={**parsing.DEFAULT_KEYWORDS, "BAM": "HIST"})
-    assert parse("BAN", "household", vocabulary) == ParseError("unknown_command", {"word": "BAN"})
-    assert parse("BAM", "household", vocabulary) == History()  # exact beats close
-    assert parse("BAN", "household") == Balance()  # only BAL is that close by default
+    assert parse("BAN", "household", vocabulary) == Balance()  # BAL's own name, before BAM
+    assert parse("LGO K0001E PET 2", "collector").__class__.__name__ == "Log"  # LOG before Igbo's EGO
 
 
 def test_a_programme_can_add_materials_and_change_the_line_limit() -> None:

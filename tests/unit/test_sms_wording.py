@@ -1,5 +1,5 @@
 """How values are written in a text (``sms.wording``): kilograms, a pickup's lines, first names,
-short dates and lists cut to fit, always GSM-7."""
+short dates, lists cut to fit or into pages and values shortened at a word, always GSM-7."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sms
+from sms.wording import paginate, septets, shorten
 
 GRAMS = st.integers(min_value=0, max_value=10**9)
 
@@ -57,3 +58,51 @@ def test_a_list_fits_its_width_and_says_how_many_were_left_out(items: list[str],
 def test_a_member_code_is_masked_for_anyone_who_checks_a_receipt() -> None:
     assert sms.mask_code("K4821X") == "K***1X"
     assert sms.mask_code("K12X") == "K*2X"
+
+
+# Values as people type them, with the punctuation a cut can leave and GSM-7's two-septet characters.
+TYPED = st.text(alphabet="ABCKRady0123456789 ,;:.-/&()[]~", max_size=80)
+TRAILING = (" ", ",", ";", ":", "-", "/", "&", "+", ".")
+
+
+def test_an_address_is_shortened_after_a_whole_word_without_the_punctuation_the_cut_leaves() -> None:
+    assert shorten("112 Herbert Macaulay Road, Sabo Yaba", 30) == "112 Herbert Macaulay Road"
+    assert shorten("12 Adeniyi St, Yaba, Lagos", 30) == "12 Adeniyi St, Yaba, Lagos"
+    assert shorten("12 Adeniyi St., ", 30) == "12 Adeniyi St"
+    assert shorten("  3   Oju\nSt  ", 30) == "3 Oju St"
+    assert shorten("Plot 7 Àjàyí Crescent", 17) == "Plot 7 Ajàyi"  # à is GSM-7, í is not
+    assert shorten("Oluwaseunfunmilayo", 8) == "Oluwaseu"  # one word longer than the width
+    assert shorten("", 30) == ""
+    assert shorten("[Gate] 4", 9) == "[Gate]" and shorten("[Gate] 4", 7) == "[Gate"  # "[" and "]" cost two
+
+
+@given(TYPED, st.integers(min_value=1, max_value=60))
+def test_a_shortened_value_fits_ends_at_a_word_and_not_on_punctuation(text: str, width: int) -> None:
+    short = shorten(text, width)
+    whole = " ".join(text.split())
+    assert septets(short) <= width and sms.is_gsm7(short)
+    assert not short.endswith(TRAILING)
+    assert whole.startswith(short)
+    if septets(whole.split()[0] if whole.split() else "") <= width:  # else the one word is cut
+        rest = whole[len(short) :]
+        assert rest == "" or rest[0] in TRAILING, (short, rest)
+
+
+def test_pages_example() -> None:
+    stops = ["K0001E 12 Adeniyi St (2 bags)", "K0002C 3 Oju St", "K0003A 9 Akoka Rd"]
+    assert paginate(stops, 40) == [stops[:1], stops[1:]]
+    assert paginate(stops, 46) == [stops[:2], stops[2:]]
+    assert paginate(stops, 200) == [stops]
+    assert paginate([], 200) == []
+
+
+@given(st.lists(TYPED, max_size=40), st.integers(min_value=10, max_value=300))
+def test_every_item_is_on_exactly_one_page_in_order_and_each_page_fits(items: list[str], width: int) -> None:
+    pages = paginate(items, width)
+    expected = [item if septets(item) <= width else shorten(item, width) for item in items]
+    assert [item for page in pages for item in page] == expected
+    assert all(page for page in pages)
+    for number, page in enumerate(pages):
+        assert septets("; ".join(page)) <= width
+        if number:  # a page starts only with what did not fit on the one before
+            assert septets("; ".join([*pages[number - 1], page[0]])) > width

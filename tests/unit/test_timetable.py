@@ -150,7 +150,7 @@ def test_the_local_day_is_lagos_s_not_utc_s() -> None:
     ],
 )
 def test_a_day_is_named_without_a_leading_zero(day: date, label: str) -> None:
-    assert day_label(day) == label
+    assert str(day_label(day)) == label
 
 
 # --- collection days ------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def test_a_second_no_says_there_is_one_already(world: World, uow: Uow) -> None:
         no(uow(), world.ada, pickup.reference)
     assert (refused.value.template, refused.value.values) == (
         "dispute_exists",
-        {"ref": pickup.reference, "status": "open"},
+        {"ref": pickup.reference, "status": sms.Word("status_open")},
     )
 
 

@@ -20,10 +20,12 @@ HANDLERS: Mapping[type, Handler] = {
     # anyone
     commands.Help: general.help_,
     commands.Language: general.language,
+    commands.Terms: general.terms,
     commands.Stop: general.stop,
     commands.Start: general.start,
     # households (BAL answers a collector too, with their commission)
     commands.Join: households.join,
+    commands.TopUp: households.top_up,
     commands.Balance: households.balance,
     commands.History: households.history,
     commands.Pickup: households.pickup,
@@ -46,3 +48,4 @@ HANDLERS: Mapping[type, Handler] = {
 }
 
 not_open = general.not_open
+unreadable = general.unreadable

@@ -44,7 +44,12 @@ def undo(conversation: Conversation, command: commands.Undo) -> None:
 
 def register(conversation: Conversation, command: commands.Register) -> None:
     member = households.register_at_door(
-        conversation.uow, conversation.collector_id(), command.phone, command.name, command.address
+        conversation.uow,
+        conversation.collector_id(),
+        command.phone,
+        command.name,
+        command.address,
+        language=command.language,
     )
     conversation.reply("registered", name=sms.first_name(member.name), code=member.member_code)
 
@@ -57,13 +62,27 @@ def today(conversation: Conversation, _command: commands.Today) -> None:
     )
 
 
-def route(conversation: Conversation, _command: commands.Route) -> None:
-    found = collection_days.route(conversation.uow, conversation.collector_id())
+def route(conversation: Conversation, command: commands.Route) -> None:
+    """ROUTE, ROUTE 2, ROUTE MORE: one page of the route, saying which of how many and what to text
+    for the next; a route of one page reads as it always did ("Route Tue 24 Nov: ...")."""
+    found = collection_days.route_page(
+        conversation.uow, conversation.collector_id(), command.page, more=command.more
+    )
     when = day_label(found.day)
-    if not found.stops:
+    if not found.total:
         conversation.reply("route_empty", date=when, zone=found.zone.name)
-        return
-    conversation.reply("route", date=when, list=collection_days.describe_route(found))
+    elif not found.text and command.more:
+        conversation.reply("route_end", date=when, count=found.total)
+    elif not found.text:
+        conversation.reply("route_no_page", date=when, page=found.page, pages=found.pages)
+    elif found.pages == 1:
+        conversation.reply("route", date=when, list=found.text)
+    elif found.page < found.pages:
+        conversation.reply(
+            "route_page", date=when, page=found.page, pages=found.pages, list=found.text, next=found.page + 1
+        )
+    else:
+        conversation.reply("route_last", date=when, page=found.page, pages=found.pages, list=found.text)
 
 
 def pin(conversation: Conversation, command: commands.Pin) -> None:

@@ -1,4 +1,5 @@
-"""What anyone may text, whatever their role: HELP, LANG, STOP and START."""
+"""What anyone may text, whatever their role: HELP, LANG, TERMS, STOP and START; and the answer to
+a text that could not be read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import sms
 from service.channels.conversation import Conversation
 from service.usecases import phones
+from service.usecases.terms import terms as programme_terms
 from sms import commands
 
 
@@ -15,17 +17,39 @@ def not_open(conversation: Conversation, command: Any) -> None:
     conversation.reply("not_open", command=type(command).__name__.upper())
 
 
+def _stranger(conversation: Conversation) -> bool:
+    """A number that is nobody's in the programme yet: what it needs to hear is how to join."""
+    return conversation.role == "household" and conversation.household is None
+
+
 def help_(conversation: Conversation, _command: commands.Help) -> None:
-    conversation.reply(f"help_{conversation.role}")
+    conversation.reply("help_stranger" if _stranger(conversation) else f"help_{conversation.role}")
+
+
+def unreadable(conversation: Conversation, error: commands.ParseError) -> None:
+    """The one reply to a text that could not be read; a stranger's says how to join."""
+    if _stranger(conversation) and error.reason == "empty":
+        conversation.reply("help_stranger")
+    elif _stranger(conversation) and error.reason == "unknown_command":
+        conversation.reply("stranger_unknown", **error.details)
+    else:
+        conversation.reply(error.reason, **error.details)
+
+
+def terms(conversation: Conversation, _command: commands.Terms) -> None:
+    found = programme_terms(conversation.uow.settings)
+    if found.own:
+        conversation.reply("terms", terms=found.own)
+    else:
+        conversation.reply(
+            "terms_default", rate=found.naira_per_point, hours=found.dispute_hours, url=found.url
+        )
 
 
 def language(conversation: Conversation, command: commands.Language) -> None:
     phones.set_language(conversation.uow.session, conversation.sender, command.code, conversation.uow.now)
     conversation.language = command.code
-    name = sms.LANGUAGE_NAMES[command.code]
-    conversation.reply(
-        "language_set" if sms.has_templates(command.code) else "language_pending", language=name
-    )
+    conversation.reply("language_set", language=sms.LANGUAGE_NAMES[command.code])
 
 
 def stop(conversation: Conversation, _command: commands.Stop) -> None:

@@ -16,9 +16,20 @@ from sms import commands
 
 
 def join(conversation: Conversation, command: commands.Join) -> None:
+    if command.language is not None:  # joined in Yoruba, Hausa or Igbo words: answered in them
+        conversation.language = command.language
     conversation.household = households.join(
-        conversation.uow, conversation.sender, command.name, command.address
+        conversation.uow, conversation.sender, command.name, command.address, language=command.language
     )
+
+
+def top_up(conversation: Conversation, _command: commands.TopUp) -> None:
+    """TOP UP, AIRTIME: how to turn points into airtime (nothing is spent unasked)."""
+    if conversation.household is None:
+        conversation.reply("not_member")
+        return
+    found = points.statement(conversation.uow.session, conversation.household, latest=0)
+    conversation.reply("topup_how", points=found.points)
 
 
 def _movement(conversation: Conversation, move: points.Movement) -> str:
@@ -40,7 +51,7 @@ def balance(conversation: Conversation, _command: commands.Balance) -> None:
         "balance",
         points=found.points,
         naira=found.points * conversation.uow.settings.kobo_per_point // 100,
-        last=_movement(conversation, found.latest[0]).replace(" ", " on ", 1),
+        last=_movement(conversation, found.latest[0]).replace(" ", ", ", 1),
     )
 
 
@@ -81,10 +92,10 @@ def check(conversation: Conversation, command: commands.Check) -> None:
     conversation.reply(
         "check_ok",
         ref=found.ref,
-        what=found.what,
+        what=sms.Word.or_text(f"kind_{found.what}", found.what),
         points=found.points,
-        member=found.party,
-        date=found.occurred_at.astimezone(conversation.uow.settings.zone).strftime("%d %b %Y").lstrip("0"),
+        member=sms.Word.or_text(f"kind_{found.party}", found.party),
+        date=conversation.date(found.occurred_at),
     )
 
 

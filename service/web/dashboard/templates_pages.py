@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 import sms
 from service.web.dashboard.base import ANYONE, blueprint, requires, settings
+from sms import catalogues
 from sms.templates import BUDGETS, EN, LANGUAGE_NAMES, TEMPLATES, WIDTHS, render, template
 
 # Long but real values: the widest names, places and numbers a reply meets (cut to their widths,
@@ -91,18 +92,23 @@ def _placeholders(text: str) -> set[str]:
 
 
 def previews(programme_name: str) -> list[list[Preview]]:
-    """Every template key (English's order), each in every language with templates."""
+    """Every template key (English's order), each in every language; ``own`` when the language's
+    catalogue has it (else it would go out in English)."""
     found = []
+    own = {
+        language: set(EN) if language == "EN" else catalogues.translated_keys(language)
+        for language in TEMPLATES
+    }
     for key in EN:
         rows = []
-        for language, own_texts in TEMPLATES.items():
+        for language in TEMPLATES:
             values = {
                 name: programme_name if name == "programme" else SAMPLES.get(name, "8" * WIDTHS.get(name, 20))
                 for name in _placeholders(template(key, language))
             }
             text = render(key, language, **values)
             rows.append(
-                Preview(key, language, key in own_texts, text, sms.segments(text), BUDGETS.get(key, 1))
+                Preview(key, language, key in own[language], text, sms.segments(text), BUDGETS.get(key, 1))
             )
         found.append(rows)
     return found
@@ -121,4 +127,5 @@ def template_preview() -> ResponseReturnValue:
         over=[row for row in flat if row.over_budget],
         count=len(flat),
         without=[name for code, name in LANGUAGE_NAMES.items() if code not in TEMPLATES],
+        missing=sum(1 for rows in found for row in rows if not row.own),
     )

@@ -1,0 +1,5 @@
+import sys
+
+from sms.catalogues import main
+
+sys.exit(main(sys.argv[1:]))
