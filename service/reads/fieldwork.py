@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import sms
 from ledger.refs import normalise as normalise_reference
-from service.models import collections_t, households_t, material_words_t, materials_t
+from service.models import collections_t, households_t, material_words_t, materials_t, phones_t
 from service.reads.people import PickupLine, lines_of
 from service.usecases import Refused
 from service.usecases.catalogue import current_rates
@@ -29,17 +29,25 @@ class HouseholdEntry(NamedTuple):
     address: str | None
     zone_id: int | None
     status: str
+    language: str  # the language its phone is texted in (sms.LANGUAGES)
 
 
-_HOUSEHOLDS = select(
-    households_t.c.id,
-    households_t.c.member_code,
-    households_t.c.name,
-    households_t.c.phone,
-    households_t.c.address,
-    households_t.c.zone_id,
-    households_t.c.status,
-).where(households_t.c.member_code.is_not(None))
+_HOUSEHOLDS = (
+    select(
+        households_t.c.id,
+        households_t.c.member_code,
+        households_t.c.name,
+        households_t.c.phone,
+        households_t.c.address,
+        households_t.c.zone_id,
+        households_t.c.status,
+        # English for a number with no row of its own (as the outbox texts it).
+        func.coalesce(phones_t.c.language, "EN"),
+    )
+    .select_from(households_t)
+    .outerjoin(phones_t, phones_t.c.number == households_t.c.phone)
+    .where(households_t.c.member_code.is_not(None))
+)
 
 
 def _like(text: str) -> str:

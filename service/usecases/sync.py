@@ -22,13 +22,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import sms
 from service.models import households_t
+from service.outbox import language_of
 from service.runtime import Runtime
 from service.settings import Settings
 from service.unit_of_work import Gathered, UnitOfWork
@@ -43,7 +44,7 @@ from service.usecases.households import (
     register_household,
     welcome,
 )
-from service.usecases.phones import ensure_phone
+from service.usecases.phones import ensure_phone, set_language
 from service.usecases.pickups import Logged, lock_collector, log_pickup, send_receipt
 from service.usecases.roles import Collector, get_collector, role_of
 from service.usecases.zones import get_zone
@@ -81,6 +82,7 @@ REFUSED_FIELDS = {
     "bad_phone": "phone",
     "not_a_member_phone": "phone",
     "bad_name": "name",
+    "bad_language": "language",
     "no_zone": "zone_id",
 }
 
@@ -97,6 +99,9 @@ class NewHousehold:
     phone: str  # as typed: any common form
     name: str
     address: str | None = None
+    # The household's language (one of ``sms.LANGUAGES``), when the collector gave one: its phone
+    # is texted in it from its welcome on. None: the phone's own (English unless it sent LANG).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,8 @@ class Result:
     reference: str | None = None
     points: int | None = None
     household: Member | None = None
+    # The language the household's phone is texted in (with ``household``).
+    language: str | None = None
     original: Original | None = None
     reason: Reason | None = None
     fields: dict[str, Any] | None = None
@@ -170,7 +177,9 @@ def register_from_app(
     """A household registered at the door: ``(created, member)``; ``(duplicate, member)`` when
     this id was synced before; ``(existing, member)`` when the phone is a member's already (for a
     ``collector``, one they may read: another zone's member is ``Refused("member_elsewhere")``,
-    nothing of it told). Texts the new member its welcome. Raises ``Refused``."""
+    nothing of it told). Texts the new member its welcome, in the operation's language when it
+    gives one (the phone is texted in it from then on; without one, the phone keeps its own).
+    A found member's language is left as it is. Raises ``Refused``."""
     session, settings, now = uow.session, uow.settings, uow.now
     seen = member_by_client_id(session, operation.client_id)
     if seen is not None:
@@ -181,6 +190,8 @@ def register_from_app(
     name = " ".join(operation.name.split())
     if not name or len(name) > 80:
         raise Refused("bad_name")
+    if operation.language is not None and operation.language not in sms.LANGUAGES:
+        raise Refused("bad_language", language=operation.language[:10])
     if role_of(session, phone)[0] != "household":
         raise Refused("not_a_member_phone", phone=phone)
     existing = member_by_phone(session, phone)
@@ -191,6 +202,8 @@ def register_from_app(
             raise Refused("member_elsewhere", phone=phone)
         return EXISTING, existing
     ensure_phone(session, phone, now)
+    if operation.language is not None:
+        set_language(session, phone, operation.language, now)
     address = " ".join((operation.address or "").split()) or None
     member = register_household(session, phone, name, address, "app", now, zone_id=zone_id)
     session.execute(
@@ -302,7 +315,14 @@ def _apply(
             # For the app, a phone already a member's is that household: its pickups go to it.
             adopt_client_id(uow.session, member.id, operation.client_id)
             status = DUPLICATE
-        return Result(index, operation.client_id, "household", status, household=member)
+        return Result(
+            index,
+            operation.client_id,
+            "household",
+            status,
+            household=member,
+            language=language_of(uow.session, member.phone),
+        )
     named = operation.household.client_id
     if named is not None and named in known:
         # A household operation earlier in this batch registered or found it.
@@ -317,6 +337,7 @@ def _apply(
         reference=logged.reference,
         points=logged.points,
         household=member,
+        language=language_of(uow.session, member.phone),
         original=original,
     )
 
@@ -362,6 +383,12 @@ def sync(runtime: Runtime, collector_id: int, operations: Sequence[Operation], n
     return results
 
 
+class Registered(NamedTuple):
+    status: str  # created | duplicate | existing
+    member: Member
+    language: str  # the language its phone is texted in
+
+
 def register(
     runtime: Runtime,
     operation: NewHousehold,
@@ -369,13 +396,13 @@ def register(
     collector_id: int | None,
     zone_id: int | None,
     now: datetime,
-) -> tuple[str, Member]:
+) -> Registered:
     """A household registered through the API: by a collector (in their own zone; asking for
     another is ``Refused("not_your_zone")``) or by an operator (in ``zone_id``, which must exist).
-    ``(created | duplicate | existing, member)``; raises ``Refused``. The same id or phone sent at
-    the same moment by another request that won is found on a second try."""
+    ``(created | duplicate | existing, member, its language)``; raises ``Refused``. The same id or
+    phone sent at the same moment by another request that won is found on a second try."""
 
-    def work(uow: UnitOfWork) -> tuple[str, Member]:
+    def work(uow: UnitOfWork) -> Registered:
         zone, collector = zone_id, None
         if collector_id is not None:
             if zone_id is not None:
@@ -386,6 +413,7 @@ def register(
             zone = collector.zone_id
         elif zone is not None and get_zone(uow.session, zone) is None:
             raise Refused("no_zone", zone_id=zone)
-        return register_from_app(uow, operation, zone, collector)
+        status, member = register_from_app(uow, operation, zone, collector)
+        return Registered(status, member, language_of(uow.session, member.phone))
 
     return runtime.transact(work, now=now, attempts=2, retry_on=(IntegrityError,))

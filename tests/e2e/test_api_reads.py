@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from service.models import collections_t, collectors_t, households_t
+from service.models import collections_t, collectors_t, households_t, outbox_t, phones_t
 from service.usecases.catalogue import add_material
 from service.usecases.pickups import pickup_by_reference, reverse_pickup
 from tests.e2e.api_helpers import (
@@ -57,6 +57,7 @@ def test_a_collector_lists_the_households_of_their_own_zone_only(api: Api, musa:
         "address": "12 Adeniyi St, Yaba",
         "zone_id": YABA,
         "status": "active",
+        "language": "EN",
     }
     assert codes(api.get("/households", api.collector_token(KEMI))) == [api.code(NGOZI)]
     assert codes(api.get(f"/households?zone={YABA}", musa)) == [api.code(ADA), api.code(TUNDE)]
@@ -151,6 +152,7 @@ def test_a_collector_registers_a_household_once_and_it_is_welcomed_once(api: Api
         "address": "3 Ojuelegba Rd",
         "zone_id": YABA,
         "status": "active",
+        "language": "EN",
     }
     (welcome,) = api.outbox(NEWCOMER)
     assert welcome == (
@@ -228,14 +230,35 @@ def test_a_household_that_cannot_be_registered_is_422_with_the_field(
         ({"id": new_id(), "phone": NEWCOMER, "name": "X", "address": "a" * 161}, {"address"}),
         ({"id": new_id(), "phone": 2348071112222, "name": "X"}, {"phone"}),
         ({"id": new_id(), "phone": NEWCOMER, "name": "X", "colour": "red"}, {"colour"}),
+        ({"id": new_id(), "phone": NEWCOMER, "name": "X", "language": "FR"}, {"language"}),
+        ({"id": new_id(), "phone": NEWCOMER, "name": "X", "language": "yo"}, {"language"}),
+        ({"id": new_id(), "phone": NEWCOMER, "name": "X", "language": None}, {"language"}),
     ],
 )
 def test_a_registration_body_that_cannot_be_read_is_422(
     api: Api, musa: str, body: Any, fields: set[str]
 ) -> None:
+    households = api.count_households()
     error = error_of(api.post("/households", musa, json=body), 422, "unprocessable_entity")
     assert set(error["fields"]) == fields
     assert api.outbox(NEWCOMER) == []
+    assert api.count_households() == households
+    assert api.read(lambda s: s.execute(select(phones_t).where(phones_t.c.number == NEWCOMER)).all()) == []
+
+
+def test_a_household_registered_with_its_language_is_welcomed_in_it(api: Api, musa: str) -> None:
+    body = {"id": new_id(), "phone": NEWCOMER, "name": "Musa Bello", "language": "HA"}
+    response = api.post("/households", musa, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json["language"] == "HA"  # type: ignore[index]
+    language = select(phones_t.c.language).where(phones_t.c.number == NEWCOMER)
+    assert api.read(lambda s: s.execute(language).scalar()) == "HA"
+    welcome = select(outbox_t.c.template, outbox_t.c.language).where(outbox_t.c.to_phone == NEWCOMER)
+    assert [tuple(row) for row in api.read(lambda s: s.execute(welcome).all())] == [("welcome", "HA")]
+    code = api.code(NEWCOMER)
+    assert api.get(f"/households/{code}", musa).json["language"] == "HA"  # type: ignore[index]
+    again = api.post("/households", musa, json=body)
+    assert again.status_code == 200 and again.json == response.json
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 import service.usecases.sync
-from service.models import collection_lines_t, collections_t, households_t
+import sms
+from service.models import collection_lines_t, collections_t, households_t, outbox_t, phones_t
 from service.usecases.catalogue import add_material
 from tests.e2e.api_helpers import (
     ADA,
@@ -54,6 +55,7 @@ def test_a_pickup_is_credited_once_and_the_household_gets_its_receipt(api: Api, 
         "address": "12 Adeniyi St, Yaba",
         "zone_id": 1,
         "status": "active",
+        "language": "EN",
     }
     assert api.points(ADA) == before + 81
     assert api.commission() == commission_before + 15
@@ -226,6 +228,7 @@ def test_a_new_household_and_its_pickups_in_one_batch(api: Api, musa: str) -> No
         "address": "3 Ojuelegba Rd",
         "zone_id": 1,  # Musa's zone
         "status": "active",
+        "language": "EN",
     }
     assert credited["status"] == "created" and credited["household"]["code"] == code
     assert api.points(NEWCOMER) == 81
@@ -235,6 +238,106 @@ def test_a_new_household_and_its_pickups_in_one_batch(api: Api, musa: str) -> No
     # A later batch may name it by that id too (the pickup was queued behind a full batch).
     (later,) = api.sync(musa, [pickup_op({"id": household["id"]}, (("PET", 1000),))])
     assert later["status"] == "created" and api.points(NEWCOMER) == 91
+
+
+def texts_to(api: Api, phone: str) -> list[tuple[str, str]]:
+    """The texts written to ``phone``: (template, language), oldest first."""
+    query = select(outbox_t.c.template, outbox_t.c.language).where(outbox_t.c.to_phone == phone)
+    return [tuple(row) for row in api.read(lambda s: s.execute(query.order_by(outbox_t.c.id)).all())]
+
+
+def language_of_phone(api: Api, phone: str) -> str | None:
+    query = select(phones_t.c.language).where(phones_t.c.number == phone)
+    found: str | None = api.read(lambda s: s.execute(query).scalar())
+    return found
+
+
+def test_a_household_registered_in_hausa_is_welcomed_and_texted_in_hausa(api: Api, musa: str) -> None:
+    household = {**household_op("0807 111 2222", "Musa Bello", "4 Herbert Macaulay Way"), "language": "HA"}
+    created, credited = api.sync(musa, [household, pickup_op({"id": household["id"]}, PET_AND_ALU)])
+    assert created["status"] == "created", created
+    assert created["household"]["language"] == "HA"
+    assert credited["status"] == "created" and credited["household"]["language"] == "HA", credited
+    # Its phone is Hausa before its welcome is written: the welcome and the receipt go in Hausa.
+    assert language_of_phone(api, NEWCOMER) == "HA"
+    assert texts_to(api, NEWCOMER) == [("welcome", "HA"), ("receipt", "HA")]
+    (welcome,) = api.outbox(NEWCOMER, "welcome")
+    assert api.code(NEWCOMER) in welcome
+    # Read back, the household says its language.
+    one = api.get(f"/households/{api.code(NEWCOMER)}", musa)
+    assert one.status_code == 200 and one.json["language"] == "HA"  # type: ignore[index]
+    listed = api.get(f"/households?q={api.code(NEWCOMER)}", musa).json["households"]  # type: ignore[index]
+    assert [h["language"] for h in listed] == ["HA"]
+    # Sent again, it is the same household, and nothing is texted again.
+    (again,) = api.sync(musa, [household])
+    assert again["status"] == "duplicate" and again["household"]["language"] == "HA", again
+    assert len(texts_to(api, NEWCOMER)) == 2
+
+
+def test_every_language_is_taken(api: Api, musa: str) -> None:
+    phones = {language: f"+23480711100{n:02d}" for n, language in enumerate(sms.LANGUAGES)}
+    operations = [
+        {**household_op(phone, f"Member {language}"), "language": language}
+        for language, phone in phones.items()
+    ]
+    results = api.sync(musa, operations)
+    assert [r["status"] for r in results] == ["created"] * len(phones), results
+    assert [r["household"]["language"] for r in results] == list(sms.LANGUAGES)
+    for language, phone in phones.items():
+        assert language_of_phone(api, phone) == language
+        assert texts_to(api, phone) == [("welcome", language)]
+
+
+def test_without_a_language_a_phone_keeps_the_one_it_chose_and_a_given_one_wins(api: Api, musa: str) -> None:
+    """A number that texted LANG before it was registered keeps its language when the collector
+    gives none; a language the collector gives is the household's."""
+    other = "+2348071113333"
+    api.text(NEWCOMER, "LANG PCM")
+    api.text(other, "LANG YO")
+    kept, given = api.sync(
+        musa, [household_op(NEWCOMER, "Bisi Ade"), {**household_op(other, "Chidi Obi"), "language": "IG"}]
+    )
+    assert kept["status"] == given["status"] == "created", (kept, given)
+    assert kept["household"]["language"] == "PCM" and language_of_phone(api, NEWCOMER) == "PCM"
+    assert api.outbox(NEWCOMER, "welcome") and texts_to(api, NEWCOMER)[-1] == ("welcome", "PCM")
+    assert given["household"]["language"] == "IG" and language_of_phone(api, other) == "IG"
+    assert texts_to(api, other)[-1] == ("welcome", "IG")
+    # A number never heard of and given none: English, as before.
+    (plain,) = api.sync(musa, [household_op("+2348071114444", "Tayo Ade")])
+    assert plain["household"]["language"] == "EN"
+    assert texts_to(api, "+2348071114444") == [("welcome", "EN")]
+
+
+def test_a_members_phone_registered_again_with_a_language_keeps_its_own(api: Api, musa: str) -> None:
+    (found,) = api.sync(musa, [{**household_op(ADA, "Ada O."), "language": "YO"}])
+    assert found["status"] == "duplicate" and found["household"]["language"] == "EN", found
+    assert language_of_phone(api, ADA) == "EN"
+    assert api.outbox(ADA, "welcome") == []
+
+
+@pytest.mark.parametrize("language", ["FR", "ha", "Hausa", "", " HA", 5, None, ["HA"]])
+def test_a_household_in_a_language_we_do_not_text_is_refused_and_nothing_is_written(
+    api: Api, musa: str, language: Any
+) -> None:
+    household = {**household_op(NEWCOMER, "Bisi Ade"), "language": language}
+    pickup = pickup_op({"id": household["id"]}, PET_AND_ALU)
+    households, pickups, transfers = api.count_households(), api.count_pickups(), api.transfers()
+    refused, not_found = api.sync(musa, [household, pickup])
+    assert refused["status"] == "refused" and refused["reason"]["code"] == "invalid", refused
+    assert (refused["id"], refused["type"]) == (household["id"], "household")
+    assert set(refused["fields"]) == {"language"}, refused
+    assert "household" not in refused
+    assert not_found["status"] == "refused", not_found
+    assert not_found["reason"]["code"] == "unknown_household"
+    assert (api.count_households(), api.count_pickups(), api.transfers()) == (households, pickups, transfers)
+    assert texts_to(api, NEWCOMER) == []
+    assert language_of_phone(api, NEWCOMER) is None  # not even the phone's row
+
+
+def test_a_pickup_has_no_language(api: Api, musa: str) -> None:
+    (result,) = api.sync(musa, [{**pickup_op(by_code(api, ADA)), "language": "HA"}])
+    assert result["status"] == "refused" and set(result["fields"]) == {"language"}, result
+    assert language_of_phone(api, ADA) == "EN"
 
 
 def test_a_new_household_whose_phone_is_a_member_is_that_member(api: Api, musa: str) -> None:

@@ -23,12 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledger
+import sms
 from service.accounts import member_account
-from service.models import collections_t, households_t
+from service.models import collections_t, households_t, outbox_t, phones_t
 from service.usecases import tokens
 from service.usecases.households import member_by_phone
 from service.usecases.roles import collector_by_phone
 from service.web.collector_app import EXTENSION, SHELL_DIR, load_shell
+from sms.grammar import LANGUAGE_WORDS
 from tests.conftest import TWILIO_TEST_SETTINGS
 from tests.e2e.browser import Site, live_site
 from tests.e2e.helpers import twilio_text
@@ -486,13 +488,22 @@ def test_weights_and_texts_are_exact(site: Site) -> None:
                            "4.5kg", ".5", "0.1", "0.3", "1.005", "199.999", "4.5.1", "-1"];
             return {
               kg: Object.fromEntries(typed.map((text) => [text, t.parseKg(text)])),
-              formatted: [4500, 4000, 1005, 1, 200000, 100, 750].map(t.formatKg),
+              formatted: [4500, 4000, 1005, 1, 200000, 100, 750, 2250, 1750].map(t.formatKg),
+              // Every weight a line may have, as the app writes it (offline too) and reads it back.
+              everyKg: Array.from({length: t.MAX_GRAMS_PER_LINE}, (_, i) => t.formatKg(i + 1)),
+              readBack: Array.from({length: t.MAX_GRAMS_PER_LINE}, (_, i) => i + 1)
+                .filter((grams) => t.parseKg(t.formatKg(grams)).grams !== grams),
               points: [[4500, 10], [1200, 30], [50, 10], [49, 10]].map(([g, rate]) => t.pointsFor(g, rate)),
               log: t.logText({code: "K4821X", phone: "+2348031234567"},
                              [{material: "PET", grams: 4500}, {material: "ALU", grams: 1200}], 100017),
               logByPhone: t.logText({code: null, phone: "+2348031234567"},
                                     [{material: "PET", grams: 1000}], 100018),
               newText: t.newText("+234 803 123 4567", "Ada,  Okafor", "12 Adeniyi St"),
+              newTexts: [
+                ["Ada Okafor", null, "EN"], ["Musa Bello", "4 Ojo Rd", "HA"], ["Ngozi Eze", null, "IG"],
+                ["Igbo Chukwu", null, "EN"], ["Hausa Lawal", null, null], ["Bekee Obi", null, "YO"],
+              ].map(([name, address, language]) => t.newText("08031234567", name, address, language)),
+              languageWords: t.LANGUAGE_WORDS,
               href: t.smsHref("+2348000000000", "LOG K4821X PET 4.5 #7"),
             };
         }"""
@@ -515,11 +526,34 @@ def test_weights_and_texts_are_exact(site: Site) -> None:
     assert kg["1.2345"]["error"] == "At most 3 decimals (grams)."
     assert kg["0"]["error"] == "The weight must be more than 0."
     assert all("error" in kg[text] for text in ("", "abc", "4.5.1", "-1"))
-    assert results["formatted"] == ["4.5", "4", "1.005", "0.001", "200", "0.1", "0.75"]
+    assert results["formatted"] == ["4.5", "4", "1.005", "0.001", "200", "0.1", "0.75", "2.25", "1.75"]
+    # The app writes each weight exactly as a text (sms.kg) and the dashboard do.
+    assert results["everyKg"] == [sms.kg(grams) for grams in range(1, 200_001)]  # to text.js's limit
+    assert results["readBack"] == []
     assert results["points"] == [45, 36, 1, 0]
     assert results["log"] == "LOG K4821X PET 4.5 ALU 1.2 #100017"
     assert results["logByPhone"] == "LOG 08031234567 PET 1 #100018"
     assert results["newText"] == "NEW 08031234567 Ada Okafor, 12 Adeniyi St"
+    # The household's language after the phone when it is not English; English written out only
+    # before a name the text would otherwise take for a language.
+    assert results["newTexts"] == [
+        "NEW 08031234567 Ada Okafor",
+        "NEW 08031234567 HA Musa Bello, 4 Ojo Rd",
+        "NEW 08031234567 IG Ngozi Eze",
+        "NEW 08031234567 EN Igbo Chukwu",
+        "NEW 08031234567 EN Hausa Lawal",
+        "NEW 08031234567 YO Bekee Obi",
+    ]
+    assert sorted(results["languageWords"]) == sorted(LANGUAGE_WORDS)
+    read = [sms.parse(text, "collector") for text in results["newTexts"]]
+    assert [(getattr(r, "name", r), getattr(r, "language", None)) for r in read] == [
+        ("Ada Okafor", None),
+        ("Musa Bello", "HA"),
+        ("Ngozi Eze", "IG"),
+        ("Igbo Chukwu", "EN"),
+        ("Hausa Lawal", "EN"),
+        ("Bekee Obi", "YO"),
+    ]
     assert results["href"] == "sms:+2348000000000?body=LOG%20K4821X%20PET%204.5%20%237"
     assert site.problems == []
 
@@ -534,6 +568,11 @@ def test_a_household_registered_at_the_door_offline(site: Site) -> None:
     page.get_by_label("Phone", exact=True).fill("0803 555 0101")
     page.get_by_label("Name", exact=True).fill("Bisi Adewale")
     page.get_by_label("Address (optional)").fill("7 Oyadiran Estate, Yaba")
+    # The five languages households are texted in, English first (and chosen until changed).
+    language = page.get_by_label("Language of their texts")
+    expect(language).to_have_value("EN")
+    expect(language.locator("option")).to_have_text([sms.LANGUAGE_NAMES[code] for code in sms.LANGUAGES])
+    language.select_option(label="Hausa")
     page.get_by_role("button", name="Add household").click()
     expect(notice(page)).to_have_text("Bisi Adewale added. Now log their pickup.")
     # The new household is chosen already: tap the materials, type the kg.
@@ -548,8 +587,12 @@ def test_a_household_registered_at_the_door_offline(site: Site) -> None:
     expect(page.get_by_role("list", name="Matching households")).to_contain_text(
         "Bisi Adewale (new, not sent yet)"
     )
-    # Handed to SMS: the NEW first, then the LOG naming the household by its phone.
+    # Kept with the queued item, through a reload with no connection.
+    page.reload()
     tab(page, "Queue")
+    waiting = page.get_by_role("list", name=re.compile("Waiting to send"))
+    expect(waiting).to_contain_text("08035550101, Hausa, 7 Oyadiran Estate, Yaba")
+    # Handed to SMS: the NEW first (with the language), then the LOG naming it by its phone.
     page.get_by_role("button", name="Send by SMS").click()
     texts = [
         unquote(href.partition("?body=")[2])
@@ -558,7 +601,7 @@ def test_a_household_registered_at_the_door_offline(site: Site) -> None:
         )
     ]
     assert texts == [
-        "NEW 08035550101 Bisi Adewale, 7 Oyadiran Estate, Yaba",
+        "NEW 08035550101 HA Bisi Adewale, 7 Oyadiran Estate, Yaba",
         "LOG 08035550101 PET 3.5 #100001",
     ]
     site.shot(page, "new household and its pickup, offline")
@@ -567,6 +610,18 @@ def test_a_household_registered_at_the_door_offline(site: Site) -> None:
     expect(notice(page)).to_have_text("Synced: 2 recorded.")
     member = site.hub.read(lambda s: member_by_phone(s, "+2348035550101"))
     assert member is not None and member.name == "Bisi Adewale"
+    # Its phone is Hausa: the welcome and the pickup's receipt went in Hausa.
+    assert (
+        site.hub.read(
+            lambda s: s.execute(select(phones_t.c.language).where(phones_t.c.number == member.phone)).scalar()
+        )
+        == "HA"
+    )
+    texts = select(outbox_t.c.template, outbox_t.c.language).where(outbox_t.c.to_phone == member.phone)
+    assert [tuple(t) for t in site.hub.read(lambda s: s.execute(texts.order_by(outbox_t.c.id)).all())] == [
+        ("welcome", "HA"),
+        ("receipt", "HA"),
+    ]
     (row,) = app_collections(site)
     assert credits_for(site, row.id) == 1
     assert balance(site, "+2348035550101") == 35
@@ -594,6 +649,49 @@ def test_a_household_registered_at_the_door_offline(site: Site) -> None:
     page.get_by_role("button", name="Send by SMS").click()
     expect(page.get_by_text("The hub has not set a number for texts yet")).to_be_visible()
     expect(page.locator("#sms-list a")).to_have_count(0)
+    assert site.problems == []
+
+
+def test_a_refused_household_is_fixed_with_its_language_kept(site: Site) -> None:
+    """A household typed with another collector's phone is refused; Fix brings back what was
+    typed, its language too; with the right phone it is registered, and welcomed, in Yoruba."""
+    from playwright.sync_api import expect
+
+    page = site.page(**PHONE)
+    sign_in(site, page)
+    page.context.set_offline(True)
+    tab(page, "New household")
+    page.get_by_label("Phone", exact=True).fill("0803 000 0002")  # Kemi's, a collector's
+    page.get_by_label("Name", exact=True).fill("Femi Ola")
+    page.get_by_label("Language of their texts").select_option("YO")
+    page.get_by_role("button", name="Add household").click()
+    expect(notice(page)).to_have_text("Femi Ola added. Now log their pickup.")
+    go_online(page)
+    expect(notice(page)).to_have_text("Synced: 1 needs attention.")
+    tab(page, "Queue")
+    attention = page.get_by_role("list", name="Needs attention (1)")
+    expect(attention).to_contain_text("New household: Femi Ola")
+    expect(attention).to_contain_text("08030000002, Yoruba")
+    attention.get_by_role("button", name="Fix").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Femi Ola")
+    expect(page.get_by_label("Language of their texts")).to_have_value("YO")
+    page.get_by_label("Phone", exact=True).fill("0803 555 0202")
+    page.get_by_role("button", name="Save and queue again").click()
+    expect(notice(page)).to_have_text("Synced: 1 recorded.")
+    phone = "+2348035550202"
+    member = site.hub.read(lambda s: member_by_phone(s, phone))
+    assert member is not None and member.name == "Femi Ola"
+    assert (
+        site.hub.read(
+            lambda s: s.execute(select(phones_t.c.language).where(phones_t.c.number == phone)).scalar()
+        )
+        == "YO"
+    )
+    welcome = select(outbox_t.c.template, outbox_t.c.language).where(outbox_t.c.to_phone == phone)
+    assert [tuple(t) for t in site.hub.read(lambda s: s.execute(welcome).all())] == [("welcome", "YO")]
+    # A new household after it starts from English again.
+    tab(page, "New household")
+    expect(page.get_by_label("Language of their texts")).to_have_value("EN")
     assert site.problems == []
 
 

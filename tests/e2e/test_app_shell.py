@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+import sms
 from service.web.collector_app import (
     CONTENT_SECURITY_POLICY,
     SHELL_DIR,
@@ -193,6 +194,18 @@ def test_the_manifest_makes_the_app_installable(client: FlaskClient) -> None:
 def shell_bodies(client: FlaskClient) -> dict[str, bytes]:
     """Every file of the app as served: what the worker precaches, and the worker itself."""
     return {url: client.get(url).data for url in [*precached(client), "/app/sw.js"]}
+
+
+def test_the_new_household_form_offers_every_language_english_first(client: FlaskClient) -> None:
+    """The languages households are texted in (sms.LANGUAGES), by the names the texts use."""
+    html = client.get("/app/").text
+    select = re.search(r'<select id="household-language" name="language">(.*?)</select>', html, re.DOTALL)
+    assert select, "no language in the new household form"
+    options = re.findall(r'<option value="([A-Z]+)"( selected)?>([^<]+)</option>', select.group(1))
+    assert [(code, name) for code, _, name in options] == [
+        (code, sms.LANGUAGE_NAMES[code]) for code in sms.LANGUAGES
+    ]
+    assert [code for code, selected, _ in options if selected] == ["EN"] == [sms.LANGUAGES[0]]
 
 
 def test_the_whole_app_is_small(client: FlaskClient) -> None:

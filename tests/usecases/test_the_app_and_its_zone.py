@@ -54,6 +54,15 @@ def test_what_the_app_sends_is_read_with_the_same_refusals(world: World, uow: Uo
     with pytest.raises(Refused) as name:
         sync.register_from_app(uow(), sync.NewHousehold("id-2", "0805 222 3333", " "), world.zone.id)
     assert name.value.template == "bad_name"
+    with pytest.raises(Refused) as language:
+        sync.register_from_app(
+            uow(), sync.NewHousehold("id-3", "0805 222 3333", "Bola", language="FR"), world.zone.id
+        )
+    assert language.value.template == "bad_language"
+    assert sync.REFUSED_FIELDS["bad_language"] == "language"
+    assert sync.reason_of(language.value, uow().settings).message == (
+        "Choose a language: LANG EN, PCM, YO, HA or IG."
+    )
     assert sync.reason("not_your_zone", uow().settings).message == (
         "A collector registers households in their own zone."
     )

@@ -40,8 +40,13 @@ syncing = api_blueprint("sync", "What the collector app did offline, each operat
 pickups = api_blueprint("pickups", "Pickups as recorded, and totals.")
 
 
-def _household(found: fieldwork.HouseholdEntry | Member) -> dict[str, Any]:
-    code = found.code if isinstance(found, fieldwork.HouseholdEntry) else found.member_code
+def _household(found: fieldwork.HouseholdEntry | Member, language: str | None = None) -> dict[str, Any]:
+    """A household as the API shows it: an entry of the reads, or a member a use case returned
+    with the ``language`` its phone is texted in."""
+    if isinstance(found, fieldwork.HouseholdEntry):
+        code, language = found.code, found.language
+    else:
+        code = found.member_code
     return {
         "code": code,
         "name": found.name,
@@ -49,6 +54,7 @@ def _household(found: fieldwork.HouseholdEntry | Member) -> dict[str, Any]:
         "address": found.address,
         "zone_id": found.zone_id,
         "status": found.status,
+        "language": language or "EN",
     }
 
 
@@ -74,7 +80,7 @@ def _result(result: sync.Result) -> dict[str, Any]:
         answer["reference"] = result.reference
         answer["points"] = result.points
     if result.household is not None:
-        answer["household"] = _household(result.household)
+        answer["household"] = _household(result.household, result.language)
     if result.original is not None:
         answer["original"] = result.original
     if result.reason is not None:
@@ -85,6 +91,12 @@ def _result(result: sync.Result) -> dict[str, Any]:
 
 
 # --- households -------------------------------------------------------------------------------------
+
+
+def _new_household(read: Mapping[str, Any]) -> sync.NewHousehold:
+    return sync.NewHousehold(
+        str(read["id"]), read["phone"], read["name"], read.get("address"), read.get("language")
+    )
 
 
 def _viewer() -> fieldwork.Viewer:
@@ -147,9 +159,9 @@ REGISTER_REFUSALS = {
 def register_household(body: dict[str, Any]) -> ResponseReturnValue:
     """Register a household (texted a welcome with its code). A collector's joins their zone."""
     who = holder()
-    operation = sync.NewHousehold(str(body["id"]), body["phone"], body["name"], body.get("address"))
+    operation = _new_household(body)
     try:
-        status, member = sync.register(
+        status, member, language = sync.register(
             kolekt_runtime(),
             operation,
             collector_id=who.collector_id,
@@ -167,7 +179,7 @@ def register_household(body: dict[str, Any]) -> ResponseReturnValue:
         raise ApiError(
             409, "already_registered", f"{member.phone} is already {member.member_code} ({member.name})."
         )
-    return _household(member), 201 if status == sync.CREATED else 200
+    return _household(member, language), 201 if status == sync.CREATED else 200
 
 
 # --- materials --------------------------------------------------------------------------------------
@@ -207,7 +219,7 @@ def _operation(read: Mapping[str, Any]) -> sync.Operation:
             flatten_messages(read.messages),
         )
     if read["type"] == "household":
-        return sync.NewHousehold(str(read["id"]), read["phone"], read["name"], read.get("address"))
+        return _new_household(read)
     named = read["household"]
     return sync.NewPickup(
         client_id=str(read["id"]),

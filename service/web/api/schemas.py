@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+import sms
 from service.usecases.sync import MAX_LINES, MAX_OPERATIONS
 
 MAX_PAGE = 500
@@ -22,6 +23,9 @@ NAME = validate.Length(min=1, max=80)
 # when the pickup is priced; this only keeps absurd numbers out).
 GRAMS = validate.Range(min=1, max=10_000_000)
 SEQ = validate.Range(min=1, max=999_999_999)
+# The languages households are texted in, by code: EN, PCM, YO, HA, IG.
+LANGUAGE = validate.OneOf(sms.LANGUAGES)
+LANGUAGE_NAMES = ", ".join(f"{code} ({sms.LANGUAGE_NAMES[code]})" for code in sms.LANGUAGES)
 
 
 class Text(fields.String):
@@ -132,6 +136,11 @@ class Household(Schema):
     address = fields.Str(allow_none=True, required=True)
     zone_id = fields.Int(allow_none=True, required=True)
     status = fields.Str(required=True, validate=validate.OneOf(["active", "suspended"]))
+    language = fields.Str(
+        required=True,
+        validate=LANGUAGE,
+        metadata={"description": f"The language its phone is texted in: {LANGUAGE_NAMES}."},
+    )
 
 
 class HouseholdQuery(Schema):
@@ -152,12 +161,23 @@ class HouseholdPage(Schema):
     next = fields.Str(allow_none=True, required=True, metadata={"description": "Pass as ?after= for more."})
 
 
+def new_household_language() -> Text:
+    return Text(
+        validate=LANGUAGE,
+        metadata={
+            "description": f"The household's language, {LANGUAGE_NAMES}: its welcome and every "
+            "text after come in it. Omitted: English, or the language its phone chose already."
+        },
+    )
+
+
 class NewHousehold(Schema):
     id = fields.UUID(required=True, metadata={"description": "Made by the client: sending it again is safe."})
     phone = Text(required=True, validate=PHONE)
     name = Text(required=True, validate=NAME)
     address = Text(allow_none=True, validate=validate.Length(max=160))
     zone_id = fields.Int(strict=True, validate=ID, metadata={"description": "Users only."})
+    language = new_household_language()
 
 
 # --- materials -------------------------------------------------------------------------------------
@@ -207,6 +227,7 @@ class Operation(Schema):
     phone = Text(validate=PHONE)
     name = Text(validate=NAME)
     address = Text(allow_none=True, validate=validate.Length(max=160))
+    language = new_household_language()
     # pickup
     seq = fields.Int(
         strict=True, validate=SEQ, metadata={"description": "The #seq of the LOG text, if handed to SMS."}
@@ -222,7 +243,8 @@ class Operation(Schema):
         if data.get("type") == "household":
             needed, foreign = ("phone", "name"), ("seq", "occurred_at", "household", "lines")
         else:
-            needed, foreign = ("occurred_at", "household", "lines"), ("phone", "name", "address")
+            needed = ("occurred_at", "household", "lines")
+            foreign = ("phone", "name", "address", "language")
         errors = {name: ["Missing data for required field."] for name in needed if name not in data}
         errors.update(
             {name: [f"Not a field of a {data.get('type')} operation."] for name in foreign if name in data}

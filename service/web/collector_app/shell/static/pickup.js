@@ -279,6 +279,7 @@ export function initPickup(app) {
     const phone = $("household-phone").value.trim();
     const name = $("household-name").value.replace(/\s+/g, " ").trim();
     const address = $("household-address").value.replace(/\s+/g, " ").trim();
+    const language = $("household-language").value || "EN";
     const error = $("household-error");
     if (!looksLikePhone(phone)) return showText(error, "Type the phone number, like 08031234567.");
     if (name.length < 2) return showText(error, "Type the household's name.");
@@ -302,9 +303,18 @@ export function initPickup(app) {
       owner: app.auth.owner,
       state: "queued",
       createdAt: new Date().toISOString(),
-      household: { phone, name, address: address || null },
+      household: { phone, name, address: address || null, language },
       smsAt: null,
-      payload: { type: "household", id, phone, name, ...(address ? { address } : {}) },
+      // English, the form's default, goes as no language: a phone that chose its own by LANG
+      // keeps it. Any other is the household's from its welcome on.
+      payload: {
+        type: "household",
+        id,
+        phone,
+        name,
+        ...(address ? { address } : {}),
+        ...(language !== "EN" ? { language } : {}),
+      },
     };
     const replaced = fixingHousehold;
     // Queued in its old place, and the pickups naming it re-pointed, before any sync may start.
@@ -339,6 +349,7 @@ export function initPickup(app) {
       $("household-phone").value = op.household.phone ?? "";
       $("household-name").value = op.household.name ?? "";
       $("household-address").value = op.household.address ?? "";
+      $("household-language").value = op.household.language ?? "EN";
       app.show("household");
       return;
     }

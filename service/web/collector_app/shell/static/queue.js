@@ -15,12 +15,19 @@ export function initQueue(app) {
       .join(", ");
   }
 
+  // A language's name as the new household form offers it ("HA" -> "Hausa").
+  function languageName(code) {
+    const option = [...$("household-language").options].find((candidate) => candidate.value === code);
+    return option?.textContent ?? code;
+  }
+
   function describe(op) {
     if (op.type === "household") {
-      const { phone, name, address } = op.household;
+      const { phone, name, address, language } = op.household;
+      const spoken = language && language !== "EN" ? languageName(language) : null;
       return {
         what: `New household: ${name}`,
-        meta: [nationalDigits(phone), address].filter(Boolean).join(", "),
+        meta: [nationalDigits(phone), spoken, address].filter(Boolean).join(", "),
       };
     }
     const seq = op.payload.seq ? ` · #${op.payload.seq}` : "";
@@ -135,7 +142,10 @@ export function initQueue(app) {
   }
 
   function textOf(op) {
-    if (op.type === "household") return newText(op.household.phone, op.household.name, op.household.address);
+    if (op.type === "household") {
+      const { phone, name, address, language } = op.household;
+      return newText(phone, name, address, language);
+    }
     return logText(namedHousehold(op), op.payload.lines, op.payload.seq);
   }
 

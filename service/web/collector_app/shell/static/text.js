@@ -98,11 +98,25 @@ export function logText(household, lines, seq) {
   return `LOG ${named} ${weights}${seq ? ` #${seq}` : ""}`;
 }
 
-export function newText(phone, name, address) {
+// The words a NEW text takes for a language right after the phone (sms/grammar.py's
+// LANGUAGE_WORDS; a browser test keeps the two equal).
+export const LANGUAGE_WORDS = [
+  ...["EN", "PCM", "YO", "HA", "IG"],
+  ...["ENGLISH", "PIDGIN", "YORUBA", "HAUSA", "IGBO"],
+  ...["NAIJA", "GEESI", "TURANCI", "BEKEE"],
+];
+
+// "NEW 08031234567 HA Musa Bello, 4 Ojo Rd": the language's code after the phone when the
+// household's is not English (the app's default, sent as none). English is written out only
+// when the name starts with a word the text would take for a language ("Igbo Chukwu").
+export function newText(phone, name, address, language = null) {
   // A comma ends the name in a NEW text, so none may be inside it.
   const cleanName = oneLine(name).replace(/,/g, " ").replace(/\s+/g, " ").trim();
   const cleanAddress = oneLine(address);
-  return `NEW ${nationalDigits(phone)} ${cleanName}${cleanAddress ? `, ${cleanAddress}` : ""}`;
+  const first = cleanName.split(" ")[0].toUpperCase();
+  const code = language && language !== "EN" ? language : LANGUAGE_WORDS.includes(first) ? "EN" : "";
+  const named = `${code ? `${code} ` : ""}${cleanName}`;
+  return `NEW ${nationalDigits(phone)} ${named}${cleanAddress ? `, ${cleanAddress}` : ""}`;
 }
 
 function oneLine(text) {
