@@ -94,6 +94,8 @@ class Settings:
     sms_segment_cost_kobo: int = 400
     # A hub weigh-in differing from the kg logged by more than this share is flagged.
     weigh_gap_percent: int = 10
+    # What the processes log: DEBUG also shows every job RQ runs (the sealer's every 2 s).
+    log_level: str = "INFO"
     # How many proxies in front of Kolekt add X-Forwarded-* headers (a platform's router, nginx):
     # the client's address and the URL it used are read from that many hops. 0: none is trusted.
     trusted_proxies: int = 0
@@ -154,11 +156,22 @@ class Settings:
             timezone=timezone,
             instance_dir=instance,
             trusted_proxies=_whole_number(environ, "TRUSTED_PROXIES", 0, 0, 10),
+            log_level=_log_level(environ),
             **sms,
             **field,
             **schedule,
             **dashboard,
         )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
 
 
 def _terms(environ: Mapping[str, str]) -> str:

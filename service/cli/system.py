@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 from alembic import command
@@ -29,6 +30,7 @@ from service.jobs.worker import run_worker
 from service.models import InboundMessage
 from service.runtime import redis_url_of
 from service.usecases import reports
+from service.usecases.users import user_by_email
 
 
 @click.group("db", cls=AppGroup, help="Build or inspect the schema (Alembic migrations).")
@@ -173,17 +175,28 @@ def serve(host: str, port: int, web_workers: int) -> None:
         ],
         "worker": [python, "-m", "flask", "--app", "wsgi", "worker"],
     }
-    children = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+    # The processes' own logs go to files: the console keeps the banner and what goes wrong.
+    logs = runtime().settings.instance_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    files = {name: (logs / f"{name}.log").open("ab") for name in commands}
+    children = {
+        name: subprocess.Popen(command, env=env, stdout=files[name], stderr=subprocess.STDOUT)
+        for name, command in commands.items()
+    }
 
     def stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"\n  Kolekt is running: open http://{host}:{port}/   (Ctrl-C stops it)\n")
+    click.echo(banner(f"http://{host}:{port}", logs))
     try:
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
-        fail("stopped: " + ", ".join(name for name, child in children.items() if child.poll() is not None))
+        stopped = [name for name, child in children.items() if child.poll() is not None]
+        for name in stopped:
+            click.echo(f"--- the end of {logs / f'{name}.log'}:", err=True)
+            click.echo(_tail(logs / f"{name}.log"), err=True)
+        fail("stopped: " + ", ".join(stopped))
     except KeyboardInterrupt:
         click.echo("stopping Kolekt")
     finally:
@@ -195,6 +208,41 @@ def serve(host: str, port: int, web_workers: int) -> None:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        for file in files.values():
+            file.close()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def banner(base: str, logs: Path) -> str:
+    """What the embedded run prints once: every way in, the demo's logins when the demo data is
+    there, and where the logs are."""
+    demo = demo_loaded()
+    rows = [
+        ("home", f"{base}/", ""),
+        (
+            "dashboard",
+            f"{base}/dashboard",
+            f"{DEMO_USERS[0][0]} (or operator@, checker@, auditor@), password {DEMO_PASSWORD}"
+            if demo
+            else "",
+        ),
+        ("phone simulator", f"{base}/simulator", "text as any phone, see every reply"),
+        ("collector app", f"{base}/app", f"phone {COLLECTORS[0][0]}, PIN {DEMO_PIN}" if demo else ""),
+        ("API docs", f"{base}/api/v1/docs", ""),
+        ("logs", str(logs), "web.log, worker.log"),
+    ]
+    width = max(len(url) for _, url, _ in rows)
+    lines = [f"    {name:<16}{url:<{width}}   {note}".rstrip() for name, url, note in rows]
+    return "\n  Kolekt is running (Ctrl-C stops it)\n\n" + "\n".join(lines) + "\n"
+
+
+def demo_loaded() -> bool:
+    """Whether seed-demo ran on this database (its first dashboard user is there)."""
+    with runtime().sessions() as session:
+        return user_by_email(session, DEMO_USERS[0][0]) is not None
 
 
 @click.group("sms", cls=AppGroup, help="The SMS channel: try a text, look at the outbox.")

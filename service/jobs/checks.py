@@ -43,7 +43,7 @@ def seal_ledger(max_batches: int = 100) -> int:
         if not result.sealed or not result.pending:
             break
     if sealed:
-        log.info("sealed %d transfers; head %d %s", sealed, result.head.count, result.head.hash)
+        log.debug("sealed %d transfers; head %d %s", sealed, result.head.count, result.head.hash)
     return sealed
 
 

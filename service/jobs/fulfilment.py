@@ -65,7 +65,7 @@ def sweep_redemptions() -> int:
     now = _now()
     ids = current.transact(lambda uow: redemptions.to_sweep(uow.session, now))
     if ids:
-        log.info("redemption sweep: enqueuing %d", len(ids))
+        log.debug("redemption sweep: enqueuing %d", len(ids))
     for redemption_id in ids:
         taken = current.queue.enqueue(
             Job.FULFIL_REDEMPTION, redemption_id, job_id=f"fulfil-{redemption_id}-sweep{int(now.timestamp())}"

@@ -148,7 +148,7 @@ def sweep_outbox(after_outage: bool = False) -> int:
     again = [stale.id for stale in swept.stale if settle_stale(current, stale) == "queued"]
     count = len(swept.transactional) + len(swept.bulk) + len(again)
     if count:
-        log.info("outbox sweep: enqueuing %d rows", count)
+        log.debug("outbox sweep: enqueuing %d rows", count)
         tag = f"sweep{int(now.timestamp())}"
         current.queue.send([*swept.transactional, *again], tag=tag)
         current.queue.send_bulk(swept.bulk, tag=tag)

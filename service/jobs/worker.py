@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 
 from service.jobs.registry import QUEUES
-from service.jobs.schedule import run_clock
+from service.jobs.schedule import quiet_logs, run_clock
 from service.runtime import Runtime, redis_url_of, use
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ REDIS_WAIT_SECONDS = 2.0
 class Clock:
     """The clock's process, started again whenever it is found dead."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, log_level: str = "INFO") -> None:
         self.redis_url = redis_url
+        self.log_level = log_level
         self.process: BaseProcess | None = None
         self.starts = 0
 
@@ -52,7 +53,7 @@ class Clock:
         if self.process is not None:
             log.warning("the clock's process ended (exit %s); starting it again", self.process.exitcode)
         self.process = multiprocessing.get_context("spawn").Process(
-            target=run_clock, args=(self.redis_url,), name="kolekt-clock", daemon=True
+            target=run_clock, args=(self.redis_url, None, self.log_level), name="kolekt-clock", daemon=True
         )
         self.process.start()
         self.starts += 1
@@ -77,8 +78,10 @@ class KolektWorker(SimpleWorker):
 
 def run_worker(runtime: Runtime, *, with_cron: bool = True, burst: bool = False) -> bool:
     use(runtime)
+    quiet_logs(runtime.settings.log_level)
+    rq_level = "DEBUG" if runtime.settings.log_level == "DEBUG" else "WARNING"
     connection = runtime.redis
-    clock = Clock(redis_url_of(connection)) if with_cron and not burst else None
+    clock = Clock(redis_url_of(connection), runtime.settings.log_level) if with_cron and not burst else None
     stopping = False
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -110,7 +113,7 @@ def run_worker(runtime: Runtime, *, with_cron: bool = True, burst: bool = False)
                     worker_ttl=WORKER_TTL,
                 )
                 worker.clock = clock
-                worked = bool(worker.work(with_scheduler=True, burst=burst, logging_level="INFO")) or worked
+                worked = bool(worker.work(with_scheduler=True, burst=burst, logging_level=rq_level)) or worked
             except RedisError as error:
                 log.warning("the worker lost Redis (%s); starting it again", error)
             # Asked to stop (SIGTERM, SIGINT: RQ notes when), or a burst: done. Otherwise RQ quit
