@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Set up and run Kolekt, or its tests, on a machine with nothing but Python 3.11+.
 
-    python3 service/bootstrap.py run    # .venv, requirements, migrations, demo data; web + worker
-    python3 service/bootstrap.py test   # .venv, requirements; the whole test suite (pytest args pass on)
+    python3 service/bootstrap.py run    # .venv, requirements.txt, migrations, demo data; web + worker
+    python3 service/bootstrap.py test   # .venv, requirements-dev.txt; the whole suite (pytest args pass on)
 
-Standard library only: it runs before anything is installed. Requirements are installed again
-only when requirements.txt changes.
+Standard library only: it runs before anything is installed. ``run`` installs what running needs
+(requirements.txt), ``test`` that and the test tools (requirements-dev.txt: pytest, Playwright,
+schemathesis, ruff, mypy ...); each again only when its files change.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-REQUIREMENTS = ROOT / "requirements.txt"
-STAMP = VENV / ".requirements.sha256"
+# What each command installs; the dev file includes the runtime's (-r requirements.txt).
+REQUIREMENTS = {"run": ROOT / "requirements.txt", "test": ROOT / "requirements-dev.txt"}
+DEMO_SMS_NUMBER = "35350"  # a short code, as Nigerian programmes have; set SMS_NUMBER for a real one
 USAGE = "usage: python3 service/bootstrap.py run [--port N] | test [pytest arguments]"
 
 
@@ -36,7 +38,7 @@ def run(*command: str | Path) -> None:
         sys.exit(f"[kolekt] failed ({result.returncode}): {' '.join(map(str, command))}")
 
 
-def ensure_environment() -> None:
+def ensure_environment(command: str) -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"[kolekt] Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
@@ -47,12 +49,14 @@ def ensure_environment() -> None:
             sys.exit(
                 f"[kolekt] could not create .venv ({error}); on Debian/Ubuntu: apt-get install python3-venv"
             )
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text().strip() != wanted:
-        say("installing requirements (first run, or requirements.txt changed)")
-        run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        run(PYTHON, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS)
-        STAMP.write_text(wanted)
+    requirements = REQUIREMENTS[command]
+    wanted = hashlib.sha256(b"".join(path.read_bytes() for path in REQUIREMENTS.values())).hexdigest()
+    stamp = VENV / f".requirements-{command}.sha256"
+    if not stamp.exists() or stamp.read_text().strip() != wanted:
+        what = "what running needs" if command == "run" else "what running and testing need"
+        say(f"installing {what} from {requirements.name} (first time, or it changed)")
+        run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-r", requirements)
+        stamp.write_text(wanted)
 
 
 def exec_in_venv(*arguments: str) -> None:
@@ -64,11 +68,13 @@ def exec_in_venv(*arguments: str) -> None:
 def main(arguments: list[str]) -> None:
     if not arguments or arguments[0] not in {"run", "test"}:
         sys.exit(USAGE)
-    ensure_environment()
+    ensure_environment(arguments[0])
     # The replies' translations, compiled from their catalogues (sms/locale).
     run(PYTHON, "-m", "sms.locale", "compile", "--quiet")
     if arguments[0] == "test":
         exec_in_venv("-m", "pytest", *arguments[1:])
+    # The demo's own SMS number, so the collector app's "send by SMS" has one to offer.
+    os.environ.setdefault("SMS_NUMBER", DEMO_SMS_NUMBER)
     say("migrating the database and loading demo data")
     run(PYTHON, "-m", "flask", "--app", "wsgi", "db", "upgrade")
     run(PYTHON, "-m", "flask", "--app", "wsgi", "seed-demo")
