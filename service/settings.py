@@ -94,6 +94,9 @@ class Settings:
     sms_segment_cost_kobo: int = 400
     # A hub weigh-in differing from the kg logged by more than this share is flagged.
     weigh_gap_percent: int = 10
+    # The token Prometheus sends to read /metrics (Authorization: Bearer ...); without one, only a
+    # scraper on this machine may (the address seen after TRUSTED_PROXIES hops).
+    metrics_token: str = ""
     # What the processes log: DEBUG also shows every job RQ runs (the sealer's every 2 s).
     log_level: str = "INFO"
     # How many proxies in front of Kolekt add X-Forwarded-* headers (a platform's router, nginx):
@@ -157,6 +160,7 @@ class Settings:
             instance_dir=instance,
             trusted_proxies=_whole_number(environ, "TRUSTED_PROXIES", 0, 0, 10),
             log_level=_log_level(environ),
+            metrics_token=(environ.get("METRICS_TOKEN") or "").strip(),
             **sms,
             **field,
             **schedule,

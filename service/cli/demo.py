@@ -20,6 +20,7 @@ from service.usecases.phones import ensure_phone
 from service.usecases.pickups import log_pickup
 from service.usecases.rewards import add_reward, get_reward
 from service.usecases.roles import add_collector, add_partner, collector_by_phone, partner_by_phone
+from service.usecases.users import DEMO_PASSWORD as DEMO_USERS_PASSWORD
 from service.usecases.zones import add_zone, zone_by_name
 from sms.commands import Line
 
@@ -33,7 +34,8 @@ HOUSEHOLDS = (
 )
 # Points and commission per kg, in force from the start of the demo year.
 RATES = {"PET": (10, 2), "SACHET": (8, 1), "ALU": (30, 5), "HDPE": (12, 2), "PAPER": (4, 1), "GLASS": (2, 1)}
-RATES_FROM = datetime(2026, 1, 1, tzinfo=ZoneInfo("Africa/Lagos"))
+LAGOS = ZoneInfo("Africa/Lagos")
+RATES_FROM = datetime(2026, 1, 1, tzinfo=LAGOS)
 REWARDS: tuple[tuple[str, str, str, int, dict[str, int]], ...] = (
     ("AIRTIME", "Airtime", "airtime", 1, {"min_units": 50, "max_units": 5000}),
     ("RICE1", "Rice 1kg", "voucher", 200, {}),
@@ -96,7 +98,7 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> int:
 
 # Dashboard users of the demo, all with one password (the embedded run's README says so). A real
 # programme adds its own with `flask --app wsgi users add`; these exist only where seed-demo ran.
-DEMO_PASSWORD = "kolekt-demo-only"  # noqa: S105 - the demo's, printed by seed-demo on purpose
+DEMO_PASSWORD = DEMO_USERS_PASSWORD
 # The demo collectors' PIN for the collector app (/app): theirs only where seed-demo ran.
 DEMO_PIN = "2580"
 DEMO_USERS = (
@@ -144,4 +146,65 @@ def seed_dashboard_demo(session: Session, *, now: datetime | None = None) -> int
         pickup = pickup_by_reference(session, newest) if newest else None
         if pickup is not None:
             open_dispute(session, pickup, "the bag was heavier than that", now, None)
+    _showcase(session, now)
     return added
+
+
+def _showcase(session: Session, now: datetime) -> None:
+    """What else a newcomer should find on the dashboard: a weigh-in the scale disagrees with
+    (flagged), an adjustment waiting for a second operator, and texts sent and delivered."""
+    from service.models import adjustments_t, outbox_t, weigh_ins_t
+    from service.outbox import Outbox
+    from service.usecases import adjustments, weighins
+    from service.usecases.users import user_by_email
+
+    operator = user_by_email(session, "operator@demo.kolekt")
+    collector = collector_by_phone(session, COLLECTORS[0][0])
+    if operator is None or collector is None:
+        return
+    if not session.execute(select(weigh_ins_t.c.id).limit(1)).first():
+        rows = weighins.comparison(
+            session,
+            LAGOS,
+            collector_id=collector.id,
+            first_day=(now - timedelta(days=DAYS)).astimezone(LAGOS).date(),
+            last_day=now.astimezone(LAGOS).date(),
+            gap_percent=10,
+        )
+        logged = next((row for row in rows if row.logged and row.weighed is None), None)
+        if logged is not None:  # the scale says 30% less than was logged
+            weighins.record_weigh_in(
+                session,
+                collector.id,
+                logged.day,
+                logged.material_code,
+                logged.logged * 7 // 10,
+                "demo: the scale read less than the logs",
+                operator.id,
+                now,
+                local_zone=LAGOS,
+            )
+    ada = member_by_phone(session, HOUSEHOLDS[0][0])
+    if ada is not None and not session.execute(select(adjustments_t.c.id).limit(1)).first():
+        adjustments.propose(
+            session, operator.id, ada.member_code, "25", "demo: bonus for the street clean-up", now
+        )
+    if not session.execute(select(outbox_t.c.id).where(outbox_t.c.status == "delivered").limit(1)).first():
+        outbox = Outbox(session, now, "Kolekt")
+        for phone, name, _address, _zone in HOUSEHOLDS:
+            member = member_by_phone(session, phone)
+            if member is not None:
+                outbox.text(phone, "welcome_no_zone", "EN", name=name.split()[0], code=member.member_code)
+        for number, message_id in enumerate(outbox.written):
+            session.execute(
+                outbox_t.update()
+                .where(outbox_t.c.id == message_id)
+                .values(
+                    status="delivered" if number else "sent",
+                    provider="console",
+                    provider_message_id=f"demo-{message_id}",
+                    attempts=1,
+                    sent_at=now,
+                    final_at=now if number else None,
+                )
+            )

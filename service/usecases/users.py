@@ -103,6 +103,20 @@ def user_by_email(session: Session, email: str) -> User | None:
     return None if row is None else _user(row)
 
 
+# The demo's dashboard users share one password and an address at this domain (seed-demo makes
+# them; the sign-in page shows them where they exist, so a newcomer can get in).
+DEMO_DOMAIN = "@demo.kolekt"
+DEMO_PASSWORD = "kolekt-demo-only"  # noqa: S105 - the demo's, shown on purpose
+
+
+def demo_users(session: Session) -> list[User]:
+    """The demo's active dashboard users on this database (none where seed-demo never ran)."""
+    rows = session.execute(
+        select(*_columns()).where(users_t.c.email.like(f"%{DEMO_DOMAIN}")).order_by(users_t.c.id)
+    )
+    return [user for user in map(_user, rows) if user.active]
+
+
 def users(session: Session) -> list[User]:
     rows = session.execute(select(*_columns()).order_by(users_t.c.email))
     return [_user(row) for row in rows]

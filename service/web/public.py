@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 import ledger
+from service.reads import metrics
 from service.usecases import job_runs
 from service.usecases.terms import terms as programme_terms
 from service.web.base import db_session, kolekt_runtime
@@ -42,6 +45,26 @@ def ledger_head() -> ResponseReturnValue:
     top, pending = _head()
     sealed_at = top.sealed_at.isoformat() if top.sealed_at else None
     return jsonify({"count": top.count, "hash": top.hash, "sealed_at": sealed_at, "pending": pending})
+
+
+@blueprint.get("/metrics")
+def prometheus_metrics() -> ResponseReturnValue:
+    """Prometheus's scrape: with ``METRICS_TOKEN`` set, for whoever sends it as a bearer token;
+    without one, for a scraper on this machine only."""
+    runtime = kolekt_runtime()
+    token = runtime.settings.metrics_token
+    if token:
+        sent = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return _json_error(401, "send the metrics token: Authorization: Bearer METRICS_TOKEN")
+    elif not ipaddress.ip_address(request.remote_addr or "0.0.0.0").is_loopback:  # noqa: S104
+        return _json_error(403, "metrics are read from this machine, or with METRICS_TOKEN set")
+    body = metrics.exposition(runtime.sessions, runtime.redis, datetime.now(UTC))
+    return body, 200, {"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"}
+
+
+def _json_error(status: int, message: str) -> ResponseReturnValue:
+    return jsonify({"error": {"status": status, "message": message}}), status
 
 
 @blueprint.get("/healthz")
