@@ -327,3 +327,22 @@ def test_every_page_reads_on_a_phone_without_console_errors_or_csp_violations(si
     site.shot(desktop, "desktop audit log")
 
     assert site.problems == []
+
+
+def test_the_public_pages_and_the_api_reference_read_at_every_width(site: Site) -> None:
+    """The home page, the terms and the API's reference: no sideways scrolling on a laptop or a
+    phone (the endpoint index was one row 2,659 px wide), no docstring markup (``next``)."""
+    from playwright.sync_api import expect
+
+    for options in ({"viewport": {"width": 1280, "height": 900}}, PHONE):
+        page = site.page(**options)
+        for path, heading in (("/", "Kolekt"), ("/terms", "terms"), ("/api/v1/docs", "Kolekt")):
+            page.goto(path)
+            expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+            assert overflow(page) <= 0, (path, options)
+        assert "``" not in page.locator("main").inner_text()
+        index = page.get_by_role("region", name="Endpoints").get_by_role("listitem")
+        first, second = index.nth(0).bounding_box(), index.nth(1).bounding_box()
+        assert first is not None and second is not None and second["y"] > first["y"]  # a list, not a row
+        site.shot(page, f"api reference {options.get('viewport', {}).get('width')}")
+    assert site.problems == []

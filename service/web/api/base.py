@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import wraps
@@ -26,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
+from markupsafe import Markup, escape
 from webargs.core import missing, parse_json
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
@@ -248,7 +250,21 @@ def challenge(response: Response) -> Response:
 def docs() -> ResponseReturnValue:
     """The API's reference, read from the OpenAPI document: no script, nothing from elsewhere."""
     api: Api = current_app.extensions["kolekt.api"]
-    return render_template("api/docs.html", spec=api.spec.to_dict())
+    return render_template("api/docs.html", spec=api.spec.to_dict(), prose=prose)
+
+
+_CODE = re.compile(r"``(.+?)``|`(.+?)`")
+
+
+def prose(text: str | None, inline: bool = False) -> Markup:
+    """A description written in docstrings' style as HTML: escaped, ``code`` and `code` as code,
+    blank lines as paragraphs (one line's breaks joined); ``inline``: one run of text, no <p>."""
+    paragraphs = [" ".join(part.split()) for part in re.split(r"\n\s*\n", text or "") if part.strip()]
+    html = []
+    for paragraph in paragraphs:
+        escaped = _CODE.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", str(escape(paragraph)))
+        html.append(escaped if inline else f"<p>{escaped}</p>")
+    return Markup(" ".join(html))  # noqa: S704 - built from escape()d text and fixed tags only
 
 
 def api_blueprint(name: str, description: str) -> Blueprint:
