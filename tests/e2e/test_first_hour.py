@@ -62,3 +62,18 @@ def test_the_demo_shows_every_feature(hub: Hub) -> None:
     checker = hub.browser()
     assert checker.sign_in("checker@demo.kolekt", DEMO_PASSWORD).status_code == 302
     assert "demo: bonus for the street clean-up" in checker.get("/dashboard/adjustments").text
+
+
+def test_operators_read_names_not_codes(hub: Hub) -> None:
+    import ledger
+
+    hub.seed()
+    hub.read(ledger.seal_all)
+    auditor = hub.signed_in("auditor")
+    page = auditor.get("/dashboard/ledger").text
+    assert "Ada Okafor (K0001E)" in page and "Pickup credit" in page and "points issued (programme)" in page
+    assert ">member:K0001E<" not in page and ">pickup_credit<" not in page
+    assert 'title="member:K0001E"' in page  # the code is still there for whoever needs it
+    audit = auditor.get("/dashboard/audit").text
+    assert "Signed in" in audit and ">user.sign_in<" not in audit
+    assert auditor.email is not None and auditor.email in audit

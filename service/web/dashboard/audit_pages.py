@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
+from service.reads.names import account_names
 from service.usecases import audit
 from service.web.base import db_session
 from service.web.dashboard.base import ANYONE, before_arg, blueprint, keep, requires
@@ -22,6 +23,7 @@ def audit_log() -> ResponseReturnValue:
     return render_template(
         "dashboard/audit.html",
         rows=rows,
+        names=account_names(session, [row.subject for row in rows]),
         actions=audit.actions(session),
         args=keep({"action": action}),
         size=PAGE,

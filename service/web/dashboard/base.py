@@ -36,6 +36,7 @@ from service.unit_of_work import UnitOfWork
 from service.usecases import audit as audit_log
 from service.usecases.users import get_user
 from service.web.base import db_session, kolekt_runtime
+from service.web.dashboard import labels
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -242,6 +243,9 @@ def _template_helpers() -> dict[str, Any]:
         "settings": settings(),
         "nav": [(endpoint, label) for endpoint, label in NAV if endpoint in views],
         "has_page": lambda endpoint: endpoint in views,
+        "transfer_kind": labels.transfer_kind,
+        "action_label": labels.action,
+        "detail": labels.detail,
     }
 
 

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 import ledger
 from service.reads.causes import cause_of
+from service.reads.names import account_names
 from service.timetable import at
 from service.usecases import reports
 from service.web.base import db_session, unit_of_work
@@ -94,6 +95,7 @@ def ledger_page() -> ResponseReturnValue:
     return render_template(
         "dashboard/ledger.html",
         rows=rows,
+        names=account_names(session, [side for row in rows for side in (row.debit, row.credit)]),
         args=args,
         error=error,
         codes=CODES,
@@ -117,6 +119,7 @@ def transfer_page(transfer_id: int) -> ResponseReturnValue:
     return render_template(
         "dashboard/transfer.html",
         t=transfer,
+        names=account_names(session, [transfer.debit, transfer.credit]),
         proof=ledger.proof(session, transfer_id),
         cause=cause_of(session, transfer.reference),
         linked=[

@@ -1,0 +1,47 @@
+"""Words operators read instead of Kolekt's internal codes: a transfer's kind, an audit entry's
+action and its details. The codes stay in filters' values and exports, where they are matched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRANSFER_KINDS = {
+    "pickup_credit": "Pickup credit",
+    "commission": "Collector's commission",
+    "redemption": "Redemption",
+    "refund": "Refund",
+    "reversal": "Reversal",
+    "adjustment": "Correction (approved)",
+}
+
+ACTIONS = {
+    "user.sign_in": "Signed in",
+    "user.sign_in_failed": "Sign-in failed",
+    "user.sign_out": "Signed out",
+}
+
+
+def transfer_kind(code: str) -> str:
+    return TRANSFER_KINDS.get(code) or code.replace("_", " ").capitalize()
+
+
+def action(code: str) -> str:
+    """ "programme.add_zone" -> "Programme: add zone" (known ones in plainer words)."""
+    if code in ACTIONS:
+        return ACTIONS[code]
+    area, _, verb = code.partition(".")
+    words = verb.replace("_", " ") if verb else ""
+    return f"{area.replace('_', ' ').capitalize()}: {words}" if words else area.replace("_", " ").capitalize()
+
+
+def detail(key: str, value: Any) -> tuple[str, str]:
+    """One detail of an audit entry as a person reads it: "ok: True" -> "ok: yes"."""
+    if isinstance(value, bool):
+        shown = "yes" if value else "no"
+    elif value is None:
+        shown = "-"
+    elif isinstance(value, list | tuple):
+        shown = ", ".join(str(item) for item in value)
+    else:
+        shown = str(value)
+    return key.replace("_", " "), shown
