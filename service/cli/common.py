@@ -12,13 +12,15 @@ from typing import NoReturn
 
 import click
 from flask import current_app
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 import sms
 from service.runtime import Runtime
 from service.unit_of_work import UnitOfWork
 from service.usecases import CatalogueError
+from service.usecases import audit as audit_log
 from service.usecases.zones import Zone, zone_by_name
 
 
@@ -56,11 +58,55 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     did stays)."""
     try:
         with runtime().unit_of_work() as uow:
+            event.listen(uow.session, "do_orm_execute", _note_writes)
             yield uow
+            _audit(uow)
     except CatalogueError as error:
         fail(str(error))
     except (OperationalError, ProgrammingError) as error:
         no_schema(error)
+
+
+# Commands that only read; every other command's unit of work is in the audit log, with who ran
+# it and what it was given (secrets left out), in the same transaction as what it changed.
+READ_ONLY = {"list", "history", "changes", "preview"}
+SECRET_WORDS = ("password", "pin", "secret", "token")
+
+
+def _note_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["kolekt.wrote"] = True
+
+
+def _audit(uow: UnitOfWork) -> None:
+    if not uow.session.info.get("kolekt.wrote"):  # read only, or refused before any write
+        return
+    context = click.get_current_context(silent=True)
+    if context is None or context.command.name in READ_ONLY or context.meta.get("kolekt.audited"):
+        return
+    if uow.session.info.get("kolekt.audited"):  # the command wrote its own entry
+        return
+    context.meta["kolekt.audited"] = True
+    path: list[str] = []
+    here: click.Context | None = context
+    while here is not None and here.parent is not None:  # the root is flask's own group
+        path.insert(0, here.info_name or "")
+        here = here.parent
+    details = {
+        name: value
+        for name, value in context.params.items()
+        if value not in (None, (), "") and not any(word in name.lower() for word in SECRET_WORDS)
+    }
+    arguments = [param.name for param in context.command.params if isinstance(param, click.Argument)]
+    first = next((details[name] for name in arguments if name in details), next(iter(details.values()), ""))
+    audit_log.record(
+        uow.session,
+        actor=operator(),
+        action=("cli." + ".".join(path))[:40],
+        subject=str(first)[:80],
+        at=uow.now,
+        details=details,
+    )
 
 
 def phone_of(text: str) -> str:

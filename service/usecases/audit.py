@@ -42,6 +42,7 @@ def record(
     user_id: int | None = None,
     address: str | None = None,
 ) -> int:
+    session.info["kolekt.audited"] = True  # this unit of work says who did what itself
     return int(
         session.execute(
             audit_log_t.insert()
