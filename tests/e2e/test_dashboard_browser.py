@@ -94,7 +94,10 @@ def test_sign_in_then_filter_the_ledger_open_a_transfer_and_verify(site: Site) -
     expect(page).to_have_url(re.compile(rf"account={member_code.lower()}"))
     touching = hub.read(lambda s: ledger.browse(s, ledger.TransferFilter(account=credit.credit), limit=50))
     assert listed(page) == [t.id for t in touching] and credit.id in listed(page)
-    expect(page.locator("#transfers tbody tr td:nth-child(5)")).to_have_text([credit.credit] * len(touching))
+    # The credited account by its household's name and code (the account's code is its title).
+    cells = page.locator("#transfers tbody tr td:nth-child(5)")
+    expect(cells).to_have_text([re.compile(rf"\({member_code}\)$")] * len(touching))
+    expect(cells.first).to_have_attribute("title", credit.credit)
     site.shot(page, "ledger by account")
 
     page.get_by_role("button", name="Clear").click()

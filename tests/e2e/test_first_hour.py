@@ -77,3 +77,19 @@ def test_operators_read_names_not_codes(hub: Hub) -> None:
     audit = auditor.get("/dashboard/audit").text
     assert "Signed in" in audit and ">user.sign_in<" not in audit
     assert auditor.email is not None and auditor.email in audit
+
+
+def test_the_overview_lists_what_needs_action(hub: Hub) -> None:
+    from service.cli.demo import seed_dashboard_demo
+
+    auditor = hub.signed_in("auditor")
+    quiet = auditor.get("/dashboard/").text
+    assert 'id="needs-action"' in quiet and "Nothing needs you now" in quiet
+    hub.seed()
+    hub.read(lambda session: seed_dashboard_demo(session))
+    page = auditor.get("/dashboard/").text
+    section = page.split('id="needs-action"', 1)[1].split("</section>", 1)[0]
+    assert "1</strong> disputes to decide" in section
+    assert "1</strong> corrections waiting for a second operator" in section
+    assert "1</strong> weigh-ins flagged in the last 14 days" in section
+    assert 'href="/dashboard/disputes"' in section and 'href="/dashboard/adjustments"' in section

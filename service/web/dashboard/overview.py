@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 import ledger
 from service.reads import insights
+from service.reads.needs_action import needs_action
 from service.usecases import job_runs, reports
 from service.web.base import db_session
 from service.web.dashboard.base import ANYONE, blueprint, now, requires, settings
@@ -27,4 +28,5 @@ def overview() -> ResponseReturnValue:
         head=ledger.head(session),
         segment_cost_kobo=cost,
         late=job_runs.late(session, now()),
+        actions=needs_action(session, now(), settings().zone, settings().weigh_gap_percent),
     )

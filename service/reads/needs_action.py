@@ -1,0 +1,77 @@
+"""What needs an operator today, for the overview's first list: open disputes, corrections
+waiting for a second operator, texts that could not be sent or acted on, weigh-ins the scale
+disagrees with, rewards running out. Each with how many and where to deal with them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy.orm import Session
+
+from service.models import adjustments_t, disputes_t, inbound_t, outbox_t, rewards_t
+from service.usecases import weighins
+
+RECENT = timedelta(days=7)
+FLAG_DAYS = 14
+LOW_STOCK = 5
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    count: int
+    endpoint: str
+    args: dict[str, str] = field(default_factory=dict)
+
+
+def needs_action(session: Session, now: datetime, local: tzinfo, gap_percent: int) -> list[Item]:
+    """The items with something in them, in the order they are usually dealt with."""
+
+    def count(table: Table, *where: ColumnElement[bool]) -> int:
+        return int(session.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+    today = now.astimezone(local).date()
+    flagged = sum(
+        1
+        for row in weighins.comparison(
+            session,
+            local,
+            first_day=today - timedelta(days=FLAG_DAYS - 1),
+            last_day=today,
+            gap_percent=gap_percent,
+        )
+        if row.flagged
+    )
+    items = [
+        Item("disputes to decide", count(disputes_t, disputes_t.c.status == "open"), "dashboard.disputes"),
+        Item(
+            "corrections waiting for a second operator",
+            count(adjustments_t, adjustments_t.c.status == "proposed"),
+            "dashboard.adjustments",
+        ),
+        Item(
+            "texts that could not be sent this week",
+            count(outbox_t, outbox_t.c.status == "failed", outbox_t.c.created_at >= now - RECENT),
+            "dashboard.messages",
+            {"status": "failed"},
+        ),
+        Item(
+            "texts Kolekt could not act on this week",
+            count(inbound_t, inbound_t.c.status == "failed", inbound_t.c.received_at >= now - RECENT),
+            "dashboard.messages",
+        ),
+        Item(f"weigh-ins flagged in the last {FLAG_DAYS} days", flagged, "dashboard.weigh_ins"),
+        Item(
+            f"rewards with {LOW_STOCK} or fewer left",
+            count(
+                rewards_t,
+                rewards_t.c.active.is_(True),
+                rewards_t.c.stock.is_not(None),
+                rewards_t.c.stock <= LOW_STOCK,
+            ),
+            "dashboard.programme",
+        ),
+    ]
+    return [item for item in items if item.count]
