@@ -144,6 +144,7 @@ def quiet_logs(level: str) -> None:
 def run_clock(redis_url: str, stop: threading.Event | None = None, log_level: str = "INFO") -> None:
     """The clock's loop, until SIGTERM (or ``stop``): Redis errors are logged and waited out."""
     quiet_logs(log_level)
+    log.info("clock: started (pid %d)", os.getpid())
     stop = stop or threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
