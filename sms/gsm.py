@@ -81,10 +81,20 @@ def _count_parts(costs: list[int], single: int, part: int) -> int:
     return count
 
 
+def _septets(ch: str) -> int:
+    return 2 if ch in GSM7_EXTENSION else 1
+
+
+def septets(text: str) -> int:
+    """What ``text`` (GSM-7) costs in a message: one septet a character, two for those of the
+    extension table (``[``, ``~``, the euro sign...)."""
+    return sum(map(_septets, text))
+
+
 def segments(text: str) -> Segments:
     """How many SMS parts ``text`` costs, counted as carriers count them."""
     if is_gsm7(text):
-        costs = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+        costs = [_septets(ch) for ch in text]
         return Segments("GSM-7", _count_parts(costs, _SINGLE_GSM7, _PART_GSM7), sum(costs))
     costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
     return Segments("UCS-2", _count_parts(costs, _SINGLE_UCS2, _PART_UCS2), sum(costs))

@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 
 from .commands import Line
 from .days import say_day
-from .gsm import GSM7_EXTENSION, to_gsm7
+from .gsm import septets, to_gsm7
 
 
 def kg(grams: int) -> str:
@@ -42,12 +42,6 @@ def fit_list(items: Sequence[str], width: int) -> str:
             return "; ".join(shown) + f"; +{len(items) - len(shown)} more" if shown else f"{len(items)} stops"
         shown.append(item)
     return "; ".join(shown)
-
-
-def septets(text: str) -> int:
-    """What ``text`` (GSM-7) costs in a message: one septet a character, two for those of the
-    extension table (``[``, ``~``, ``EUR`` sign...)."""
-    return len(text) + sum(character in GSM7_EXTENSION for character in text)
 
 
 # What a cut may leave dangling at the end of a value: "12 Adeniyi Road," -> "12 Adeniyi Road".

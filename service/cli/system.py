@@ -30,7 +30,7 @@ from service.jobs.worker import run_worker
 from service.models import InboundMessage
 from service.runtime import redis_url_of
 from service.usecases import reports
-from service.usecases.users import user_by_email
+from service.usecases.users import demo_users
 
 
 @click.group("db", cls=AppGroup, help="Build or inspect the schema (Alembic migrations).")
@@ -242,7 +242,7 @@ def banner(base: str, logs: Path) -> str:
 def demo_loaded() -> bool:
     """Whether seed-demo ran on this database (its first dashboard user is there)."""
     with runtime().sessions() as session:
-        return user_by_email(session, DEMO_USERS[0][0]) is not None
+        return bool(demo_users(session))
 
 
 @click.group("sms", cls=AppGroup, help="The SMS channel: try a text, look at the outbox.")

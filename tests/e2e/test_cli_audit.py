@@ -5,14 +5,13 @@ transaction as the change; a command that only reads, or is refused, leaves noth
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from sqlalchemy import Engine, select
 
 from service.models import audit_log_t
 from service.settings import Settings
-from tests.conftest import ROOT, run_cli, settings_environ
+from tests.conftest import run_cli
+from tests.e2e.test_cli_users import users_cli
 
 
 def entries(engine: Engine) -> list[tuple[str, str, str, dict[str, object]]]:
@@ -40,27 +39,8 @@ def test_cli_changes_are_audited_with_who_and_what(settings: Settings, engine: E
 
 
 def test_a_command_that_audits_itself_is_not_written_twice(settings: Settings, engine: Engine) -> None:
-    added = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "wsgi",
-            "users",
-            "add",
-            "--email",
-            "ada@hub.example",
-            "--role",
-            "admin",
-        ],
-        cwd=ROOT,
-        env=settings_environ(settings),
-        input="correct horse battery\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    added = users_cli(
+        settings, "add", "--email", "ada@hub.example", "--role", "admin", password="correct horse battery"
     )
     assert added.returncode == 0, added.stderr
     found = entries(engine)

@@ -24,10 +24,8 @@ def join(conversation: Conversation, command: commands.Join) -> None:
 
 
 def top_up(conversation: Conversation, _command: commands.TopUp) -> None:
-    """TOP UP, AIRTIME: how to turn points into airtime (nothing is spent unasked)."""
-    if conversation.household is None:
-        conversation.reply("not_member")
-        return
+    """TOP UP, AIRTIME: how to turn points into airtime (nothing is spent unasked); a stranger is
+    told to join (``statement`` refuses)."""
     found = points.statement(conversation.uow.session, conversation.household, latest=0)
     conversation.reply("topup_how", points=found.points)
 

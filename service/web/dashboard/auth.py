@@ -15,6 +15,7 @@ from flask_login import current_user, login_user, logout_user
 from service.usecases import audit as audit_log
 from service.usecases import sign_in_limits, users
 from service.web.base import (
+    db_session,
     failed_sign_in,
     remember_device,
     sign_in_attempt,
@@ -41,8 +42,7 @@ def _safe_next(target: str | None) -> str:
 
 def _sign_in_page(**context: Any) -> str:
     """The sign-in page; where the demo data was loaded, with the demo's logins on it."""
-    with unit_of_work() as uow:
-        demo = users.demo_users(uow.session)
+    demo = users.demo_users(db_session())
     return render_template(
         "dashboard/sign_in.html", demo=demo, demo_password=users.DEMO_PASSWORD if demo else "", **context
     )
