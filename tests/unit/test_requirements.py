@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = {"pytest", "hypothesis", "ruff", "mypy", "playwright", "schemathesis"}
+TOOLS = {"pytest", "pytest-xdist", "hypothesis", "ruff", "mypy", "playwright", "schemathesis"}
 
 
 def pins(path: Path) -> list[str]:
