@@ -218,19 +218,27 @@ def page_error(error: HTTPException) -> ResponseReturnValue | None:
     return render_template("dashboard/error.html", error=error), error.code or 500
 
 
-# The navigation: (endpoint, label); an area not registered yet is left out.
+# The navigation: (endpoint, label, roles that see it); an area not registered yet is left out.
 NAV = (
-    ("dashboard.overview", "Overview"),
-    ("dashboard.ledger", "Ledger"),
-    ("dashboard.households", "Households"),
-    ("dashboard.collectors", "Collectors"),
-    ("dashboard.weigh_ins", "Weigh-ins"),
-    ("dashboard.disputes", "Disputes"),
-    ("dashboard.adjustments", "Adjustments"),
-    ("dashboard.messages", "Messages"),
-    ("dashboard.programme", "Programme"),
-    ("dashboard.audit_log", "Audit log"),
+    ("dashboard.overview", "Overview", ANYONE),
+    ("dashboard.ledger", "Ledger", ANYONE),
+    ("dashboard.households", "Households", ANYONE),
+    ("dashboard.collectors", "Collectors", ANYONE),
+    ("dashboard.weigh_ins", "Weigh-ins", ANYONE),
+    ("dashboard.disputes", "Disputes", ANYONE),
+    ("dashboard.adjustments", "Adjustments", ANYONE),
+    ("dashboard.messages", "Messages", ANYONE),
+    ("dashboard.broadcasts", "Broadcasts", ANYONE),
+    ("dashboard.programme", "Programme", ANYONE),
+    ("dashboard.users", "Users", ADMINS),
+    ("dashboard.audit_log", "Audit log", ANYONE),
 )
+
+
+def _nav(views: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The menu's (endpoint, label) pairs the signed-in user's role sees."""
+    role = user().role if current_user.is_authenticated else None
+    return [(endpoint, label) for endpoint, label, roles in NAV if endpoint in views and role in roles]
 
 
 def _template_helpers() -> dict[str, Any]:
@@ -241,7 +249,7 @@ def _template_helpers() -> dict[str, Any]:
         "kg": kg,
         "dashboard_user": user,
         "settings": settings(),
-        "nav": [(endpoint, label) for endpoint, label in NAV if endpoint in views],
+        "nav": _nav(views),
         "has_page": lambda endpoint: endpoint in views,
         "transfer_kind": labels.transfer_kind,
         "action_label": labels.action,
