@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.timetable import QuietHours, parse_quiet_hours
@@ -99,6 +100,11 @@ class Settings:
     metrics_token: str = ""
     # What the processes log: DEBUG also shows every job RQ runs (the sealer's every 2 s).
     log_level: str = "INFO"
+    # "json": one JSON object a line with the request's or job's id, for a log platform.
+    log_format: str = "text"
+    # Where errors are reported (Sentry, or a service that speaks its protocol); none when empty.
+    sentry_dsn: str = ""
+    sentry_environment: str = "production"
     # How many proxies in front of Kolekt add X-Forwarded-* headers (a platform's router, nginx):
     # the client's address and the URL it used are read from that many hops. 0: none is trusted.
     trusted_proxies: int = 0
@@ -160,6 +166,9 @@ class Settings:
             instance_dir=instance,
             trusted_proxies=_whole_number(environ, "TRUSTED_PROXIES", 0, 0, 10),
             log_level=_log_level(environ),
+            log_format=_choice(environ, "LOG_FORMAT", LOG_FORMATS, "text"),
+            sentry_dsn=_sentry_dsn(environ),
+            sentry_environment=(environ.get("SENTRY_ENVIRONMENT") or "production").strip(),
             metrics_token=(environ.get("METRICS_TOKEN") or "").strip(),
             **sms,
             **field,
@@ -169,6 +178,7 @@ class Settings:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 def _log_level(environ: Mapping[str, str]) -> str:
@@ -176,6 +186,24 @@ def _log_level(environ: Mapping[str, str]) -> str:
     if level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     return level
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _sentry_dsn(environ: Mapping[str, str]) -> str:
+    """A DSN reads like https://<key>@<host>/<project id>."""
+    dsn = (environ.get("SENTRY_DSN") or "").strip()
+    if not dsn:
+        return ""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("http", "https") or not parts.username or not parts.path.strip("/"):
+        raise SettingsError("SENTRY_DSN must look like https://<key>@<host>/<project id>, as Sentry shows it")
+    return dsn
 
 
 def _terms(environ: Mapping[str, str]) -> str:

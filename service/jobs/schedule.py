@@ -38,6 +38,7 @@ from service.jobs.fulfilment import sweep_redemptions
 from service.jobs.inbox import sweep_inbox
 from service.jobs.reminders import remind_due
 from service.jobs.sending import sweep_outbox
+from service.providers import logs
 
 log = logging.getLogger(__name__)
 
@@ -132,18 +133,11 @@ def after_outage(connection: Redis) -> None:
         )
 
 
-def quiet_logs(level: str) -> None:
-    """Kolekt's own messages at ``level``; RQ's word on every job it enqueues, starts and finishes
-    (the sealer alone runs every 2 s: 1,700 lines in 10 minutes) only at DEBUG, its warnings and
-    errors always."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("service").setLevel(level)
-    logging.getLogger("rq").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
-
-
-def run_clock(redis_url: str, stop: threading.Event | None = None, log_level: str = "INFO") -> None:
+def run_clock(
+    redis_url: str, stop: threading.Event | None = None, log_level: str = "INFO", log_format: str = "text"
+) -> None:
     """The clock's loop, until SIGTERM (or ``stop``): Redis errors are logged and waited out."""
-    quiet_logs(log_level)
+    logs.configure(log_level, log_format)
     log.info("clock: started (pid %d)", os.getpid())
     stop = stop or threading.Event()
 

@@ -23,9 +23,11 @@ from types import FrameType
 
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.job import Job
 
 from service.jobs.registry import QUEUES
-from service.jobs.schedule import quiet_logs, run_clock
+from service.jobs.schedule import run_clock
+from service.providers import logs
 from service.runtime import Runtime, redis_url_of, use
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,10 @@ REDIS_WAIT_SECONDS = 2.0
 class Clock:
     """The clock's process, started again whenever it is found dead."""
 
-    def __init__(self, redis_url: str, log_level: str = "INFO") -> None:
+    def __init__(self, redis_url: str, log_level: str = "INFO", log_format: str = "text") -> None:
         self.redis_url = redis_url
         self.log_level = log_level
+        self.log_format = log_format
         self.process: BaseProcess | None = None
         self.starts = 0
 
@@ -53,7 +56,10 @@ class Clock:
         if self.process is not None:
             log.warning("the clock's process ended (exit %s); starting it again", self.process.exitcode)
         self.process = multiprocessing.get_context("spawn").Process(
-            target=run_clock, args=(self.redis_url, None, self.log_level), name="kolekt-clock", daemon=True
+            target=run_clock,
+            args=(self.redis_url, None, self.log_level, self.log_format),
+            name="kolekt-clock",
+            daemon=True,
         )
         self.process.start()
         self.starts += 1
@@ -70,6 +76,14 @@ class KolektWorker(SimpleWorker):
     max_connection_wait_time = REDIS_WAIT_SECONDS
     clock: Clock | None = None
 
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """The job run with its id on every line it logs (``LOG_FORMAT=json``)."""
+        token = logs.job_id.set(job.id)
+        try:
+            super().execute_job(job, queue)
+        finally:
+            logs.job_id.reset(token)
+
     def run_maintenance_tasks(self) -> None:
         if self.clock is not None:
             self.clock.ensure()
@@ -78,10 +92,16 @@ class KolektWorker(SimpleWorker):
 
 def run_worker(runtime: Runtime, *, with_cron: bool = True, burst: bool = False) -> bool:
     use(runtime)
-    quiet_logs(runtime.settings.log_level)
-    rq_level = "DEBUG" if runtime.settings.log_level == "DEBUG" else "WARNING"
+    settings = runtime.settings
+    logs.configure(settings.log_level, settings.log_format)
+    logs.start_error_reports(settings.sentry_dsn, settings.sentry_environment)
+    rq_level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
     connection = runtime.redis
-    clock = Clock(redis_url_of(connection), runtime.settings.log_level) if with_cron and not burst else None
+    clock = (
+        Clock(redis_url_of(connection), settings.log_level, settings.log_format)
+        if with_cron and not burst
+        else None
+    )
     stopping = False
     previous = signal.getsignal(signal.SIGTERM)
 

@@ -8,6 +8,7 @@ and jobs enqueued after the commit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from service.providers import logs
 from service.runtime import Runtime
 from service.settings import Settings
 from service.unit_of_work import UnitOfWork
@@ -195,6 +197,31 @@ def remember_device(response: R, policy: sign_in_limits.Policy, name: str, cooki
     return response
 
 
+def _init_request_ids(app: Flask, settings: Settings) -> None:
+    """Each request's id (``X-Request-ID``) on every line logged while serving it and in the
+    answer; with JSON logs, a line per request too (``service.providers.logs``)."""
+    log_requests = settings.log_format == "json"
+
+    def start() -> None:
+        g.kolekt_request_started = time.perf_counter()
+        g.kolekt_request_token = logs.request_id.set(logs.new_request_id(request.headers.get(logs.HEADER)))
+
+    def answer(response: Response) -> Response:
+        response.headers[logs.HEADER] = logs.request_id.get() or ""
+        if log_requests:
+            logs.log_request(request.method, request.path, response.status_code, g.kolekt_request_started)
+        return response
+
+    def end(error: BaseException | None) -> None:
+        token = g.pop("kolekt_request_token", None)
+        if token is not None:
+            logs.request_id.reset(token)
+
+    app.before_request(start)
+    app.after_request(answer)
+    app.teardown_request(end)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -223,4 +250,5 @@ def init_app(
 
     app.teardown_request(_close_session)
     app.register_error_handler(HTTPException, handle)
+    _init_request_ids(app, settings)
     _init_compression(app)
