@@ -45,7 +45,7 @@ sentry_sdk.flush(timeout=10)
 class FakeSentry(BaseHTTPRequestHandler):
     received: list[bytes]
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         encoding = self.headers.get("Content-Encoding", "")
         if encoding == "gzip":
