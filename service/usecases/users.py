@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.models import users_t
@@ -142,10 +142,15 @@ def sign_in(session: Session, email: str, password: str, now: datetime) -> User 
     return get_user(session, found.id)
 
 
-def _change(session: Session, email: str, **values: object) -> User:
+def _known(session: Session, email: str) -> User:
     found = user_by_email(session, email)
     if found is None:
         raise UserError(f"no user {email.strip().lower()!r}")
+    return found
+
+
+def _change(session: Session, email: str, **values: object) -> User:
+    found = _known(session, email)
     session.execute(
         update(users_t)
         .where(users_t.c.id == found.id)
@@ -172,20 +177,64 @@ def set_password(
     return changed
 
 
+def _active_admins(session: Session) -> list[int]:
+    """The active admins' ids, their rows locked until the transaction ends (PostgreSQL; SQLite's
+    writers take turns anyway): two admins taking each other's admin role at the same moment
+    cannot both see the other one left."""
+    return list(
+        session.execute(
+            select(users_t.c.id)
+            .where(users_t.c.role == "admin", users_t.c.active.is_(True))
+            .order_by(users_t.c.id)
+            .with_for_update()
+        ).scalars()
+    )
+
+
 def set_active(
-    session: Session, email: str, active: bool, *, now: datetime | None = None, by: str = "user disabled"
+    session: Session,
+    email: str,
+    active: bool,
+    *,
+    now: datetime | None = None,
+    by: str = "user disabled",
+    actor: str | None = None,
 ) -> User:
     """Disable (signing the user out everywhere, ending every API token) or enable again (the
-    tokens stay ended). The last active admin stays."""
+    tokens stay ended). The last active admin stays; ``actor``, the email of whoever makes the
+    change, may not disable themselves."""
+    found = _known(session, email)
+    if found.active == active:
+        raise UserError(f"{found.email} is {'active' if active else 'disabled'} already")
     if not active:
-        found = user_by_email(session, email)
-        if found is not None and found.role == "admin":
-            admins = session.execute(
-                select(func.count()).where(users_t.c.role == "admin", users_t.c.active.is_(True))
-            ).scalar_one()
-            if admins <= 1:
-                raise UserError("that is the last active admin; add another admin first")
+        if found.role == "admin" and _active_admins(session) == [found.id]:
+            raise UserError("that is the last active admin; add another admin first")
+        if actor is not None and actor.strip().lower() == found.email:
+            raise UserError("you cannot disable your own account; another admin can")
     changed = _change(session, email, active=active)
     if not active:
         _end_api_tokens(session, changed.id, now, by)
     return changed
+
+
+def set_role(session: Session, email: str, role: str, *, actor: str | None = None) -> User:
+    """A user's new role, in force from their next page or API call (the role is read at each
+    request, so their sessions and tokens stay). The last active admin keeps the admin role;
+    ``actor``, the email of whoever makes the change, may not change their own."""
+    if role not in ROLES:
+        raise UserError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
+    found = _known(session, email)
+    if found.role == role:
+        raise UserError(f"{found.email} is {_article(role)} {role} already")
+    if found.role == "admin" and found.active and _active_admins(session) == [found.id]:
+        raise UserError("that is the last active admin; make another user admin first")
+    if actor is not None and actor.strip().lower() == found.email:
+        raise UserError("you cannot change your own role; another admin can")
+    session.execute(update(users_t).where(users_t.c.id == found.id).values(role=role))
+    changed = get_user(session, found.id)
+    assert changed is not None
+    return changed
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
