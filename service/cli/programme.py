@@ -38,8 +38,7 @@ from service.usecases.catalogue import (
     rates_in_force,
     set_rate,
 )
-from service.usecases.households import member_by_phone, register_household
-from service.usecases.phones import ensure_phone
+from service.usecases.households import register_at_hub
 from service.usecases.roles import Collector, add_collector, collector_by_phone, set_collector_status
 from service.usecases.tokens import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
 from service.usecases.zones import WEEKDAYS, add_zone, next_day_of, zones
@@ -389,26 +388,20 @@ def members_group() -> None:
 @click.option("--name", required=True)
 @click.option("--zone", "zone_name", required=True, help="The zone it lives in.")
 @click.option("--address", help="Where the collector finds it.")
-def members_add(phone: str, name: str, zone_name: str, address: str | None) -> None:
+@click.option(
+    "--language", help="The language it is texted in: EN, PCM, YO, HA or IG (the phone's, else English)."
+)
+def members_add(phone: str, name: str, zone_name: str, address: str | None, language: str | None) -> None:
+    """Registered as the dashboard registers one: its member code, and the welcome text."""
     number = phone_of(phone)
-    name = " ".join(name.split())
-    address = " ".join(address.split()) if address else None
     with unit_of_work() as uow:
-        if not name or len(name) > 80:
-            raise CatalogueError("a member needs a name of 1 to 80 characters")
-        if address is not None and len(address) > 160:
-            raise CatalogueError("an address is at most 160 characters")
         zone = zone_named(uow.session, zone_name)
-        # One number, one role: a collector's phone gets the collector commands, never a household's.
-        if collector_by_phone(uow.session, number) is not None:
-            raise CatalogueError(f"{number} is a collector's phone; a household needs its own")
-        existing = member_by_phone(uow.session, number)
-        if existing is not None:
-            raise CatalogueError(f"{number} is already member {existing.member_code} ({existing.name})")
-        now = utc_now()
-        ensure_phone(uow.session, number, now)
-        member = register_household(uow.session, number, name, address, "operator", now, zone_id=zone.id)
-    click.echo(f"member {member.member_code}: {member.name}, {member.phone}, zone {zone.name}")
+        member = register_at_hub(
+            uow, number, name, zone.id, address, language=language, joined_via="operator"
+        )
+    click.echo(
+        f"member {member.member_code}: {member.name}, {member.phone}, zone {zone.name}; welcomed by text"
+    )
 
 
 @members_group.command("list", help="Every member household, or those of one --zone.")

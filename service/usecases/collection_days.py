@@ -74,6 +74,7 @@ _ROUTE = (
         pickup_requests_t.c.zone_id == bindparam("zone_id"),
         pickup_requests_t.c.collection_date == bindparam("day"),
         pickup_requests_t.c.kind == "pickup",
+        households_t.c.status == "active",  # a suspended household's pickup would be refused
     )
     # The order they were asked in (a second PICKUP keeps its place), the household's id between
     # two asked at the same moment: a total order, so the pages are the same from text to text,

@@ -1,23 +1,27 @@
-"""Households: joining (JOIN by SMS, a collector's NEW at the door, the collector app, the demo),
-the welcome text, and finding a member by phone, code or the app's id."""
+"""Households: joining (JOIN by SMS, a collector's NEW at the door, the collector app, the demo,
+an operator at the hub), the welcome text, and finding a member by phone, code or the app's id;
+an operator's changes to a household (its name, address and language, its zone, its phone, and
+suspending it: a suspended household's pickups and redemptions are refused and it gets no
+reminders)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 import ledger
 import sms
 from service.accounts import member_account
-from service.models import households_t
+from service.models import households_t, phones_t, pickup_requests_t
+from service.timetable import local_day
 from service.unit_of_work import UnitOfWork
-from service.usecases import Refused, phones
+from service.usecases import CatalogueError, Refused, phones
 from service.usecases.phones import ensure_phone
-from service.usecases.roles import Collector, active_collector, role_of
-from service.usecases.zones import get_zone, zones
+from service.usecases.roles import STATUSES, Collector, active_collector, role_of
+from service.usecases.zones import Zone, get_zone, zones
 
 
 class Member(NamedTuple):
@@ -190,3 +194,206 @@ def register_at_door(
     )
     welcome(uow, member)
     return member
+
+
+# --- an operator's changes (the dashboard) -----------------------------------------------------------
+# Each refuses bad values with ``CatalogueError`` (its message is what the form shows) and then
+# writes nothing; each returns the household before and after, for the audit entry.
+
+NAME_WIDTH = 80
+ADDRESS_WIDTH = 160
+REASON_WIDTH = 160
+
+
+class Household(NamedTuple):
+    """A household as an operator changes it: its own row and its phone's language."""
+
+    id: int
+    member_code: str | None
+    name: str
+    phone: str
+    address: str | None
+    zone_id: int | None
+    status: str
+    language: str
+
+
+_HOUSEHOLD = (
+    select(
+        households_t.c.id,
+        households_t.c.member_code,
+        households_t.c.name,
+        households_t.c.phone,
+        households_t.c.address,
+        households_t.c.zone_id,
+        households_t.c.status,
+        phones_t.c.language,
+    )
+    .join(phones_t, phones_t.c.number == households_t.c.phone)
+    .where(households_t.c.id == bindparam("household_id"))
+)
+
+
+class Changed(NamedTuple):
+    before: Household
+    after: Household
+
+
+def get_household(session: Session, household_id: int) -> Household | None:
+    row = session.execute(_HOUSEHOLD, {"household_id": household_id}).first()
+    return None if row is None else Household(*row)
+
+
+def _known(session: Session, household_id: int) -> Household:
+    found = get_household(session, household_id)
+    if found is None:
+        raise CatalogueError(f"there is no household {household_id}")
+    return found
+
+
+def _called(household: Household) -> str:
+    return household.member_code or household.name
+
+
+def _name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > NAME_WIDTH:
+        raise CatalogueError(f"a household needs a name of 1 to {NAME_WIDTH} characters")
+    return name
+
+
+def _address(text: str | None) -> str | None:
+    address = " ".join((text or "").split()) or None
+    if address is not None and len(address) > ADDRESS_WIDTH:
+        raise CatalogueError(f"an address is at most {ADDRESS_WIDTH} characters")
+    return address
+
+
+def _language(code: str) -> str:
+    language = code.strip().upper()
+    if language not in sms.LANGUAGES:
+        raise CatalogueError(f"the language must be one of {', '.join(sms.LANGUAGES)}")
+    return language
+
+
+def _zone(session: Session, zone_id: int | None) -> Zone:
+    zone = get_zone(session, zone_id) if zone_id is not None else None
+    if zone is None:
+        raise CatalogueError("choose one of the zones")
+    return zone
+
+
+def _free_for_household(session: Session, phone: str) -> None:
+    """One number, one role: a household's phone is nobody else's (a collector's phone gets the
+    collector commands, a shop's VERIFY)."""
+    role, _ = role_of(session, phone)
+    if role == "collector":
+        raise CatalogueError(f"{phone} is a collector's phone; a household needs its own")
+    if role == "partner":
+        raise CatalogueError(f"{phone} is a partner shop's phone; a household needs its own")
+    existing = session.execute(
+        select(households_t.c.member_code, households_t.c.name).where(households_t.c.phone == phone)
+    ).first()
+    if existing is not None:
+        raise CatalogueError(f"{phone} is already member {existing.member_code} ({existing.name})")
+
+
+def register_at_hub(
+    uow: UnitOfWork,
+    phone: str,
+    name: str,
+    zone_id: int | None,
+    address: str | None = None,
+    *,
+    language: str | None = None,
+    joined_via: str = "dashboard",
+) -> Member:
+    """An operator registers a household at the hub (the dashboard, or ``members add``): in the
+    zone they chose, welcomed as a household registered at the door is (in ``language`` when
+    given; the phone is texted in it from then on). ``phone`` is E.164; a number that is a
+    collector's, a shop's or a member's already is refused."""
+    session = uow.session
+    name, address = _name(name), _address(address)
+    zone = _zone(session, zone_id)
+    language = _language(language) if language else None
+    _free_for_household(session, phone)
+    ensure_phone(session, phone, uow.now)
+    if language is not None:
+        phones.set_language(session, phone, language, uow.now)
+    member = register_household(session, phone, name, address, joined_via, uow.now, zone_id=zone.id)
+    welcome(uow, member)
+    return member
+
+
+def edit_household(
+    session: Session, household_id: int, name: str, address: str | None, language: str, now: datetime
+) -> Changed:
+    """A household's name, address and language (its phone's: every text to it is in it)."""
+    before = _known(session, household_id)
+    name, address, language = _name(name), _address(address), _language(language)
+    if (name, address, language) == (before.name, before.address, before.language):
+        raise CatalogueError(
+            f"nothing to change: {_called(before)}'s name, address and language are as typed"
+        )
+    if (name, address) != (before.name, before.address):
+        session.execute(
+            households_t.update().where(households_t.c.id == household_id).values(name=name, address=address)
+        )
+    if language != before.language:
+        phones.set_language(session, before.phone, language, now)
+    return Changed(before, _known(session, household_id))
+
+
+class Moved(NamedTuple):
+    before: Household
+    after: Household
+    dropped: int  # its PICKUP and SKIP requests for the old zone's coming days, dropped
+
+
+def move_household(uow: UnitOfWork, household_id: int, zone_id: int | None) -> Moved:
+    """The household now lives in (is collected in) another zone. Its requests for the old
+    zone's coming collection days are dropped: that zone's collector no longer calls; it asks
+    again (PICKUP, SKIP) for its new zone's days."""
+    session = uow.session
+    before = _known(session, household_id)
+    zone = _zone(session, zone_id)
+    if zone.id == before.zone_id:
+        raise CatalogueError(f"{_called(before)} is in {zone.name} already")
+    session.execute(households_t.update().where(households_t.c.id == household_id).values(zone_id=zone.id))
+    dropped = session.execute(
+        delete(pickup_requests_t).where(
+            pickup_requests_t.c.household_id == household_id,
+            pickup_requests_t.c.collection_date >= local_day(uow.now, uow.settings.zone),
+        )
+    )
+    return Moved(before, _known(session, household_id), int(dropped.rowcount))  # type: ignore[attr-defined]
+
+
+def set_household_status(session: Session, household_id: int, status: str, reason: str) -> Changed:
+    """Suspend a household (``reason`` required: its pickups and redemptions are refused, it gets
+    no reminders) or make it active again."""
+    if status not in STATUSES:
+        raise CatalogueError(f"status must be one of {', '.join(STATUSES)}")
+    before = _known(session, household_id)
+    if before.status == status:
+        raise CatalogueError(f"{_called(before)} is {status} already")
+    reason = " ".join(reason.split())
+    if status == "suspended" and not reason:
+        raise CatalogueError("say why the household is suspended")
+    if len(reason) > REASON_WIDTH:
+        raise CatalogueError(f"a reason is at most {REASON_WIDTH} characters")
+    session.execute(households_t.update().where(households_t.c.id == household_id).values(status=status))
+    return Changed(before, _known(session, household_id))
+
+
+def change_household_phone(session: Session, household_id: int, phone: str, now: datetime) -> Changed:
+    """The household's new number (E.164), nobody else's (not another household's, a collector's
+    or a shop's). Its language goes with it; an opt-out stays with the number that sent STOP."""
+    before = _known(session, household_id)
+    if phone == before.phone:
+        raise CatalogueError(f"{phone} is {_called(before)}'s phone already")
+    _free_for_household(session, phone)
+    ensure_phone(session, phone, now)
+    phones.set_language(session, phone, before.language, now)
+    session.execute(households_t.update().where(households_t.c.id == household_id).values(phone=phone))
+    return Changed(before, _known(session, household_id))

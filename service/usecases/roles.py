@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Table, bindparam, literal, select, union_all
+from sqlalchemy import Table, bindparam, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 import ledger
 import sms
 from service.accounts import collector_account
-from service.models import collectors_t, households_t, partners_t
+from service.models import collectors_t, households_t, partners_t, route_pages_t
 from service.usecases import CatalogueError, Refused
 from service.usecases.catalogue import MAX_RATE_PER_KG
 from service.usecases.phones import ensure_phone
+from service.usecases.zones import get_zone
 
 STATUSES = ("active", "suspended")
 
@@ -126,6 +127,8 @@ def add_collector(
         raise CatalogueError("a collector needs a name of 1 to 80 characters")
     if commission_per_kg is not None and not 0 <= commission_per_kg <= MAX_RATE_PER_KG:
         raise CatalogueError(f"commission per kg must be from 0 to {MAX_RATE_PER_KG}")
+    if zone_id is not None and get_zone(session, zone_id) is None:
+        raise CatalogueError("choose one of the zones")
     _number_is_free(session, phone, "collector")
     ensure_phone(session, phone, now)
     collector_id = session.execute(
@@ -149,6 +152,75 @@ def set_collector_status(session: Session, phone: str, status: str) -> Collector
     found = get_collector(session, _set_status(session, collectors_t, phone, status, "collector"))
     assert found is not None
     return found
+
+
+# An operator's changes at the dashboard: each returns the collector before and after (for the
+# audit entry), or refuses with ``CatalogueError`` and writes nothing.
+
+REASON_WIDTH = 160
+
+
+class CollectorChanged(NamedTuple):
+    before: Collector
+    after: Collector
+
+
+def _known_collector(session: Session, collector_id: int) -> Collector:
+    found = get_collector(session, collector_id)
+    if found is None:
+        raise CatalogueError(f"there is no collector {collector_id}")
+    return found
+
+
+def _collector_name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > 80:
+        raise CatalogueError("a collector needs a name of 1 to 80 characters")
+    return name
+
+
+def edit_collector(session: Session, collector_id: int, name: str) -> CollectorChanged:
+    """A collector's name (their receipts to households name them)."""
+    before = _known_collector(session, collector_id)
+    name = _collector_name(name)
+    if name == before.name:
+        raise CatalogueError(f"nothing to change: the collector is called {name} already")
+    session.execute(collectors_t.update().where(collectors_t.c.id == collector_id).values(name=name))
+    return CollectorChanged(before, _known_collector(session, collector_id))
+
+
+def move_collector(session: Session, collector_id: int, zone_id: int | None) -> CollectorChanged:
+    """The collector now covers another zone: from their next text on they log for its households
+    and ROUTE lists its requests (the last route page they were sent, of the old zone, is
+    forgotten: ROUTE MORE starts the new zone's route from its first page)."""
+    before = _known_collector(session, collector_id)
+    zone = get_zone(session, zone_id) if zone_id is not None else None
+    if zone is None:
+        raise CatalogueError("choose one of the zones")
+    if zone.id == before.zone_id:
+        raise CatalogueError(f"{before.name} covers {zone.name} already")
+    session.execute(collectors_t.update().where(collectors_t.c.id == collector_id).values(zone_id=zone.id))
+    session.execute(delete(route_pages_t).where(route_pages_t.c.collector_id == collector_id))
+    return CollectorChanged(before, _known_collector(session, collector_id))
+
+
+def change_collector_status(
+    session: Session, collector_id: int, status: str, reason: str
+) -> CollectorChanged:
+    """Suspend a collector (``reason`` required: their LOG, NEW, UNDO, ROUTE and the app's syncs
+    are refused) or make them active again."""
+    if status not in STATUSES:
+        raise CatalogueError(f"status must be one of {', '.join(STATUSES)}")
+    before = _known_collector(session, collector_id)
+    if before.status == status:
+        raise CatalogueError(f"{before.name} is {status} already")
+    reason = " ".join(reason.split())
+    if status == "suspended" and not reason:
+        raise CatalogueError("say why the collector is suspended")
+    if len(reason) > REASON_WIDTH:
+        raise CatalogueError(f"a reason is at most {REASON_WIDTH} characters")
+    session.execute(collectors_t.update().where(collectors_t.c.id == collector_id).values(status=status))
+    return CollectorChanged(before, _known_collector(session, collector_id))
 
 
 # --- partner shops ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 import ledger
 from service.accounts import member_account
 from service.db import make_session_factory, transaction
-from service.models import collectors_t, households_t
+from service.models import collectors_t, households_t, outbox_t
 from service.settings import Settings
 from service.usecases.catalogue import set_rate
 from service.usecases.households import register_household
@@ -152,7 +152,9 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
         "--address",
         "12 Adeniyi St",
     )
-    found = re.fullmatch(r"member (K\d+[A-Z]): Ada Okafor, \+2348031234567, zone Yaba", added[0])
+    found = re.fullmatch(
+        r"member (K\d+[A-Z]): Ada Okafor, \+2348031234567, zone Yaba; welcomed by text", added[0]
+    )
     assert found is not None, added
     code = found.group(1)
     ok(settings, "members", "add", "--phone", "08052345678", "--name", "Bola", "--zone", "Sabo")
@@ -175,6 +177,10 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
             "operator",
         )
         assert ledger.get_account(session, member_account(code)).no_overdraft
+        welcomed = (
+            session.execute(select(outbox_t.c.template).where(outbox_t.c.to_phone == ADA)).scalars().all()
+        )
+        assert welcomed == ["welcome"]  # told its member code, as at the door or from the dashboard
         collector_accounts = [ledger.get_account(session, f"collector:{n}").kind for n in collector_ids]
         statuses = session.execute(select(collectors_t.c.status).order_by(collectors_t.c.id)).scalars().all()
     assert collector_accounts == ["collector", "collector"]

@@ -35,6 +35,20 @@ def test_skip_replaces_the_pickup_asked_for_the_same_day(world: World, uow: Uow)
     assert collection_days.route(uow(), world.collector.id).stops == []
 
 
+def test_a_suspended_households_pickup_leaves_the_route_and_comes_back_when_it_is_reinstated(
+    world: World, uow: Uow, session: Session
+) -> None:
+    from service.usecases.households import set_household_status
+
+    collection_days.ask(uow(), world.ada, "pickup", "2 bags")
+    set_household_status(session, world.ada.id, "suspended", "moved away")
+    assert collection_days.route(uow(), world.collector.id).stops == []
+    set_household_status(session, world.ada.id, "active", "")
+    assert collection_days.route(uow(), world.collector.id).stops == [
+        f"{world.ada.member_code} 12 Adeniyi St (2 bags)"
+    ]
+
+
 def test_strangers_and_people_without_a_zone_are_told_why(world: World, uow: Uow, session: Session) -> None:
     with pytest.raises(Refused) as stranger:
         collection_days.ask(uow(), None, "pickup", None)

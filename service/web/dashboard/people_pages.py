@@ -45,6 +45,11 @@ def households() -> ResponseReturnValue:
 @blueprint.get("/households/<int:household_id>")
 @requires(*ANYONE)
 def household(household_id: int) -> ResponseReturnValue:
+    return render_template("dashboard/household.html", **household_page(household_id))
+
+
+def household_page(household_id: int) -> dict[str, Any]:
+    """What a household's page shows (404 for an unknown household)."""
     session = db_session()
     found = people.household(session, household_id)
     if found is None:
@@ -55,8 +60,7 @@ def household(household_id: int) -> ResponseReturnValue:
         if found.member_code
         else []
     )
-    return render_template(
-        "dashboard/household.html",
+    return dict(
         h=found,
         account=member_account(found.member_code) if found.member_code else None,
         lines=lines,
@@ -76,7 +80,7 @@ def collectors() -> ResponseReturnValue:
     )
 
 
-def _collector_page(collector_id: int) -> dict[str, Any]:
+def collector_page(collector_id: int) -> dict[str, Any]:
     """What a collector's page shows (404 for an unknown collector)."""
     session = db_session()
     zone = settings().zone
@@ -104,7 +108,7 @@ def _collector_page(collector_id: int) -> dict[str, Any]:
 @blueprint.get("/collectors/<int:collector_id>")
 @requires(*ANYONE)
 def collector(collector_id: int) -> ResponseReturnValue:
-    return render_template("dashboard/collector.html", **_collector_page(collector_id))
+    return render_template("dashboard/collector.html", **collector_page(collector_id))
 
 
 def _known_collector(collector_id: int) -> Collector:
@@ -136,7 +140,7 @@ def set_collector_pin(collector_id: int) -> ResponseReturnValue:
             ended = tokens.set_pin(uow.session, collector_id, pin, uow.now, by=_by())
             audit(uow, PIN_ACTION, collector_subject(collector_id), {"by": "dashboard", "signed_out": ended})
     except tokens.PinError as error:
-        return refused("dashboard/collector.html", str(error), **_collector_page(collector_id))
+        return refused("dashboard/collector.html", str(error), **collector_page(collector_id))
     flash(f"New app PIN set for {found.name}; {_ended(ended)}.", "ok")
     return redirect(url_for("dashboard.collector", collector_id=collector_id, _anchor="app"), 303)
 
