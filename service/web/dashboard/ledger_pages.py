@@ -3,8 +3,6 @@ proof, "Verify ledger", and a streamed CSV export of any filtered view."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import date, time, timedelta
 from typing import Any
@@ -14,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 import ledger
 from service.reads.causes import cause_of
+from service.reads.exports import cell, csv_text
 from service.reads.names import account_names
 from service.timetable import at
 from service.usecases import reports
@@ -34,7 +33,6 @@ from service.web.dashboard.base import (
 PAGE = 50
 VERIFY_WORKERS = 2
 CODES = ("pickup_credit", "commission", "redemption", "refund", "reversal", "adjustment")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FILTERS = ("account", "code", "reference", "from", "to")
 CSV_COLUMNS = (
     "id", "ref", "recorded_at", "occurred_at", "debit", "credit", "amount", "code",
@@ -152,46 +150,34 @@ def verify_ledger() -> ResponseReturnValue:
     return redirect(url_for("dashboard.ledger"))
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet must not run what someone typed into a memo (CSV formula injection)."""
-    return "'" + text if text[:1] in FORMULA_STARTS else text
-
-
 def _csv_rows(wanted: ledger.TransferFilter) -> Iterator[str]:
     zone = settings().zone
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(CSV_COLUMNS)
-    yield flush()
     with runtime().readers() as session:
-        for chunk in ledger.browse_chunks(session, wanted):
-            # Only the free text (reference, memo, actor) can hold what a person typed.
-            writer.writerows(
+        # Only the free text (reference, memo, actor) can hold what a person typed.
+        yield from csv_text(
+            CSV_COLUMNS,
+            (
                 (
-                    t.id,
-                    t.human_ref,
-                    t.recorded_at.astimezone(zone).isoformat(),
-                    t.occurred_at.astimezone(zone).isoformat(),
-                    t.debit,
-                    t.credit,
-                    t.amount,
-                    t.code,
-                    _cell(t.reference),
-                    _cell(t.memo),
-                    _cell(t.actor),
-                    t.reverses,
-                    t.seq,
+                    (
+                        t.id,
+                        t.human_ref,
+                        t.recorded_at.astimezone(zone).isoformat(),
+                        t.occurred_at.astimezone(zone).isoformat(),
+                        t.debit,
+                        t.credit,
+                        t.amount,
+                        t.code,
+                        cell(t.reference),
+                        cell(t.memo),
+                        cell(t.actor),
+                        t.reverses,
+                        t.seq,
+                    )
+                    for t in chunk
                 )
-                for t in chunk
-            )
-            yield flush()
+                for chunk in ledger.browse_chunks(session, wanted)
+            ),
+        )
 
 
 @blueprint.get("/ledger.csv")
