@@ -45,7 +45,7 @@ from service.models import outbox_t, phones_t
 
 log = logging.getLogger(__name__)
 
-KINDS = ("transactional", "reminder", "report")
+KINDS = ("transactional", "reminder", "report", "broadcast")
 LOOP_LIMIT = 5
 LOOP_WINDOW = timedelta(minutes=30)
 # The one text that still goes to a number that has just opted out: the confirmation of STOP.

@@ -95,6 +95,8 @@ class Settings:
     sms_segment_cost_kobo: int = 400
     # A hub weigh-in differing from the kg logged by more than this share is flagged.
     weigh_gap_percent: int = 10
+    # A broadcast to more households than this waits for a second operator's approval.
+    broadcast_approval_above: int = 200
     # The token Prometheus sends to read /metrics (Authorization: Bearer ...); without one, only a
     # scraper on this machine may (the address seen after TRUSTED_PROXIES hops).
     metrics_token: str = ""
@@ -344,4 +346,5 @@ def _dashboard_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         "cookie_secure": _flag(environ, "COOKIE_SECURE", True),
         "sms_segment_cost_kobo": _whole_number(environ, "SMS_SEGMENT_COST_KOBO", 400, 0, 1_000_000),
         "weigh_gap_percent": _whole_number(environ, "WEIGH_GAP_PERCENT", 10, 0, 100),
+        "broadcast_approval_above": _whole_number(environ, "BROADCAST_APPROVAL_ABOVE", 200, 0, 10_000_000),
     }

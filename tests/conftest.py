@@ -226,6 +226,7 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         COOKIE_SECURE="1" if settings.cookie_secure else "0",
         SMS_SEGMENT_COST_KOBO=str(settings.sms_segment_cost_kobo),
         WEIGH_GAP_PERCENT=str(settings.weigh_gap_percent),
+        BROADCAST_APPROVAL_ABOVE=str(settings.broadcast_approval_above),
     )
     for name in SMS_SETTINGS:
         value = getattr(settings, name)

@@ -7,6 +7,7 @@ same ``log_pickup`` every real pickup takes. Seeding twice changes nothing.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts import open_programme_accounts
+from service.unit_of_work import Gathered, UnitOfWork
 from service.usecases.catalogue import rates_in_force, set_rate
 from service.usecases.households import member_by_phone, register_household
 from service.usecases.phones import ensure_phone
@@ -208,3 +210,29 @@ def _showcase(session: Session, now: datetime) -> None:
                     final_at=now if number else None,
                 )
             )
+
+
+DEMO_BROADCAST = (
+    "Kolekt: collection in Yaba moves to Saturday this week only, 8am-12pm. "
+    "Keep your bags dry. Questions? Text HELP."
+)
+
+
+def seed_demo_broadcast(uow: UnitOfWork) -> None:
+    """A broadcast to Yaba waiting for a second operator (checker@demo.kolekt approves it), so that
+    Broadcasts shows both its steps; once."""
+    from service.models import broadcasts_t
+    from service.usecases import broadcasts
+    from service.usecases.users import user_by_email
+
+    operator = user_by_email(uow.session, "operator@demo.kolekt")
+    yaba = zone_by_name(uow.session, "Yaba")
+    if operator is None or yaba is None or uow.session.execute(select(broadcasts_t.c.id).limit(1)).first():
+        return
+    settings = uow.settings.with_changes(broadcast_approval_above=0)  # every one waits, here
+    draft = broadcasts.compose(
+        uow.session, settings, audience="zone", zone=str(yaba.id), texts={"EN": DEMO_BROADCAST}
+    )
+    broadcasts.submit(
+        UnitOfWork(uow.session, settings, Gathered(), uow.now), draft, operator.id, uuid.uuid4().hex
+    )

@@ -24,7 +24,15 @@ import sms
 from service import migrate
 from service.channels.simulator import replies_to, simulate
 from service.cli.common import fail, no_schema, runtime
-from service.cli.demo import COLLECTORS, DEMO_PASSWORD, DEMO_PIN, DEMO_USERS, seed_dashboard_demo, seed_demo
+from service.cli.demo import (
+    COLLECTORS,
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    DEMO_USERS,
+    seed_dashboard_demo,
+    seed_demo,
+    seed_demo_broadcast,
+)
 from service.jobs.sending import sweep_outbox
 from service.jobs.worker import run_worker
 from service.models import InboundMessage
@@ -118,6 +126,7 @@ def seed_demo_command() -> None:
         with runtime().unit_of_work() as uow:
             count = seed_demo(uow.session)
             seed_dashboard_demo(uow.session)
+            seed_demo_broadcast(uow)
             result = ledger.seal_all(uow.session)
     except (OperationalError, ProgrammingError) as error:
         no_schema(error)

@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import Table
 
 from service.models.base import Base, metadata
+from service.models.broadcasts import Broadcast, BroadcastMessage
 from service.models.field import (
     Collection,
     CollectionLine,
@@ -67,12 +68,16 @@ weigh_ins_t = cast(Table, WeighIn.__table__)
 api_tokens_t = cast(Table, ApiToken.__table__)
 sign_in_counts_t = cast(Table, SignInCount.__table__)
 job_runs_t = cast(Table, JobRun.__table__)
+broadcasts_t = cast(Table, Broadcast.__table__)
+broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
 
 __all__ = [
     "Adjustment",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Broadcast",
+    "BroadcastMessage",
     "Collection",
     "CollectionLine",
     "Collector",
@@ -103,6 +108,8 @@ __all__ = [
     "adjustments_t",
     "api_tokens_t",
     "audit_log_t",
+    "broadcast_messages_t",
+    "broadcasts_t",
     "collection_lines_t",
     "collections_t",
     "collectors_t",

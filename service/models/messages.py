@@ -92,7 +92,7 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(3))
     segments: Mapped[int] = mapped_column(Integer)
     encoding: Mapped[str] = mapped_column(String(5))  # GSM-7 or UCS-2
-    kind: Mapped[str] = mapped_column(String(16))  # transactional | reminder | report
+    kind: Mapped[str] = mapped_column(String(16))  # transactional | reminder | report | broadcast
     template: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default="queued")
     provider: Mapped[str | None] = mapped_column(String(20), nullable=True)

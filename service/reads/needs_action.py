@@ -1,5 +1,5 @@
-"""What needs an operator today, for the overview's first list: open disputes, corrections
-waiting for a second operator, texts that could not be sent or acted on, weigh-ins the scale
+"""What needs an operator today, for the overview's first list: open disputes, corrections and
+broadcasts waiting for a second operator, texts that could not be sent or acted on, weigh-ins the scale
 disagrees with, rewards running out. Each with how many and where to deal with them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.orm import Session
 
-from service.models import adjustments_t, disputes_t, inbound_t, outbox_t, rewards_t
+from service.models import adjustments_t, broadcasts_t, disputes_t, inbound_t, outbox_t, rewards_t
 from service.usecases import weighins
 
 RECENT = timedelta(days=7)
@@ -50,6 +50,11 @@ def needs_action(session: Session, now: datetime, local: tzinfo, gap_percent: in
             "corrections waiting for a second operator",
             count(adjustments_t, adjustments_t.c.status == "proposed"),
             "dashboard.adjustments",
+        ),
+        Item(
+            "broadcasts waiting for a second operator",
+            count(broadcasts_t, broadcasts_t.c.status == "proposed"),
+            "dashboard.broadcasts",
         ),
         Item(
             "texts that could not be sent this week",

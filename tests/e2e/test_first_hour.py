@@ -63,6 +63,19 @@ def test_the_demo_shows_every_feature(hub: Hub) -> None:
     assert checker.sign_in("checker@demo.kolekt", DEMO_PASSWORD).status_code == 302
     assert "demo: bonus for the street clean-up" in checker.get("/dashboard/adjustments").text
 
+    from service.cli.demo import DEMO_BROADCAST, seed_demo_broadcast
+    from service.models import broadcasts_t
+
+    for _ in range(2):  # once
+        with hub.runtime.unit_of_work() as uow:
+            seed_demo_broadcast(uow)
+    assert hub.count(broadcasts_t, broadcasts_t.c.status == "proposed") == 1
+    page = checker.get("/dashboard/broadcasts").text
+    waiting = page.split('id="waiting"', 1)[1].split("</table>", 1)[0]
+    assert "Yaba" in waiting and "None waiting" not in waiting
+    (broadcast_id,) = hub.read(lambda s: s.execute(select(broadcasts_t.c.id)).scalars().all())
+    assert DEMO_BROADCAST in checker.get(f"/dashboard/broadcasts/{broadcast_id}").text
+
 
 def test_operators_read_names_not_codes(hub: Hub) -> None:
     import ledger
@@ -80,16 +93,19 @@ def test_operators_read_names_not_codes(hub: Hub) -> None:
 
 
 def test_the_overview_lists_what_needs_action(hub: Hub) -> None:
-    from service.cli.demo import seed_dashboard_demo
+    from service.cli.demo import seed_dashboard_demo, seed_demo_broadcast
 
     auditor = hub.signed_in("auditor")
     quiet = auditor.get("/dashboard/").text
     assert 'id="needs-action"' in quiet and "Nothing needs you now" in quiet
     hub.seed()
     hub.read(lambda session: seed_dashboard_demo(session))
+    with hub.runtime.unit_of_work() as uow:
+        seed_demo_broadcast(uow)
     page = auditor.get("/dashboard/").text
     section = page.split('id="needs-action"', 1)[1].split("</section>", 1)[0]
     assert "1</strong> disputes to decide" in section
     assert "1</strong> corrections waiting for a second operator" in section
+    assert "1</strong> broadcasts waiting for a second operator" in section
     assert "1</strong> weigh-ins flagged in the last 14 days" in section
     assert 'href="/dashboard/disputes"' in section and 'href="/dashboard/adjustments"' in section
