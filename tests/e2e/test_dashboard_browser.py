@@ -1,8 +1,9 @@
 """The dashboard in Chromium: what an operator does, click by click, on the seeded demo.
 
 Sign-in and the ledger (filters, a transfer's proof, Verify ledger through htmx), the disputes
-queue, maker-checker adjustments by two operators in two browsers, and every page on a phone,
-all without a console error or a CSP violation. Each step leaves a screenshot (see browser.py).
+queue, maker-checker adjustments by two operators in two browsers, and every page on a phone
+(its Menu, and its tables read as cards), all without a console error or a CSP violation. Each
+step leaves a screenshot (see browser.py).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import ledger
 from service.accounts import member_account
 from service.models import collections_t, disputes_t, households_t, ledger_checks_t
 from service.usecases import adjustments, users
+from service.web.dashboard.base import NAV
 from tests.e2e.browser import Site, live_site
 from tests.e2e.hub import Hub, open_dispute, propose_adjustment
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -285,6 +287,46 @@ def overflow(page: Page) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
+def cells_beyond(page: Page, width: int) -> list[str]:
+    """The table cells shown (in ``main``) that reach past either edge of the screen."""
+    found: list[str] = page.evaluate(
+        """width => Array.from(document.querySelectorAll("main td, main th"))
+            .filter(cell => { const box = cell.getBoundingClientRect();
+                              return box.width > 0 && (box.left < -0.5 || box.right > width + 0.5); })
+            .map(cell => `${cell.dataset.label || cell.tagName}: ${cell.textContent.trim().slice(0, 40)}`)""",
+        width,
+    )
+    return found
+
+
+def label_shown(cell: Locator) -> str:
+    """The label a phone shows before a card's value (the cell's ::before), "" if none."""
+    content = str(cell.evaluate("cell => getComputedStyle(cell, '::before').content"))
+    return content[1:-1] if content.startswith('"') else ""
+
+
+def card_labels(row: Locator, width: int) -> dict[str, str]:
+    """A table row read as a card on a phone: each cell's shown label -> its text; every cell
+    shown must be within the screen (an empty one is left out of the card)."""
+    from playwright.sync_api import expect
+
+    labels = {}
+    for cell in row.locator("td, th").all():
+        if not cell.inner_text().strip():
+            expect(cell).to_be_hidden()
+            continue
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, cell.inner_text()
+        labels[label_shown(cell)] = cell.inner_text().strip()
+    return labels
+
+
+def menu_areas(site: Site, role: str) -> list[str]:
+    """The areas the menu lists for a role: the registered ones of NAV that the role sees."""
+    views = site.hub.app.view_functions
+    return [label for endpoint, label, roles in NAV if endpoint in views and role in roles]
+
+
 def test_every_page_reads_on_a_phone_without_console_errors_or_csp_violations(site: Site) -> None:
     from playwright.sync_api import expect
 
@@ -292,7 +334,7 @@ def test_every_page_reads_on_a_phone_without_console_errors_or_csp_violations(si
     hub.read(ledger.seal_all)
     open_dispute(hub)
     propose_adjustment(hub, hub.add_user("operator"))
-    page, _ = site.signed_in("operator", **PHONE)
+    page, email = site.signed_in("operator", **PHONE)
     width = PHONE_WIDTH
 
     for path, heading in PAGES:
@@ -300,34 +342,93 @@ def test_every_page_reads_on_a_phone_without_console_errors_or_csp_violations(si
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         site.shot(page, f"phone {heading}")
         assert overflow(page) <= 0, f"{path} scrolls sideways on a phone"
+        assert cells_beyond(page, width) == [], f"{path}: table cells past the screen's edge"
 
+    # The menu: the brand and a Menu button; open, every area, who is signed in, and Sign out.
     page.goto("/dashboard/")
-    links = page.get_by_role("banner").get_by_role("link")
-    assert links.count() == 1 + 10  # the brand and the ten areas of the menu
-    for link in links.all():
+    banner = page.get_by_role("banner")
+    expect(banner.get_by_role("link")).to_have_count(1)  # the brand only: the areas are folded away
+    expect(banner.get_by_role("button", name="Sign out")).to_have_count(0)
+    menu = banner.get_by_role("button", name="Menu", exact=True)
+    box = menu.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width and box["y"] < 100  # beside the brand
+    menu.tap()
+    areas = menu_areas(site, "operator")
+    assert len(areas) >= 10 and "Users" not in areas  # an operator does not manage users
+    expect(banner.get_by_role("link")).to_have_text([re.compile("hub$"), *areas])
+    for link in banner.get_by_role("link").all():
         box = link.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, link.inner_text()
-    page.get_by_role("banner").get_by_role("link", name="Ledger", exact=True).tap()
+        assert box["height"] >= 40, f"{link.inner_text()}: too small to tap"
+    expect(banner.get_by_role("link", name="Overview", exact=True)).to_have_attribute("aria-current", "page")
+    expect(banner).to_contain_text(email)
+    expect(banner.get_by_role("button", name="Sign out")).to_be_visible()
+    assert overflow(page) <= 0
+    site.shot(page, "phone menu open")
+    page.keyboard.press("Escape")  # closes it again
+    expect(banner.get_by_role("link")).to_have_count(1)
+    menu.tap()
+    banner.get_by_role("link", name="Ledger", exact=True).tap()
     expect(page).to_have_url(f"{site.base_url}/dashboard/ledger")
+    expect(banner.get_by_role("link")).to_have_count(1)  # a new page: the menu is closed
+    menu.tap()
+    expect(banner.get_by_role("link", name="Ledger", exact=True)).to_have_attribute("aria-current", "page")
+    menu.tap()
 
+    # The ledger: a card a transfer, every cell labelled, none past the screen's edge.
     newest = listed(page)[0]
-    box = page.locator("#transfers").bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
-    memo = page.get_by_role("columnheader", name="Memo")  # the last column: scrolled to in its wrap
-    memo.scroll_into_view_if_needed()
-    box = memo.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert cells_beyond(page, width) == []
+    card = card_labels(page.locator("#transfers tbody tr").first, width)
+    headers = ["No.", "Ref", "Recorded", "Debit", "Credit", "Points", "Code", "Reference", "Memo"]
+    assert list(card) == [header for header in headers if header in card]  # in the columns' order
+    assert {"No.", "Recorded", "Debit", "Credit", "Points", "Code"} <= set(card), card
+    assert card["No."] == str(newest) and card["Points"].replace(",", "").isdigit()
+    site.shot(page, "phone ledger cards")
+    # Verify ledger swaps the page in through htmx: the new table is labelled too.
+    page.get_by_role("button", name="Verify ledger").tap()
+    expect(page.locator("p.flash[role=status]")).to_contain_text("Ledger verified:")
+    assert card_labels(page.locator("#transfers tbody tr").first, width)["No."] == str(newest)
     page.locator("#transfers").get_by_role("link", name=str(newest), exact=True).tap()
     expect(page.get_by_role("heading", name=f"Transfer {newest}")).to_be_visible()
-    assert overflow(page) <= 0
+    assert overflow(page) <= 0 and cells_beyond(page, width) == []
     site.shot(page, "phone transfer from the ledger")
+
+    # Households: Zone and Status on each card, not off to the right; a household's pickups
+    # with their Points and Status.
+    page.goto("/dashboard/households")
+    card = card_labels(page.locator("#households tbody tr").first, width)
+    assert {"Code", "Name", "Zone", "Status"} <= set(card), card
+    assert card["Status"] == "active" and card["Zone"] in ("Yaba", "Sabo")
+    page.locator("#households tbody tr").first.get_by_role("link").first.tap()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    card = card_labels(page.locator("#pickups tbody tr").first, width)
+    assert {"Receipt", "Points", "Status"} <= set(card), card
+    assert card["Points"].isdigit() and card["Status"]
+    site.shot(page, "phone household cards")
+    # A row of one cell across the table ("No household matches") spans its card, unlabelled.
+    page.goto("/dashboard/households?q=nobody-by-this-name")
+    only = page.locator("#households tbody td")
+    expect(only).to_have_count(1)
+    expect(only).to_contain_text("No household matches")
+    assert label_shown(only) == ""
+    row_box, cell_box = page.locator("#households tbody tr").bounding_box(), only.bounding_box()
+    assert row_box is not None and cell_box is not None
+    assert abs(cell_box["width"] - (row_box["width"] - 2)) <= 1  # all of the card, inside its border
 
     desktop, _ = site.signed_in("auditor", viewport={"width": 1280, "height": 900})
     for path, heading in PAGES:
         desktop.goto(path)
         expect(desktop.get_by_role("heading", level=1)).to_contain_text(heading)
         assert overflow(desktop) <= 0, f"{path} scrolls sideways on a laptop"
-    site.shot(desktop, "desktop audit log")
+    # On a laptop the areas are a row and the tables are tables.
+    expect(desktop.get_by_role("banner").get_by_role("button", name="Menu")).to_have_count(0)
+    expect(desktop.get_by_role("banner").get_by_role("link")).to_have_count(
+        1 + len(menu_areas(site, "auditor"))
+    )
+    desktop.goto("/dashboard/ledger")
+    expect(desktop.get_by_role("columnheader", name="Memo")).to_be_visible()
+    assert label_shown(desktop.locator("#transfers tbody td").first) == ""
+    site.shot(desktop, "desktop ledger")
 
     assert site.problems == []
 
