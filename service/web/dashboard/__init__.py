@@ -13,13 +13,17 @@ from service.web.dashboard import (  # noqa: F401 - each area adds its views to 
     adjustments_pages,
     audit_pages,
     auth,
+    broadcasts_pages,
+    csv_pages,
     disputes_pages,
     ledger_pages,
     messages_pages,
     overview,
+    people_admin_pages,
     people_pages,
     programme_pages,
     templates_pages,
+    users_pages,
     weighins_pages,
 )
 from service.web.dashboard.base import blueprint, configure, exempt_from_csrf, page_error
