@@ -4,7 +4,7 @@ Pure functions and adapters only: nothing here imports Flask, the database or th
 """
 
 from .commands import LANGUAGES, Command, Line, Member, ParseError, Role
-from .days import Day, Weekdays
+from .days import Day, Moment, Weekdays
 from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse, reserved_words
 from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
 from .member_codes import looks_like_member_code, mask_code, member_code, parse_member_code
@@ -20,6 +20,7 @@ __all__ = [
     "Day",
     "Line",
     "Member",
+    "Moment",
     "ParseError",
     "Role",
     "Segments",

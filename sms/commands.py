@@ -68,10 +68,23 @@ class Rewards:
     pass
 
 
+# REDEEM CASH 500: cash to the household's bank account, 500 naira (the amount is required).
+CASH = "CASH"
+
+
 @dataclass(frozen=True)
 class Redeem:
-    item: str  # a reward's code as typed (upper case) or its number in the catalogue
-    amount: int | None = None
+    item: str  # a reward's code as typed (upper case) or its number in the catalogue, or CASH
+    amount: int | None = None  # for CASH, whole naira (always given: the parser refuses it without)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """BANK GTB 0123456789: the account cash-outs are paid to. Which bank ``bank`` names is the
+    service's call (matched against the bank list); the number is read here."""
+
+    bank: str  # the bank's words as typed (name, short name or code), one space between words
+    account: str  # exactly 10 ASCII digits (a NUBAN); spaces, dashes or dots typed inside dropped
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,7 @@ Command = (
     | Skip
     | Rewards
     | Redeem
+    | Bank
     | Dispute
     | Confirm
     | Check

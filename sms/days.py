@@ -58,6 +58,20 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Moment:
+    """A day and a time in a text: "3 Dec 14:00" (the month in the reader's language)."""
+
+    day: date
+    time: str  # "14:00"
+
+    def say(self, language: str) -> str:
+        return f"{say_day(self.day, language, weekday=False)} {self.time}"
+
+    def __str__(self) -> str:
+        return self.say("EN")
+
+
+@dataclass(frozen=True)
 class Weekdays:
     """A zone's collection days and hours, as a welcome says them: "Tue, Fri 8-12"."""
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from .commands import (
+    CASH,
     LANGUAGES,
     Balance,
+    Bank,
     Check,
     Command,
     Confirm,
@@ -71,6 +73,7 @@ HOUSEHOLD_COMMANDS = (
     "SKIP",
     "REWARDS",
     "REDEEM",
+    "BANK",
     "NO",
     "YES",
     "CHECK",
@@ -520,6 +523,87 @@ def _pin(words: list[str]) -> Command | ParseError:
     return Pin(digits)
 
 
+# --- BANK --------------------------------------------------------------------------------------------
+
+NUBAN_DIGITS = 10  # a Nigerian account number (NUBAN)
+# An account number as one word: 0123456789, 012-345-6789, 012.345.6789 (dashes and dots between
+# digits do not split a word).
+_DIGITS_WORD = re.compile(r"[0-9]+(?:[-.][0-9]+)*")
+# Or typed apart as a phone number is: 0123 456 789, 012 345 6789, 01234 56789.
+_DIGIT_GROUP = re.compile(r"[0-9]{2,5}")
+_MAX_GROUPS = 4
+# Words people put between the bank and the number that name no bank: dropped.
+_BANK_FILLERS = frozenset({"ACCOUNT", "ACCT", "ACC", "AC", "A/C", "NO", "NUMBER", "NUM", "NUBAN"})
+
+
+def _account_number(words: list[str], at_end: bool) -> tuple[str, int] | None:
+    """Ten digits at the end of ``words`` (or at their start): one word, or two to four groups of 2
+    to 5 digits typed apart; and how many words they took. None when the digits there make
+    anything but 10, so that no digit of another word is ever borrowed to make up a number."""
+    ordered = words[::-1] if at_end else words
+    if ordered and _DIGITS_WORD.fullmatch(ordered[0]):
+        single = ordered[0].replace("-", "").replace(".", "")
+        if len(single) == NUBAN_DIGITS:
+            return single, 1
+    digits = ""
+    for count, word in enumerate(ordered[:_MAX_GROUPS], start=1):
+        if not _DIGIT_GROUP.fullmatch(word):
+            return None
+        digits = word + digits if at_end else digits + word
+        if len(digits) >= NUBAN_DIGITS:
+            return (digits, count) if len(digits) == NUBAN_DIGITS and count > 1 else None
+    return None
+
+
+def _names_a_bank(words: list[str]) -> bool:
+    """Words that may name a bank: with a letter, or one bank code (3 to 6 digits, 058 or 50211)."""
+    if any(character.isalpha() for word in words for character in word):
+        return True
+    return len(words) == 1 and words[0].isascii() and words[0].isdigit() and 3 <= len(words[0]) <= 6
+
+
+def _bank(words: list[str]) -> Command | ParseError:
+    """BANK, the bank's words, and the account number: last, as the protocol asks, or first
+    (BANK 0123456789 GTB), which is as clear. Never a guess: a reading whose other words name no
+    bank is not taken, and when the number could be read at either end, each leaving words that may
+    name a bank (BANK 058 0123 456 789: is 789 a bank's code?), nothing is (the reply asks for the
+    bank's name)."""
+    readings: list[Bank] = []
+    number_seen = False
+    for at_end in (True, False):
+        found = _account_number(words, at_end)
+        if found is None:
+            continue
+        number_seen = True
+        account, used = found
+        rest = words[: len(words) - used] if at_end else words[used:]
+        named = [word for word in rest if word.upper() not in _BANK_FILLERS]
+        if _names_a_bank(named):
+            readings.append(Bank(" ".join(named)[:60].strip(), account))
+    if len(readings) == 1 or (len(readings) == 2 and readings[0] == readings[1]):
+        return readings[0]
+    return ParseError("bank_missing" if number_seen or not words else "bank_bad_number", {}, command="BANK")
+
+
+# --- REDEEM's amount ----------------------------------------------------------------------------------
+
+# Naira as people write them, and as replies do: 500, 20000, 20,000 (commas between thousands only:
+# 2,5 is no amount).
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+MAX_AMOUNT = 10**7
+
+
+def _amount(word: str) -> int | None:
+    """A whole amount above 0 and at most ``MAX_AMOUNT``, or None. Decimal digits of any script
+    (as int() reads them); ``isdigit`` alone would let through digits int() refuses (U+1369)."""
+    if _THOUSANDS.fullmatch(word):
+        word = word.replace(",", "")
+    if not word.isdecimal() or len(word) > 12:
+        return None
+    amount = int(word)
+    return amount if 0 < amount <= MAX_AMOUNT else None
+
+
 # --- the rest --------------------------------------------------------------------------------------
 
 
@@ -572,14 +656,19 @@ def _parse_command(
         if first is None or first.upper() not in LANGUAGE_WORDS:
             return ParseError("bad_language", {"language": (first or "")[:10]}, command=command)
         return Language(LANGUAGE_WORDS[first.upper()])
+    if command == "BANK":
+        return _bank(words)
     if command == "REDEEM":
         if first is None:
             return ParseError("missing_item", {}, command=command)
+        if len(words) == 1 and first.upper() == CASH:
+            # Cash has no default amount: a payout is never of a sum the person did not type.
+            return ParseError("cash_amount_missing", {}, command=command)
         amount: int | None = None
         if len(words) > 1:
-            if not words[1].isdigit() or not 0 < int(words[1]) <= 10**7:
+            amount = _amount(words[1])
+            if amount is None:
                 return ParseError("bad_amount", {"amount": words[1][:10]}, command=command)
-            amount = int(words[1])
         return Redeem(first.upper()[:20], amount)
     if command == "RATE":
         ref = _ref(first, command)
@@ -624,10 +713,13 @@ def whole_word(text: str) -> str | None:
 
 
 def reserved_words() -> frozenset[str]:
-    """Every word that means a command, opts out or in, or is a weight's unit: none of them may be
-    made a material word (``LOG K0001E BAL 4`` must not read BAL as a material)."""
+    """Every word that means a command, opts out or in, or is a weight's unit, and CASH (REDEEM
+    CASH): none of them may be made a material word (``LOG K0001E BAL 4`` must not read BAL as a
+    material)."""
     commands = {command for commands in ALLOWED.values() for command in commands}
-    return frozenset({*commands, *DEFAULT_KEYWORDS, *OPT_OUT_WORDS, *OPT_IN_WORDS, *_UNITS, "MORE", "NEXT"})
+    return frozenset(
+        {*commands, *DEFAULT_KEYWORDS, *OPT_OUT_WORDS, *OPT_IN_WORDS, *_UNITS, "MORE", "NEXT", CASH}
+    )
 
 
 def parse(

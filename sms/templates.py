@@ -75,6 +75,20 @@ WIDTHS: Mapping[str, int] = {
     "terms": 300,
     "rate": 6,
     "url": 40,
+    # cash-out (BANK, REDEEM CASH): a bank's short display name (longer ones are cut at a word),
+    # the account name as the bank has it, the account masked (****6789), naira as the service
+    # writes them (20,000), a moment ("3 Dec 14:00"), why a payout failed (a why_* word)
+    "bank": 24,
+    "account_name": 40,
+    "masked": 8,
+    "when": 18,
+    "choices": 60,
+    "why": 24,
+    "cap": 9,
+    "left": 9,
+    "step": 5,
+    "float": 11,
+    "low": 9,
 }
 
 # Segments a reply may take; one unless named here.
@@ -117,7 +131,8 @@ EN: Mapping[str, str] = {
     "stop_alone": "To stop every text from {programme}, send {word} on its own. Nothing was changed.",
     "started": "Welcome back to {programme}. Text HELP for help.",
     "help_household": "{programme}: BAL points, HIST last 3, PICKUP, SKIP next day, REWARDS, "
-    "REDEEM item, CHECK ref, NO ref if wrong, YES ref, RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
+    "REDEEM item, REDEEM CASH naira, BANK bank acct-no, CHECK ref, NO ref if wrong, YES ref, "
+    "RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
     "help_collector": "{programme}: LOG code PET 4.5 ALU 1.2 #seq, UNDO ref, NEW phone name, "
     "ROUTE, TODAY, CHECK ref, BAL, PIN 4-6 digits for the app, LANG, STOP.",
     # pickups (collectors)
@@ -179,6 +194,42 @@ EN: Mapping[str, str] = {
     "goods_ordered": "{programme}: {units} x {reward} for you. Collect at the hub with ref {ref}. "
     "-{points} pts, Bal {balance}.",
     "redeem_refunded": "{programme}: sorry, {reward} failed. Your {points} pts are back. Bal {balance}.",
+    # cash-out: the bank account (BANK), then REDEEM CASH naira
+    "bank_checking": "Checking {bank} {masked}. We will text you the name on the account: "
+    "then text YES if it is yours.",
+    "bank_confirm": "Name: {account_name}, {bank} {masked}. Text YES in 30 min to save it for cash-out. "
+    "Wrong? Send BANK again.",
+    "bank_saved": "{programme}: {bank} {masked} is saved for cash-out. Text REDEEM CASH and the naira, "
+    "e.g. REDEEM CASH 500.",
+    "bank_changed_notice": "{programme}: your cash-out account is now {bank} {masked}; cash goes to it "
+    "from {when}. Not you? Call the hub now.",
+    "bank_not_found": "{bank} has no account {masked}. Check the 10 digits and send BANK again. "
+    "Nothing was saved.",
+    "bank_unknown": "No bank called {word}. Send BANK with the bank's short name, e.g. GTB, UBA or OPAY, "
+    "and the number.",
+    "bank_ambiguous": "{word} could be {choices}. Send BANK again with the bank's full name and the number.",
+    "bank_none": "Save a bank account first: BANK, the bank and the 10-digit number, e.g. "
+    "BANK GTB 0123456789. Nothing was taken.",
+    "cash_held": "NGN {naira} is on its way to {bank} {masked}: {points} pts held. We will text you "
+    "when it is paid. Ref {ref}",
+    "cash_waits": "NGN {naira} goes to {bank} {masked} from {when}: a new account waits, for your "
+    "safety. {points} pts held. Ref {ref}",
+    "cash_sent": "{programme}: NGN {naira} sent to {bank} {masked}. Not there by tomorrow? "
+    "Call the hub with ref {ref}",
+    "cash_refunded": "{programme}: NGN {naira} not sent: {why}. Your {points} pts are back. Try again, "
+    "or change the account with BANK. Ref {ref}",
+    "cash_min": "The least cash-out is NGN {min}. Send REDEEM CASH and a larger amount. Nothing was taken.",
+    "cash_max": "At most NGN {max} in one cash-out. Send REDEEM CASH and a smaller amount. "
+    "Nothing was taken.",
+    "cash_daily_cap": "Cash-out is at most NGN {cap} a day; NGN {left} is left for today. Try a smaller "
+    "amount, or tomorrow. Nothing was taken.",
+    "cash_programme_cap": "{programme} cannot pay out more cash today. Try again tomorrow. "
+    "Nothing was taken.",
+    "cash_not_enough": "Not enough points: NGN {naira} needs {need} pts, you have {balance}. "
+    "Try a smaller amount. Nothing was taken.",
+    "cash_off": "Cash-out is closed in {programme} just now. Nothing was taken. "
+    "Text REWARDS for other rewards.",
+    "cash_step": "Cash-out goes in steps of NGN {step}: send a multiple of it. Nothing was taken.",
     "dispute_opened": "{programme}: we got your NO for {ref}. The hub will check it and text you.",
     "dispute_too_late": "{ref} is over {hours}h old. Call the hub to dispute it.",
     "dispute_exists": "{ref} is already disputed ({status}).",
@@ -212,6 +263,10 @@ EN: Mapping[str, str] = {
     "bad_language": "Choose a language: LANG EN, PCM, YO, HA or IG.",
     "missing_item": "Say what to redeem, e.g. REDEEM AIRTIME 200. Text REWARDS for the list.",
     "bad_amount": "The amount must be a number, e.g. REDEEM AIRTIME 200",
+    "cash_amount_missing": "Say how much, in naira, e.g. REDEEM CASH 500. Text BAL to see your points.",
+    "bank_missing": "Send BANK, the bank's name and the 10-digit account number, e.g. BANK GTB 0123456789",
+    "bank_bad_number": "An account number has 10 digits, e.g. BANK GTB 0123456789. For OPay or PalmPay "
+    "it is your phone number without its first 0.",
     "missing_member": "Start with the member code or phone, e.g. LOG K0007F PET 4.5",
     "bad_member_code": "No member {code}. Check the code.",
     "missing_lines": "Add each material and its kg, e.g. PET 4.5 ALU 1.2",
@@ -238,6 +293,8 @@ EN: Mapping[str, str] = {
     "We will text you the next day.",
     "collection_moved": "{programme}: {zone} collection moves from {date} to {next}, {window} ({occasion}).",
     # to the operators
+    "float_low": "{programme}: the Paystack balance is NGN {float}, under NGN {low}. Top it up, or "
+    "cash-outs will wait.",
     "daily_summary": "{programme} {date}: {count} pickups, {kg}kg, +{points} pts, {redeemed} pts redeemed, "
     "{members} joined. SMS {sent} sent, {failed} failed. {disputes} disputes open. Ledger {ledger}.",
     # when Kolekt itself cannot answer
@@ -258,6 +315,11 @@ EN: Mapping[str, str] = {
     "status_open": "open",
     "status_upheld": "upheld",
     "status_rejected": "rejected",
+    # why a cash-out could not be sent (cash_refunded's {why})
+    "why_account": "the account was refused",
+    "why_bank": "the bank did not take it",
+    "why_reversed": "the bank sent it back",
+    "why_failed": "the transfer failed",
 }
 
 

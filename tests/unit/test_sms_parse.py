@@ -202,7 +202,11 @@ def test_a_word_one_typo_from_two_commands_is_not_guessed() -> None:
 
 def test_a_commands_own_name_is_tried_before_the_other_words() -> None:
     vocabulary = parsing.Vocabulary(keywords={**parsing.DEFAULT_KEYWORDS, "BAM": "HIST"})
-    assert parse("BAN", "household", vocabulary) == Balance()  # BAL's own name, before BAM
+    assert parse("BAX", "household", vocabulary) == Balance()  # BAL's own name, before BAM
+    # BAN is one typo from two commands' own names, BAL and BANK: not guessed (a collector has no
+    # BANK, so theirs is BAL)
+    assert parse("BAN", "household", vocabulary) == ParseError("unknown_command", {"word": "BAN"})
+    assert parse("BAN", "collector", vocabulary).__class__.__name__ == "Balance"
     assert parse("LGO K0001E PET 2", "collector").__class__.__name__ == "Log"  # LOG before Igbo's EGO
 
 

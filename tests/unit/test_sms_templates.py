@@ -71,6 +71,19 @@ LONG = {
     "terms": "Lagos Recycling Cooperative terms: " + "points are credited at each pickup, " * 10,
     "rate": "123.45",
     "url": "https://recycling.example.org/terms-and-conditions",
+    # cash-out: a bank name longer than its width (cut at a word to "First City Monument Bank"),
+    # the account name at its full 40, a Yoruba day and a time, amounts with thousands commas
+    "bank": "First City Monument Bank Plc",
+    "account_name": "OKAFOR-NWANKWO ADAEZE CHINYERE OLUWASEUN ABIODUN",
+    "masked": "****6789",
+    "when": "Isegun 30/12 23:59",
+    "choices": "First Bank of Nigeria, First City Monument Bank, FirstTrust Mortgage Bank",
+    "why": "the bank refused the account name and number",
+    "cap": "1,000,000",
+    "left": "1,000,000",
+    "step": "99999",
+    "float": "123,456,789",
+    "low": "1,000,000",
 }
 
 
