@@ -110,6 +110,24 @@ class Settings:
     # How many proxies in front of Kolekt add X-Forwarded-* headers (a platform's router, nginx):
     # the client's address and the URL it used are read from that many hops. 0: none is trusted.
     trusted_proxies: int = 0
+    # Cash-out (REDEEM CASH): who sends the money, console (no network; the simulator's) or
+    # paystack (its Transfers API with PAYSTACK_SECRET_KEY); limits in whole naira.
+    payout_provider: str = "console"
+    paystack_secret_key: str = ""
+    paystack_api_base_url: str = "https://api.paystack.co"
+    # How long a call to Paystack waits; a transfer that timed out is verified before it is resent.
+    paystack_timeout_seconds: int = 30
+    payout_min_naira: int = 100
+    payout_max_naira: int = 20_000
+    payout_daily_naira_per_household: int = 20_000
+    # What the whole programme may pay out in a day.
+    payout_daily_naira: int = 500_000
+    # How long cash-out to a new or changed bank account waits (against account takeover).
+    payout_cooling_off_hours: int = 24
+    # Operators are told when Paystack's balance falls below this.
+    payout_float_low_naira: int = 50_000
+    # Off: REDEEM CASH is refused (politely) while everything else works.
+    cash_out: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -158,6 +176,7 @@ class Settings:
         field = _field_settings(environ)
         schedule = _schedule_settings(environ, sms["phone_region"])
         dashboard = _dashboard_settings(environ)
+        payouts = _payout_settings(environ)
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -176,6 +195,7 @@ class Settings:
             **field,
             **schedule,
             **dashboard,
+            **payouts,
         )
 
 
@@ -348,3 +368,63 @@ def _dashboard_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         "weigh_gap_percent": _whole_number(environ, "WEIGH_GAP_PERCENT", 10, 0, 100),
         "broadcast_approval_above": _whole_number(environ, "BROADCAST_APPROVAL_ABOVE", 200, 0, 10_000_000),
     }
+
+
+PAYOUT_PROVIDERS = ("console", "paystack")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _paystack_base_url(environ: Mapping[str, str]) -> str:
+    """The secret key travels in every request: https only, but for a test server on this machine."""
+    url = (environ.get("PAYSTACK_API_BASE_URL") or "https://api.paystack.co").strip()
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return url.rstrip("/")
+    raise SettingsError(
+        f"PAYSTACK_API_BASE_URL must be an https:// URL (http:// only on this machine), not {url!r}"
+    )
+
+
+def _on_off(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (environ.get(name) or ("on" if default else "off")).strip().lower()
+    if value not in {"on", "off", "1", "0", "true", "false", "yes", "no"}:
+        raise SettingsError(f"{name} must be on or off, not {value!r}")
+    return value in {"on", "1", "true", "yes"}
+
+
+def _payout_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    provider = _choice(environ, "PAYOUT_PROVIDER", PAYOUT_PROVIDERS, "console")
+    key = (environ.get("PAYSTACK_SECRET_KEY") or "").strip()
+    if provider == "paystack" and not key:
+        raise SettingsError("PAYOUT_PROVIDER=paystack needs PAYSTACK_SECRET_KEY")
+    if key and (not key.startswith(("sk_test_", "sk_live_")) or any(c.isspace() for c in key)):
+        # A public key (pk_...) is the usual mistake: it cannot send money.
+        raise SettingsError("PAYSTACK_SECRET_KEY must be Paystack's secret key (sk_test_... or sk_live_...)")
+    values: dict[str, Any] = {
+        "payout_provider": provider,
+        "paystack_secret_key": key,
+        "paystack_api_base_url": _paystack_base_url(environ),
+        "paystack_timeout_seconds": _whole_number(environ, "PAYSTACK_TIMEOUT_SECONDS", 30, 1, 120),
+        "payout_min_naira": _whole_number(environ, "PAYOUT_MIN_NAIRA", 100, 1, 10_000_000),
+        "payout_max_naira": _whole_number(environ, "PAYOUT_MAX_NAIRA", 20_000, 1, 10_000_000),
+        "payout_daily_naira_per_household": _whole_number(
+            environ, "PAYOUT_DAILY_NAIRA_PER_HOUSEHOLD", 20_000, 1, 10_000_000
+        ),
+        "payout_daily_naira": _whole_number(environ, "PAYOUT_DAILY_NAIRA", 500_000, 1, 1_000_000_000),
+        "payout_cooling_off_hours": _whole_number(environ, "PAYOUT_COOLING_OFF_HOURS", 24, 0, 24 * 30),
+        "payout_float_low_naira": _whole_number(environ, "PAYOUT_FLOAT_LOW_NAIRA", 50_000, 0, 1_000_000_000),
+        "cash_out": _on_off(environ, "CASH_OUT", True),
+    }
+    # Each limit fits inside the next: otherwise some amounts could never be paid.
+    for smaller, larger in (
+        ("PAYOUT_MIN_NAIRA", "PAYOUT_MAX_NAIRA"),
+        ("PAYOUT_MAX_NAIRA", "PAYOUT_DAILY_NAIRA_PER_HOUSEHOLD"),
+        ("PAYOUT_DAILY_NAIRA_PER_HOUSEHOLD", "PAYOUT_DAILY_NAIRA"),
+    ):
+        if values[smaller.lower()] > values[larger.lower()]:
+            raise SettingsError(
+                f"{smaller} ({values[smaller.lower()]}) must not be above {larger} ({values[larger.lower()]})"
+            )
+    return values
