@@ -12,6 +12,9 @@ ISSUANCE = "programme:issuance"
 REWARD_ACCOUNTS = ("rewards:airtime", "rewards:voucher", "rewards:goods")
 # Manual corrections (maker-checker) are posted against this account.
 ADJUSTMENTS = "programme:adjustments"
+# Cash-out: points held while the money travels (its balance is the cash in flight), then paid.
+PAYOUTS_PENDING = "payouts:pending"
+PAYOUTS_PAID = "payouts:paid"
 
 
 def open_programme_accounts(session: Session) -> None:
@@ -19,6 +22,12 @@ def open_programme_accounts(session: Session) -> None:
     ledger.open_account(session, ADJUSTMENTS, "programme")
     for code in REWARD_ACCOUNTS:
         ledger.open_account(session, code, "rewards")
+    open_payout_accounts(session)
+
+
+def open_payout_accounts(session: Session) -> None:
+    for code in (PAYOUTS_PENDING, PAYOUTS_PAID):
+        ledger.open_account(session, code, "payouts")
 
 
 def member_account(member_code: str) -> str:

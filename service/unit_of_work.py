@@ -40,6 +40,8 @@ class Job(enum.StrEnum):
     FAN_OUT_REMINDERS = "fan_out_reminders"  # a reminder or notice run, split into batches
     REMIND_BATCH = "remind_batch"  # one batch of a run's texts, written
     ACT_ON_TEXT = "act_on_text"  # a stored inbound text whose first try failed, tried again
+    RESOLVE_PAYOUT_ACCOUNT = "resolve_payout_account"  # a BANK account's name, asked of Paystack
+    SEND_PAYOUT = "send_payout"  # one cash-out, sent through Paystack
 
 
 class JobQueue(Protocol):

@@ -36,6 +36,7 @@ from service.jobs.checks import (
 )
 from service.jobs.fulfilment import sweep_redemptions
 from service.jobs.inbox import sweep_inbox
+from service.jobs.payouts import refresh_banks, sweep_payouts
 from service.jobs.reminders import remind_due
 from service.jobs.sending import sweep_outbox
 from service.providers import logs
@@ -80,6 +81,10 @@ RECURRING = (
     # A redemption Redis never took is fulfilled at most about two minutes late; one whose worker
     # died, once its claim has lapsed (5 minutes).
     Recurring(sweep_redemptions, "high", 120, 60),
+    # A cash-out Redis never took, or whose worker died, is sent about two minutes late (after
+    # asking Paystack); one Paystack took whose webhook has not come is asked about after 5 minutes.
+    Recurring(sweep_payouts, "high", 300, 60),
+    Recurring(refresh_banks, "low", 300, 3600),
     # Reminders go out within a minute of their time (18:00 the evening before, by default).
     Recurring(remind_due, "default", 120, 60),
     Recurring(expire_dispute_windows, "low", 300, 600),

@@ -24,6 +24,7 @@ from service.models.field import (
     WeighIn,
 )
 from service.models.messages import InboundMessage, OutboxMessage, Phone
+from service.models.payouts import Bank, Payout, PayoutAccount, PayoutEvent
 from service.models.programme import Collector, DayChange, Material, MaterialWord, Partner, Rate, Reward, Zone
 from service.models.records import (
     Adjustment,
@@ -70,11 +71,16 @@ sign_in_counts_t = cast(Table, SignInCount.__table__)
 job_runs_t = cast(Table, JobRun.__table__)
 broadcasts_t = cast(Table, Broadcast.__table__)
 broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
+banks_t = cast(Table, Bank.__table__)
+payout_accounts_t = cast(Table, PayoutAccount.__table__)
+payouts_t = cast(Table, Payout.__table__)
+payout_events_t = cast(Table, PayoutEvent.__table__)
 
 __all__ = [
     "Adjustment",
     "ApiToken",
     "AuditEntry",
+    "Bank",
     "Base",
     "Broadcast",
     "BroadcastMessage",
@@ -92,6 +98,9 @@ __all__ = [
     "MaterialWord",
     "OutboxMessage",
     "Partner",
+    "Payout",
+    "PayoutAccount",
+    "PayoutEvent",
     "Phone",
     "PickupRequest",
     "Rate",
@@ -108,6 +117,7 @@ __all__ = [
     "adjustments_t",
     "api_tokens_t",
     "audit_log_t",
+    "banks_t",
     "broadcast_messages_t",
     "broadcasts_t",
     "collection_lines_t",
@@ -125,6 +135,9 @@ __all__ = [
     "metadata",
     "outbox_t",
     "partners_t",
+    "payout_accounts_t",
+    "payout_events_t",
+    "payouts_t",
     "phones_t",
     "pickup_requests_t",
     "rates_t",

@@ -190,11 +190,12 @@ def price_label(reward: Reward) -> str:
     return f"{points}/NGN" if reward.kind == "airtime" else points
 
 
-def describe_catalogue(rewards: list[Reward], width: int = WIDTHS["list"]) -> str:
+def describe_catalogue(rewards: list[Reward], width: int = WIDTHS["list"], *, cash: str | None = None) -> str:
     """ "1 Airtime 1 pt/NGN, 2 Rice 5kg 4500 pts": whole items only, as many as fit the reply (the
-    numbers stay right when the tail is left out). What is out of stock is not offered."""
-    shown: list[str] = []
-    used = 0
+    numbers stay right when the tail is left out). What is out of stock is not offered. ``cash``
+    ("CASH NGN 100-20,000"), when cash-out is offered, comes first."""
+    shown: list[str] = [cash] if cash else []
+    used = len(cash) if cash else 0
     for reward in rewards:
         if reward.stock == 0:
             continue

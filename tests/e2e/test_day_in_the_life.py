@@ -112,7 +112,7 @@ def test_a_day_in_the_life(make_app: Callable[..., Flask], redis: Redis) -> None
     assert texts_to(TUNDE)[-1].startswith(f"Dispute on {bola_sachet} upheld")
 
     # Chidi spends: airtime, then a voucher that a shop verifies once.
-    assert say(CHIDI, "REWARDS")[0].startswith("Kolekt rewards: 1 ")
+    assert say(CHIDI, "REWARDS")[0].startswith("Kolekt rewards: CASH NGN 100-20,000, 1 ")
     say(CHIDI, "REDEEM AIRTIME 200")
     say(CHIDI, "redeem 2")
     work()

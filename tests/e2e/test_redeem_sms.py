@@ -125,8 +125,8 @@ def snapshot(app: Flask) -> dict[str, Any]:
 def test_rewards_lists_the_catalogue_numbered_with_prices(app: Flask) -> None:
     reply = only_reply(app, ADA, "rewards")
     assert reply.body == (
-        "Kolekt rewards: 1 Airtime 1 pt/NGN, 2 Shoprite voucher 100 pts, 3 Rice 5kg 450 pts. "
-        "Text REDEEM and the number or name."
+        "Kolekt rewards: CASH NGN 100-20,000, 1 Airtime 1 pt/NGN, 2 Shoprite voucher 100 pts, "
+        "3 Rice 5kg 450 pts. Text REDEEM and the number or name."
     )
     assert (reply.template, reply.encoding) == ("rewards_list", "GSM-7")
 
@@ -142,14 +142,28 @@ def test_a_long_catalogue_fits_two_segments_with_whole_items(app: Flask) -> None
     assert reply.segments == 2 and reply.encoding == "GSM-7"
     listed = reply.body.removeprefix("Kolekt rewards: ").removesuffix(". Text REDEEM and the number or name.")
     items = listed.split(", ")
-    assert items[:3] == ["1 Airtime 1 pt/NGN", "2 Shoprite voucher 100 pts", "3 Rice 5kg 450 pts"]
-    assert all(re.fullmatch(r"\d+ Household item \d+ 9999 pts", item) for item in items[3:])
-    assert len(items) < 23  # what did not fit is left out whole
+    assert items[:4] == [
+        "CASH NGN 100-20,000",
+        "1 Airtime 1 pt/NGN",
+        "2 Shoprite voucher 100 pts",
+        "3 Rice 5kg 450 pts",
+    ]
+    assert all(re.fullmatch(r"\d+ Household item \d+ 9999 pts", item) for item in items[4:])
+    assert len(items) < 24  # what did not fit is left out whole
 
 
 def test_an_empty_catalogue_says_so(make_app: Callable[..., Flask], redis: Redis) -> None:
-    app = make_app(**TWILIO_TEST_SETTINGS)
+    app = make_app(**TWILIO_TEST_SETTINGS, cash_out=False)
     assert only_reply(app, STRANGER, "REWARDS").body == "No rewards in Kolekt yet. Your points are safe."
+
+
+def test_with_cash_out_an_empty_catalogue_still_offers_cash(
+    make_app: Callable[..., Flask], redis: Redis
+) -> None:
+    app = make_app(**TWILIO_TEST_SETTINGS, payout_min_naira=200, payout_max_naira=5000)
+    assert only_reply(app, STRANGER, "REWARDS").body == (
+        "Kolekt rewards: CASH NGN 200-5,000. Text REDEEM and the number or name."
+    )
 
 
 # --- REDEEM ------------------------------------------------------------------------------------------------

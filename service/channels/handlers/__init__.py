@@ -32,6 +32,7 @@ HANDLERS: Mapping[type, Handler] = {
     commands.Skip: households.skip,
     commands.Rewards: households.rewards,
     commands.Redeem: households.redeem,
+    commands.Bank: households.bank,
     commands.Confirm: households.confirm,
     commands.Dispute: households.dispute,
     commands.Rate: households.rate,

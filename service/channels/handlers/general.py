@@ -7,7 +7,7 @@ from typing import Any
 
 import sms
 from service.channels.conversation import Conversation
-from service.usecases import phones
+from service.usecases import payout_accounts, phones
 from service.usecases.terms import terms as programme_terms
 from sms import commands
 
@@ -59,7 +59,14 @@ def stop(conversation: Conversation, _command: commands.Stop) -> None:
         conversation.reply("stopped")
 
 
-def start(conversation: Conversation, _command: commands.Start) -> None:
+def start(conversation: Conversation, command: commands.Start) -> None:
+    household, uow = conversation.household, conversation.uow
+    if command.word == "YES" and household is not None:
+        # YES alone saves a bank account whose name was texted to this phone a moment ago.
+        waiting = payout_accounts.awaiting_yes(uow.session, household.id, uow.now)
+        if waiting is not None:
+            payout_accounts.confirm(uow, household, waiting)
+            return
     phones.start(conversation.uow.session, conversation.sender, conversation.uow.now)
     if not conversation.provider_confirms_opt_out:
         conversation.reply("started")

@@ -10,7 +10,16 @@ from __future__ import annotations
 import sms
 from service.channels.conversation import Conversation
 from service.timetable import day_label
-from service.usecases import collection_days, disputes, households, points, receipts, redemptions
+from service.usecases import (
+    collection_days,
+    disputes,
+    households,
+    payout_accounts,
+    payouts,
+    points,
+    receipts,
+    redemptions,
+)
 from service.usecases.rewards import catalogue, describe_catalogue
 from sms import commands
 
@@ -115,14 +124,49 @@ def skip(conversation: Conversation, _command: commands.Skip) -> None:
 
 
 def rewards(conversation: Conversation, _command: commands.Rewards) -> None:
-    listed = describe_catalogue(catalogue(conversation.uow.session))
+    settings = conversation.uow.settings
+    cash = (
+        f"CASH NGN {settings.payout_min_naira:,}-{settings.payout_max_naira:,}" if settings.cash_out else None
+    )
+    listed = describe_catalogue(catalogue(conversation.uow.session), cash=cash)
     if not listed:
         conversation.reply("rewards_empty")
         return
     conversation.reply("rewards_list", list=listed)
 
 
+def bank(conversation: Conversation, command: commands.Bank) -> None:
+    """BANK <bank> <account number>: checked with Paystack by a job, which texts the name back."""
+    account = payout_accounts.register(
+        conversation.uow, conversation.household, command.bank, command.account
+    )
+    conversation.reply("bank_checking", bank=account.bank, masked=account.masked)
+
+
+def cash_out(conversation: Conversation, amount: int | None) -> None:
+    """REDEEM CASH <naira>: the points held at once; the money's outcome is texted when it is known."""
+    requested = payouts.cash_out(
+        conversation.uow, conversation.household, amount, inbound_id=conversation.inbound_id
+    )
+    values = {
+        "naira": payouts.naira(requested.amount_kobo),
+        "bank": requested.account.bank,
+        "masked": requested.account.masked,
+        "points": requested.points,
+        "ref": requested.human_ref,
+    }
+    if requested.not_before > conversation.uow.now:
+        conversation.reply(
+            "cash_waits", when=payout_accounts.when(conversation.uow, requested.not_before), **values
+        )
+    else:
+        conversation.reply("cash_held", **values)
+
+
 def redeem(conversation: Conversation, command: commands.Redeem) -> None:
+    if command.item == "CASH":
+        cash_out(conversation, command.amount)
+        return
     redemptions.redeem(
         conversation.uow,
         conversation.household,
