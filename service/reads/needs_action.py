@@ -1,21 +1,33 @@
 """What needs an operator today, for the overview's first list: open disputes, corrections and
-broadcasts waiting for a second operator, texts that could not be sent or acted on, weigh-ins the scale
-disagrees with, rewards running out. Each with how many and where to deal with them."""
+broadcasts waiting for a second operator, texts that could not be sent or acted on, cash payouts
+that failed (and were not sent again) or that Paystack has had for over an hour without an outcome,
+weigh-ins the scale disagrees with, rewards running out. Each with how many and where to deal with
+them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, exists, func, select
 from sqlalchemy.orm import Session
 
-from service.models import adjustments_t, broadcasts_t, disputes_t, inbound_t, outbox_t, rewards_t
+from service.models import (
+    adjustments_t,
+    broadcasts_t,
+    disputes_t,
+    inbound_t,
+    outbox_t,
+    payouts_t,
+    rewards_t,
+)
 from service.usecases import weighins
 
 RECENT = timedelta(days=7)
 FLAG_DAYS = 14
 LOW_STOCK = 5
+# A transfer Paystack took is usually settled in seconds, at worst in some minutes.
+PAYSTACK_SLOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,7 @@ def needs_action(session: Session, now: datetime, local: tzinfo, gap_percent: in
         return int(session.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
     today = now.astimezone(local).date()
+    retried = payouts_t.alias("retried")
     flagged = sum(
         1
         for row in weighins.comparison(
@@ -66,6 +79,23 @@ def needs_action(session: Session, now: datetime, local: tzinfo, gap_percent: in
             "texts Kolekt could not act on this week",
             count(inbound_t, inbound_t.c.status == "failed", inbound_t.c.received_at >= now - RECENT),
             "dashboard.messages",
+        ),
+        Item(
+            "payouts that failed this week",
+            count(
+                payouts_t,
+                payouts_t.c.status == "failed",
+                payouts_t.c.final_at >= now - RECENT,
+                ~exists().where(retried.c.retry_of == payouts_t.c.id),
+            ),
+            "dashboard.payouts",
+            {"status": "failed"},
+        ),
+        Item(
+            "payouts waiting on Paystack for over an hour",
+            count(payouts_t, payouts_t.c.status == "pending", payouts_t.c.sent_at <= now - PAYSTACK_SLOW),
+            "dashboard.payouts",
+            {"status": "pending"},
         ),
         Item(f"weigh-ins flagged in the last {FLAG_DAYS} days", flagged, "dashboard.weigh_ins"),
         Item(

@@ -26,17 +26,22 @@ from service.models import (
     households_t,
     ledger_checks_t,
     outbox_t,
+    payouts_t,
     redemptions_t,
     reminders_t,
 )
 from service.runtime import Runtime
 from service.timetable import at, day_label, local_day
 from service.unit_of_work import UnitOfWork
+from service.usecases import payout_sending, payouts
+from sms.templates import BUDGETS
 
 # Local times: the ledger is checked in the quiet of the night; the summary of a day goes out
 # when quiet hours end the morning after.
 LEDGER_CHECK_AT = time(2, 0)
 SUMMARY_AT = time(7, 0)
+# The summary's text, with its cash-out sentence, stays within its template's budget.
+SUMMARY_SEGMENTS = BUDGETS["daily_summary"]
 # A daily check started this long ago and never finished belongs to a worker that died.
 CHECK_ABANDONED = timedelta(hours=2)
 
@@ -141,7 +146,8 @@ def last_check(session: Session) -> LastCheck | None:
 
 
 def figures(session: Session, day: date, local: tzinfo) -> dict[str, Any]:
-    """What happened on local ``day``: pickups, points in and out, new members, texts, disputes."""
+    """What happened on local ``day``: pickups, points in and out, new members, texts, disputes,
+    cash payouts (asked for that day; paid and returned that day, in kobo) and the float last seen."""
     start, end = at(day, time(0), local), at(day + timedelta(days=1), time(0), local)
 
     def during(column: Any) -> Any:
@@ -174,6 +180,18 @@ def figures(session: Session, day: date, local: tzinfo) -> dict[str, Any]:
     ).one()
     reminders = session.execute(select(func.count()).where(during(reminders_t.c.created_at))).scalar_one()
     disputes_open = session.execute(select(func.count()).where(disputes_t.c.status == "open")).scalar_one()
+    cash_asked = session.execute(select(func.count()).where(during(payouts_t.c.created_at))).scalar_one()
+
+    def cash(*statuses: str) -> int:
+        return int(
+            session.execute(
+                select(func.coalesce(func.sum(payouts_t.c.amount_kobo), 0)).where(
+                    during(payouts_t.c.final_at), payouts_t.c.status.in_(statuses)
+                )
+            ).scalar_one()
+        )
+
+    seen = payout_sending.last_float(session)
     check = last_check(session)
     return {
         "day": day.isoformat(),
@@ -189,7 +207,23 @@ def figures(session: Session, day: date, local: tzinfo) -> dict[str, Any]:
         "reminders": int(reminders),
         "disputes_open": int(disputes_open),
         "ledger": "unchecked" if check is None else check.word,
+        "payouts": int(cash_asked),
+        "payouts_paid_kobo": cash("paid"),
+        "payouts_returned_kobo": cash("failed", "reversed"),
+        "float_kobo": None if seen is None else seen[0],
     }
+
+
+def cash_line(numbers: dict[str, Any]) -> str:
+    """The summary's cash-out sentence ("" before the programme's first payout)."""
+    asked, paid, returned = numbers["payouts"], numbers["payouts_paid_kobo"], numbers["payouts_returned_kobo"]
+    float_kobo = numbers["float_kobo"]
+    if not (asked or paid or returned) and float_kobo is None:
+        return ""
+    line = f" Cash: {asked} payouts, NGN {payouts.naira(paid)} paid, NGN {payouts.naira(returned)} returned."
+    if float_kobo is not None:
+        line += f" Float NGN {payouts.naira(float_kobo)}."
+    return line
 
 
 def summary_due(session: Session, now: datetime, local: tzinfo) -> date | None:
@@ -232,6 +266,9 @@ def summarise(uow: UnitOfWork, day: date) -> bool:
         disputes=numbers["disputes_open"],
         ledger=numbers["ledger"],
     )
+    cash = cash_line(numbers)
+    if sms.segments(body + cash).count <= SUMMARY_SEGMENTS:
+        body += cash
     for phone in settings.operator_phones:
         uow.outbox.write(phone, body, language="EN", template="daily_summary", kind="report")
     return True

@@ -59,6 +59,7 @@ def _samples(hub: Hub) -> dict[str, Any]:
         "weigh_in_id": 1,
         "broadcast_id": proposed_broadcast(hub, proposer),
         "user_id": hub.read(lambda session: users.user_by_email(session, proposer)).id,
+        "payout_id": 1,
     }
 
 

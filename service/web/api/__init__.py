@@ -4,7 +4,8 @@
   and generates the OpenAPI document from them (``/api/v1/openapi.json``, read at
   ``/api/v1/docs``).
 - ``account``: signing in and out, who the token speaks for, and operators' say over collectors'
-  PINs and app sign-ins; ``field``: households, materials, sync, pickups and totals.
+  PINs and app sign-ins; ``field``: households, materials, sync, pickups and totals;
+  ``payout_account``: a household's cash-out account, checked with Paystack and saved.
 - What every endpoint shares (tokens, roles, errors, limits, headers) is ``base``.
 """
 
@@ -13,13 +14,14 @@ from __future__ import annotations
 from flask import Flask
 
 from service.settings import Settings
-from service.web.api import account, field
+from service.web.api import account, field, payout_account
 from service.web.api.base import PREFIX, Api, challenge, docs, headers
 
 # In the order the OpenAPI document lists them.
 BLUEPRINTS = (
     account.auth,
     field.households,
+    payout_account.cash_out,
     field.catalogue,
     field.syncing,
     field.pickups,

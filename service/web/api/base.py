@@ -280,6 +280,7 @@ ERRORS = {
     409: "It conflicts with what is there.",
     422: "Invalid input: error.fields says which, and why.",
     429: "Too many requests: wait for Retry-After seconds.",
+    502: "A provider Kolekt asks (Paystack) did not answer: try again.",
 }
 
 

@@ -400,3 +400,52 @@ class NewPin(Schema):
 
 class Revoked(Schema):
     revoked = fields.Int(required=True)
+
+
+# --- cash-out ----------------------------------------------------------------------------------------
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false, as JSON writes them: not 1, "yes" or "true" (a typo must not save)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class PayoutAccountRequest(Schema):
+    bank_code = Text(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"example": "058", "description": "Paystack's code of the bank (GTBank: 058)."},
+    )
+    account_number = Text(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={
+            "example": "0123456789",
+            "description": "The 10-digit NUBAN (spaces, dashes dropped).",
+        },
+    )
+    confirm = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "false (the default): only answer the account's name, to read out to the "
+            "household. true: save it as the household's cash-out account."
+        },
+    )
+
+
+class PayoutAccount(Schema):
+    household = fields.Str(required=True, metadata={"example": "K4821X"})
+    bank_code = fields.Str(required=True, metadata={"example": "058"})
+    bank = fields.Str(required=True, metadata={"example": "GTBank"})
+    account = fields.Str(required=True, metadata={"example": "****6789", "description": "Masked."})
+    account_name = fields.Str(required=True, metadata={"example": "ADA OKAFOR"})
+    saved = fields.Bool(required=True)
+    usable_from = fields.AwareDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Saved: when cash-out to it may start (after the cooling-off period)."},
+    )

@@ -19,6 +19,7 @@ from service.web.dashboard import (  # noqa: F401 - each area adds its views to 
     ledger_pages,
     messages_pages,
     overview,
+    payouts_pages,
     people_admin_pages,
     people_pages,
     programme_pages,

@@ -229,6 +229,7 @@ NAV = (
     ("dashboard.adjustments", "Adjustments", ANYONE),
     ("dashboard.messages", "Messages", ANYONE),
     ("dashboard.broadcasts", "Broadcasts", ANYONE),
+    ("dashboard.payouts", "Payouts", ANYONE),
     ("dashboard.programme", "Programme", ANYONE),
     ("dashboard.users", "Users", ADMINS),
     ("dashboard.audit_log", "Audit log", ANYONE),

@@ -43,6 +43,10 @@ ACTIONS = {
     "broadcast.approve": "Broadcast approved and sent",
     "broadcast.reject": "Broadcast rejected",
     "broadcast.cancel": "Broadcast cancelled",
+    "payout.retry": "Payout sent again",
+    "payouts.export": "Payouts exported (CSV)",
+    "payouts.reconcile": "Payouts checked with Paystack",
+    "payout_account.add": "Cash-out account saved",
 }
 
 
