@@ -20,7 +20,7 @@ from service.timetable import local_day
 from service.unit_of_work import UnitOfWork
 from service.usecases import CatalogueError, Refused, phones
 from service.usecases.phones import ensure_phone
-from service.usecases.roles import STATUSES, Collector, active_collector, role_of
+from service.usecases.roles import STATUSES, Collector, active_collector, check_status_change, role_of
 from service.usecases.zones import Zone, get_zone, zones
 
 
@@ -375,13 +375,7 @@ def set_household_status(session: Session, household_id: int, status: str, reaso
     if status not in STATUSES:
         raise CatalogueError(f"status must be one of {', '.join(STATUSES)}")
     before = _known(session, household_id)
-    if before.status == status:
-        raise CatalogueError(f"{_called(before)} is {status} already")
-    reason = " ".join(reason.split())
-    if status == "suspended" and not reason:
-        raise CatalogueError("say why the household is suspended")
-    if len(reason) > REASON_WIDTH:
-        raise CatalogueError(f"a reason is at most {REASON_WIDTH} characters")
+    check_status_change(before.status, status, reason, called=_called(before), kind="household")
     session.execute(households_t.update().where(households_t.c.id == household_id).values(status=status))
     return Changed(before, _known(session, household_id))
 

@@ -204,6 +204,18 @@ def move_collector(session: Session, collector_id: int, zone_id: int | None) -> 
     return CollectorChanged(before, _known_collector(session, collector_id))
 
 
+def check_status_change(current: str, status: str, reason: str, *, called: str, kind: str) -> None:
+    """A suspension or reinstatement as an operator asks it (a household's or a collector's): a
+    real change, and a reason of at most ``REASON_WIDTH`` characters, required to suspend."""
+    if current == status:
+        raise CatalogueError(f"{called} is {status} already")
+    reason = " ".join(reason.split())
+    if status == "suspended" and not reason:
+        raise CatalogueError(f"say why the {kind} is suspended")
+    if len(reason) > REASON_WIDTH:
+        raise CatalogueError(f"a reason is at most {REASON_WIDTH} characters")
+
+
 def change_collector_status(
     session: Session, collector_id: int, status: str, reason: str
 ) -> CollectorChanged:
@@ -212,13 +224,7 @@ def change_collector_status(
     if status not in STATUSES:
         raise CatalogueError(f"status must be one of {', '.join(STATUSES)}")
     before = _known_collector(session, collector_id)
-    if before.status == status:
-        raise CatalogueError(f"{before.name} is {status} already")
-    reason = " ".join(reason.split())
-    if status == "suspended" and not reason:
-        raise CatalogueError("say why the collector is suspended")
-    if len(reason) > REASON_WIDTH:
-        raise CatalogueError(f"a reason is at most {REASON_WIDTH} characters")
+    check_status_change(before.status, status, reason, called=before.name, kind="collector")
     session.execute(collectors_t.update().where(collectors_t.c.id == collector_id).values(status=status))
     return CollectorChanged(before, _known_collector(session, collector_id))
 
