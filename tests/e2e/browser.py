@@ -172,3 +172,13 @@ def live_site(hub: Hub, browser: Browser, test_name: str) -> Iterator[Site]:
             yield made
         finally:
             made.close()
+
+
+def overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling).
+
+    Waits for the load event first: a page measured before its stylesheets arrive is laid out
+    without them (tables at full width), which is what a busy CI machine sometimes caught.
+    """
+    page.wait_for_load_state()
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))

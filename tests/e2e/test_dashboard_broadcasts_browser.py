@@ -15,7 +15,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from service.models import broadcasts_t, outbox_t
-from tests.e2e.browser import Site, live_site
+from tests.e2e.browser import Site, live_site, overflow
 from tests.e2e.hub import Hub
 
 if TYPE_CHECKING:
@@ -40,12 +40,6 @@ def site(
     hub.seed()
     with live_site(hub, browser, request.node.name) as made:
         yield made
-
-
-def overflow(page: Page) -> int:
-    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling)."""
-    page.wait_for_load_state()
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 def open_broadcasts(page: Page) -> None:

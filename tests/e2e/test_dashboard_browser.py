@@ -22,7 +22,7 @@ from service.accounts import member_account
 from service.models import collections_t, disputes_t, households_t, ledger_checks_t
 from service.usecases import adjustments, users
 from service.web.dashboard.base import NAV
-from tests.e2e.browser import Site, live_site
+from tests.e2e.browser import Site, live_site, overflow
 from tests.e2e.hub import Hub, open_dispute, propose_adjustment
 
 if TYPE_CHECKING:
@@ -279,12 +279,6 @@ PAGES = (
     ("/dashboard/programme", "Programme settings"),
     ("/dashboard/programme/templates", "Message templates"),
 )
-
-
-def overflow(page: Page) -> int:
-    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling)."""
-    page.wait_for_load_state()
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 def cells_beyond(page: Page, width: int) -> list[str]:

@@ -15,11 +15,11 @@ from redis import Redis
 
 from service.models import households_t
 from service.usecases.households import member_by_phone
-from tests.e2e.browser import Site, live_site
+from tests.e2e.browser import Site, live_site, overflow
 from tests.e2e.hub import Hub
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,11 +33,6 @@ def site(hub: Hub, redis: Redis, browser: Browser, request: pytest.FixtureReques
     hub.seed()
     with live_site(hub, browser, request.node.name) as made:
         yield made
-
-
-def overflow(page: Page) -> int:
-    page.wait_for_load_state()
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 def spreadsheet(first: str, second: str) -> bytes:

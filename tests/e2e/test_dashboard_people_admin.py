@@ -22,7 +22,7 @@ from service.usecases import collection_days
 from service.usecases.households import get_household, member_by_phone
 from service.usecases.roles import collector_by_phone, get_collector
 from service.usecases.zones import zone_by_name
-from tests.e2e.browser import Site, live_site
+from tests.e2e.browser import Site, live_site, overflow
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Hub
 
@@ -474,9 +474,7 @@ def site(hub: Hub, redis: Redis, browser: Chromium, request: pytest.FixtureReque
 
 
 def no_sideways_scroll(page: Page) -> None:
-    assert (
-        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
-    ), page.url
+    assert overflow(page) <= 0, page.url
 
 
 @pytest.mark.browser

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from service.models import api_tokens_t
 from service.usecases import audit, tokens, users
-from tests.e2e.browser import Site, live_site
+from tests.e2e.browser import Site, live_site, overflow
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import PASSWORD, Browser, Hub
 
@@ -376,12 +376,6 @@ def site(hub: Hub, redis: Redis, browser: Chromium, request: pytest.FixtureReque
     hub.seed()
     with live_site(hub, browser, request.node.name) as made:
         yield made
-
-
-def overflow(page: Page) -> int:
-    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling)."""
-    page.wait_for_load_state()
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 def menu(page: Page) -> list[str]:
