@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 import ledger
 from service.accounts import PAYOUTS_PAID, PAYOUTS_PENDING, member_account
-from service.models import Household, OutboxMessage, Payout
+from service.models import Household, OutboxMessage, Payout, payout_accounts_t
 from tests.fake_paystack import FakePaystack
 
 UNFINISHED = ("held", "sending", "pending")
@@ -128,3 +128,18 @@ def check_books(session: Session, credited: dict[str, int]) -> dict[str, Any]:
     assert ledger.balance(session, PAYOUTS_PAID).credit_balance == all_paid
     assert ledger.balance(session, PAYOUTS_PENDING).credit_balance == all_unfinished
     return figures
+
+
+def saved_accounts(session: Session, household_id: int | None = None) -> list[tuple[Any, ...]]:
+    """(status, bank code, number, name, registered by) of every cash-out account saved, oldest
+    first: of one household, or of all."""
+    query = select(
+        payout_accounts_t.c.status,
+        payout_accounts_t.c.bank_code,
+        payout_accounts_t.c.account_number,
+        payout_accounts_t.c.account_name,
+        payout_accounts_t.c.registered_by,
+    ).order_by(payout_accounts_t.c.id)
+    if household_id is not None:
+        query = query.where(payout_accounts_t.c.household_id == household_id)
+    return [tuple(row) for row in session.execute(query).all()]

@@ -8,20 +8,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from redis import Redis
 from sqlalchemy import select
 
-from service.models import audit_log_t, outbox_t, payout_accounts_t
+from service.models import audit_log_t, outbox_t
 from service.providers.payouts import ConsolePayouts, PaystackPayouts
 from service.usecases import banks
 from tests.e2e.api_helpers import ADA, MUSA, NGOZI, TUNDE, Api, error_of
 from tests.e2e.conftest import snapshot
 from tests.e2e.hub import Hub
 from tests.fake_paystack import FakePaystack
-from tests.payout_helpers import paystack_settings
+from tests.payout_helpers import paystack_settings, saved_accounts
 
 NUBAN = "0123456789"
 NAME = ConsolePayouts().resolve(NUBAN, "058")  # the console's name for it, from its digits
@@ -36,24 +37,9 @@ def path(api: Api, phone: str) -> str:
     return f"/households/{api.code(phone)}/payout-account"
 
 
-def accounts(api: Api, phone: str) -> list[tuple[str, str, str, str, str]]:
+def accounts(api: Api, phone: str) -> list[tuple[Any, ...]]:
     household_id = api.member(phone).id
-    return [
-        tuple(row)
-        for row in api.read(
-            lambda s: s.execute(
-                select(
-                    payout_accounts_t.c.status,
-                    payout_accounts_t.c.bank_code,
-                    payout_accounts_t.c.account_number,
-                    payout_accounts_t.c.account_name,
-                    payout_accounts_t.c.registered_by,
-                )
-                .where(payout_accounts_t.c.household_id == household_id)
-                .order_by(payout_accounts_t.c.id)
-            ).all()
-        )
-    ]
+    return list(api.read(lambda s: saved_accounts(s, household_id)))
 
 
 def audit(api: Api) -> list[tuple[str, str, dict[str, object]]]:
@@ -152,6 +138,26 @@ def test_refusals_answer_json_with_their_status_and_save_nothing(api: Api, musa:
     assert rows(api) == unchanged
 
 
+def test_the_banks_and_the_account_saved_now_are_read_before_saving(api: Api, musa: str) -> None:
+    listed = api.get("/banks", musa)
+    assert listed.status_code == 200
+    by_code = {bank["code"]: bank for bank in listed.json["banks"]}
+    assert by_code["058"] == {"code": "058", "name": "Guaranty Trust Bank", "short": "GTBank"}
+    assert listed.json["cooling_off_hours"] == 24
+    names = [bank["name"] for bank in listed.json["banks"]]
+    assert names == sorted(names) and len(names) >= 20
+
+    assert api.get(path(api, ADA), musa).json == {"household": api.code(ADA), "current": None}
+    body = {"bank_code": "058", "account_number": NUBAN, "confirm": True}
+    saved = api.post(path(api, ADA), musa, json=body).json
+    assert api.get(path(api, ADA), musa).json == {"household": api.code(ADA), "current": {**saved}}
+    # An auditor reads it; a collector of another zone, or without a token, does not.
+    assert api.get(path(api, ADA), api.user_token("auditor")).json["current"]["account"] == "****6789"
+    error_of(api.get(path(api, NGOZI), musa), 404, "not_found")
+    error_of(api.get(path(api, ADA)), 401)
+    error_of(api.get("/banks"), 401)
+
+
 @pytest.fixture
 def paystack() -> Iterator[FakePaystack]:
     with FakePaystack() as fake:
@@ -225,5 +231,7 @@ def test_the_endpoint_is_in_the_api_reference(api: Api) -> None:
         "429",
         "502",
     }
+    assert set(document["paths"]["/api/v1/banks"]["get"]["responses"]) - {"default"} == {"200", "401", "429"}
     page = api.get("/docs").get_data(as_text=True)
     assert "POST /api/v1/households/{code}/payout-account" in page
+    assert "GET /api/v1/households/{code}/payout-account" in page and "GET /api/v1/banks" in page

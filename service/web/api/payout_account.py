@@ -1,7 +1,8 @@
-"""A household's cash-out account, saved at the door through the collector app: the account's name
-asked of Paystack and answered, to read out to the household; then, with ``confirm``, saved
-(``payout_accounts.register_by_staff``: the household's phone is told, and cash-out to it waits
-the cooling-off period). Paystack is asked in the request, with no transaction open."""
+"""A household's cash-out account, saved at the door through the collector app: the banks to choose
+from; the account saved now, if any; the account's name asked of Paystack and answered, to read
+out to the household; then, with ``confirm``, saved (``payout_accounts.register_by_staff``: the
+household's phone is told, and cash-out to it waits the cooling-off period). Paystack is asked in
+the request, with no transaction open."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from service.usecases.households import get_member
 from service.web import cash_out as shared
 from service.web.api import schemas as s
 from service.web.api.base import (
+    ANYONE,
     COLLECTORS,
     OPERATORS,
     ApiError,
@@ -37,6 +39,51 @@ cash_out = api_blueprint(
     "cash-out",
     "A household's bank account for cash-out (REDEEM CASH): its name checked with Paystack, then saved.",
 )
+
+
+@cash_out.route("/banks", methods=["GET"])
+@authenticated(*ANYONE)
+@cash_out.response(200, s.Banks)
+@errors(cash_out, 401)
+def bank_list() -> ResponseReturnValue:
+    """The banks a cash-out account can be at (Paystack's list, refreshed daily), by name, and how
+    long cash-out to a newly saved account waits."""
+    listed = shared.bank_choices(db_session(), settings())
+    return {
+        "banks": [{"code": bank.code, "name": bank.name, "short": bank.display} for bank in listed],
+        "cooling_off_hours": settings().payout_cooling_off_hours,
+    }
+
+
+def _household(code: str) -> fieldwork.HouseholdEntry:
+    who = holder()
+    viewer = fieldwork.Viewer(who.kind == "collector", who.zone_id, settings().collectors_any_zone)
+    found = fieldwork.household_by_code(db_session(), code, viewer)
+    if found is None:
+        raise ApiError(404, "not_found", f"No household {code[:12]} in your zone.")
+    return found
+
+
+@cash_out.route("/households/<string:code>/payout-account", methods=["GET"])
+@authenticated(*ANYONE)
+@cash_out.response(200, s.CurrentPayoutAccount)
+@errors(cash_out, 401, 404)
+def current_payout_account(code: str) -> ResponseReturnValue:
+    """The household's cash-out account now (null: none saved), to tell the household at the door."""
+    found = _household(code)
+    account = payout_accounts.active_account(db_session(), found.id)
+    current = None
+    if account is not None:
+        current = {
+            "household": found.code,
+            "bank_code": account.bank_code,
+            "bank": account.bank,
+            "account": account.masked,
+            "account_name": account.account_name or "",
+            "saved": True,
+            "usable_from": account.usable_from,
+        }
+    return {"household": found.code, "current": current}
 
 
 def _invalid(code: str, field: str, message: str) -> ApiError:
@@ -67,11 +114,8 @@ def payout_account(body: dict[str, Any], code: str) -> ResponseReturnValue:
     422: not a 10-digit number, a bank not on Paystack's list, or an account the bank does not
     know. 502: Paystack did not answer; try again."""
     who = holder()
-    viewer = fieldwork.Viewer(who.kind == "collector", who.zone_id, settings().collectors_any_zone)
+    found = _household(code)
     session = db_session()
-    found = fieldwork.household_by_code(session, code, viewer)
-    if found is None:
-        raise ApiError(404, "not_found", f"No household {code[:12]} in your zone.")
     try:
         number = payout_accounts.check_number(body["account_number"])
     except Refused:

@@ -449,3 +449,27 @@ class PayoutAccount(Schema):
         required=True,
         metadata={"description": "Saved: when cash-out to it may start (after the cooling-off period)."},
     )
+
+
+class CurrentPayoutAccount(Schema):
+    household = fields.Str(required=True, metadata={"example": "K4821X"})
+    current = fields.Nested(
+        PayoutAccount,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The account cash-out goes to now; null: none saved."},
+    )
+
+
+class Bank(Schema):
+    code = fields.Str(required=True, metadata={"example": "058"})
+    name = fields.Str(required=True, metadata={"example": "Guaranty Trust Bank"})
+    short = fields.Str(required=True, metadata={"example": "GTBank", "description": "As texts write it."})
+
+
+class Banks(Schema):
+    banks = fields.List(fields.Nested(Bank), required=True)
+    cooling_off_hours = fields.Int(
+        required=True,
+        metadata={"description": "Hours cash-out to a newly saved account waits (PAYOUT_COOLING_OFF_HOURS)."},
+    )

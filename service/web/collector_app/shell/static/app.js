@@ -1,6 +1,8 @@
 // The collector app: start-up, signing in and out, the header, the tabs, and when to sync.
-// The pickup and household forms are in pickup.js; the queue and the SMS hand-off in queue.js.
+// The pickup and household forms are in pickup.js; the queue and the SMS hand-off in queue.js;
+// a household's cash-out account in bank.js.
 
+import { initBank } from "./bank.js";
 import { initPickup } from "./pickup.js";
 import { initQueue } from "./queue.js";
 import * as store from "./store.js";
@@ -9,7 +11,7 @@ import { phoneKey } from "./text.js";
 import { $, armed, plural, showText, when } from "./ui.js";
 
 const SYNC_EVERY_MS = 60 * 1000;
-const TAB_OF = { confirm: "log", sms: "queue" };
+const TAB_OF = { confirm: "log", bank: "log", sms: "queue" };
 
 const app = {
   auth: null, // {token, me, phone, owner}; the token is null once the server has signed us out
@@ -174,6 +176,7 @@ function report(sent, refreshed, manual) {
 }
 
 // The server no longer takes the token (expired, revoked, new PIN): nothing queued is lost.
+app.signedOut = () => signedOutByServer();
 async function signedOutByServer() {
   app.auth = { ...app.auth, token: null };
   await store.set("auth", app.auth);
@@ -340,8 +343,9 @@ async function start() {
   registerWorker();
   const pickup = initPickup(app);
   const queue = initQueue(app);
-  app.views = { account: renderAccount, ...pickup.show, ...queue.show };
-  app.updates = { account: renderAccount, ...pickup.update, ...queue.update };
+  const bank = initBank(app);
+  app.views = { account: renderAccount, ...pickup.show, ...queue.show, ...bank.show };
+  app.updates = { account: renderAccount, ...pickup.update, ...queue.update, ...bank.update };
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
   $("refresh").addEventListener("click", refreshLists);

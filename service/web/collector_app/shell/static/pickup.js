@@ -21,6 +21,9 @@ export function initPickup(app) {
   let draft = emptyDraft();
   let fixingHousehold = null;
 
+  // The household being logged, for the cash-out account screen (bank.js).
+  app.chosenHousehold = () => draft.household;
+
   function emptyDraft() {
     return { household: null, lines: [], replaces: null, occurredAt: null };
   }
