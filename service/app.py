@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import cli
 from service.channels import paystack, simulator, webhooks
+from service.channels.ussd import endpoint as ussd_endpoint
 from service.jobs.queue import RqQueue
 from service.runtime import Runtime, use
 from service.settings import Settings
@@ -49,12 +50,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(paystack.blueprint)
+    app.register_blueprint(ussd_endpoint.blueprint)
     app.register_blueprint(simulator.blueprint)
     app.register_blueprint(collector_app.blueprint)
     # Webhooks (SMS, Paystack) prove themselves by the provider's signature; the simulator takes
     # JSON only, so a form posted from another site cannot reach it; the API's callers send a
     # bearer token, which a browser never adds by itself. Everything else posting needs a CSRF token.
-    dashboard.exempt_from_csrf(webhooks.blueprint, paystack.blueprint, simulator.blueprint, *api.BLUEPRINTS)
+    dashboard.exempt_from_csrf(
+        webhooks.blueprint, paystack.blueprint, simulator.blueprint, ussd_endpoint.blueprint, *api.BLUEPRINTS
+    )
     dashboard.init_app(app, settings)
     api.init_app(app, settings)
     base.init_app(app, settings, dashboard.page_error)

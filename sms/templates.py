@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from . import catalogues
+from . import catalogues, ussd
 from .gsm import to_gsm7
 
 # The widest each value may be in a reply (longer ones are cut): what keeps a reply
@@ -89,6 +89,7 @@ WIDTHS: Mapping[str, int] = {
     "step": 5,
     "float": 11,
     "low": 9,
+    **ussd.WIDTHS,
 }
 
 # Segments a reply may take; one unless named here.
@@ -320,6 +321,8 @@ EN: Mapping[str, str] = {
     "why_bank": "the bank did not take it",
     "why_reversed": "the bank sent it back",
     "why_failed": "the transfer failed",
+    # USSD screens (sms.ussd): one segment too, with room for CON/END and a line about a wrong answer
+    **ussd.SCREENS,
 }
 
 
@@ -392,7 +395,14 @@ def _said(value: object, language: str) -> object:
     return say(language) if callable(say) else value
 
 
+def _fitted(value: object, width: int, language: str) -> str:
+    if isinstance(value, ussd.Lines):
+        return value.fit(width)
+    return _fit(_said(value, language), width)
+
+
 def render(key: str, language: str = "EN", /, **values: object) -> str:
-    """A reply: its template with every value made GSM-7 and clipped to its width."""
-    fitted = {name: _fit(_said(value, language), WIDTHS.get(name, 20)) for name, value in values.items()}
+    """A reply: its template with every value made GSM-7 and clipped to its width (a USSD screen's
+    ``ussd.Lines`` kept one a line)."""
+    fitted = {name: _fitted(value, WIDTHS.get(name, 20), language) for name, value in values.items()}
     return template(key, language).format(**fitted)

@@ -26,6 +26,8 @@ class Conversation:
     provider_confirms_opt_out: bool = False
     # The collector's or partner shop's id when ``role`` is one of those.
     actor_id: int | None = None
+    # How it came: "sms", or "ussd" (a USSD session's last screen; its inbound row is the session's).
+    channel: str = "sms"
 
     def reply(self, template: str, /, **values: object) -> None:
         """A reply to the sender, in their language, through the outbox."""

@@ -126,11 +126,19 @@ def welcome(uow: UnitOfWork, member: Member) -> None:
 
 
 def join(
-    uow: UnitOfWork, phone: str, name: str, address: str | None, *, language: str | None = None
+    uow: UnitOfWork,
+    phone: str,
+    name: str,
+    address: str | None,
+    *,
+    language: str | None = None,
+    zone_id: int | None = None,
+    via: str = "sms",
 ) -> Member:
-    """JOIN: this phone becomes a member, in the zone its address names (if it names one), and
-    is welcomed, in ``language`` when it joined in that language's words. A number that had
-    opted out is back in: it asked to join. ``Refused`` when it is a member already."""
+    """JOIN: this phone becomes a member, in the zone chosen (USSD) or its address names (if it
+    names one), and is welcomed, in ``language`` when it joined in that language's words. A
+    number that had opted out is back in: it asked to join. ``Refused`` when it is a member
+    already."""
     session = uow.session
     phones.start(session, phone, uow.now)
     if language is not None:
@@ -138,9 +146,9 @@ def join(
     existing = member_by_phone(session, phone)
     if existing is not None:
         raise Refused("already_member", name=sms.first_name(existing.name), code=existing.member_code)
-    member = register_household(
-        session, phone, name, address, "sms", uow.now, zone_id=zone_named_in(session, address)
-    )
+    if zone_id is None:
+        zone_id = zone_named_in(session, address)
+    member = register_household(session, phone, name, address, via, uow.now, zone_id=zone_id)
     welcome(uow, member)
     return member
 

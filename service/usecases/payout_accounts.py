@@ -126,6 +126,15 @@ def find_bank(session: Session, words: str, country: str = "nigeria") -> banks.F
     raise Refused("bank_unknown", word=shown)
 
 
+def ready_banks(uow: UnitOfWork) -> None:
+    """The bank list cached, to match a bank's words against. The console's banks are a fixed list
+    (Paystack's codes of 20 banks): no need to wait for the refresh job, and before its first run
+    with Paystack they stand in for its list."""
+    console = uow.settings.payout_provider == "console"
+    if (console and banks.stale(uow.session, COUNTRY, uow.now)) or not banks.listed(uow.session, COUNTRY):
+        banks.refresh(uow.session, ConsolePayouts().banks(COUNTRY), COUNTRY, uow.now)
+
+
 def register(uow: UnitOfWork, household: Member | None, bank_words: str, account_number: str) -> Account:
     """BANK by SMS: the account written ``resolving``, its name asked of Paystack by a job after
     the commit (``Job.RESOLVE_PAYOUT_ACCOUNT``); the household is told to wait for the name."""
@@ -133,11 +142,7 @@ def register(uow: UnitOfWork, household: Member | None, bank_words: str, account
         raise Refused("not_member")
     session = uow.session
     number = check_number(account_number)
-    console = uow.settings.payout_provider == "console"
-    if (console and banks.stale(session, COUNTRY, uow.now)) or not banks.listed(session, COUNTRY):
-        # The console's banks are a fixed list (Paystack's codes of 20 banks): no need to wait for
-        # the refresh job, and before its first run with Paystack they stand in for its list.
-        banks.refresh(session, ConsolePayouts().banks(COUNTRY), COUNTRY, uow.now)
+    ready_banks(uow)
     bank = find_bank(session, bank_words)
     account_id = session.execute(
         payout_accounts_t.insert().returning(payout_accounts_t.c.id),

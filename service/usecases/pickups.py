@@ -399,6 +399,7 @@ def log_by_text(
     *,
     seq: int | None,
     inbound_id: int,
+    channel: str = "sms",
 ) -> tuple[Member, Logged]:
     """LOG: the pickup a collector texted, credited and receipted, or found already (the same
     #seq, or the same text resent within ``REPEAT_WINDOW``: nothing is credited again).
@@ -412,7 +413,7 @@ def log_by_text(
         lines=lines,
         occurred_at=uow.now,
         received_at=uow.now,
-        channel="sms",
+        channel=channel,
         dedupe_key=f"sms:{collector.id}:#{seq}" if seq is not None else f"sms:in:{inbound_id}",
         repeat_key=None if seq is not None else text_key(member, lines),
         seq=seq,

@@ -3,6 +3,7 @@ did). A NO opens a dispute (``disputes``)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db import upsert
@@ -54,3 +55,14 @@ def rate(uow: UnitOfWork, household: Member | None, reference: str, stars: int) 
     collector = get_collector(uow.session, pickup.collector_id)
     assert collector is not None
     return collector
+
+
+def latest_pickup(session: Session, household: Member) -> Pickup | None:
+    """The household's latest pickup that stands (credited): the one USSD offers to rate."""
+    row = session.execute(
+        select(collections_t.c.reference)
+        .where(collections_t.c.household_id == household.id, collections_t.c.status == "credited")
+        .order_by(collections_t.c.occurred_at.desc(), collections_t.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else pickup_by_reference(session, row.reference)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms import gsm, parse
+from sms import gsm, parse, ussd
 from sms.commands import LANGUAGES, ParseError
 from sms.templates import BUDGETS, EN, TEMPLATES, WIDTHS, render, template
 
@@ -84,6 +84,14 @@ LONG = {
     "step": "99999",
     "float": "123,456,789",
     "low": "1,000,000",
+    # USSD screens: options listed one a line, more than fit; a route's stops
+    "options": ussd.numbered(
+        ["Ìkòyí\u2013Obalende East Extension", "Golden Penny Semovita 10kg bag 4500 pts"] * 5
+    ),
+    "materials": ussd.Lines(
+        ["1 SEMOVITA10KG", "2 SACHET", "3 ALU", "4 HDPE", "5 PAPER", "6 GLASS", "9 Done"] * 2
+    ),
+    "stops": "K0001E Ada O., 12 Adeniyi Jones Avenue; K0002F Tunde B., 4 Ojo Rd; " * 4,
 }
 
 

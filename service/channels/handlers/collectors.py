@@ -18,6 +18,7 @@ def log(conversation: Conversation, command: commands.Log) -> None:
         command.lines,
         seq=command.seq,
         inbound_id=conversation.inbound_id,
+        channel=conversation.channel,
     )
     if logged.duplicate:
         conversation.reply(
