@@ -13,6 +13,7 @@ and ``TOP`` are the two answers every screen takes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .gsm import is_gsm7, to_gsm7
@@ -106,6 +107,25 @@ def inputs(text: str | None) -> list[str]:
     if not text:
         return []
     return [part.strip() for part in text.split("*")]
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}|[0-9]{1,3}(,[0-9]{3}){1,2}")
+
+
+def choice(answer: str, count: int) -> int | None:
+    """The option an answer chose, from 1 to ``count``, or None (ASCII digits only: a phone's
+    other digits, such as "²", are not a choice)."""
+    if not (answer.isascii() and answer.isdigit()) or len(answer) > 3:
+        return None
+    chosen = int(answer)
+    return chosen if 1 <= chosen <= count else None
+
+
+def whole(answer: str) -> int | None:
+    """A whole number typed as digits, with or without thousands commas ("1,500"), or None."""
+    if not _WHOLE.fullmatch(answer):
+        return None
+    return int(answer.replace(",", ""))
 
 
 def numbered(options: Iterable[str], start: int = 1) -> Lines:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -280,3 +281,12 @@ def twilio_signature(token: str, url: str, form: dict[str, str]) -> str:
     from twilio.request_validator import RequestValidator
 
     return str(RequestValidator(token).compute_signature(url, form))
+
+
+@pytest.fixture
+def unreachable_redis() -> str:
+    """A Redis URL nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"

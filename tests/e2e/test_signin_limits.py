@@ -11,11 +11,9 @@
 from __future__ import annotations
 
 import random
-import socket
 import time
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from redis import Redis
 from werkzeug.test import TestResponse
@@ -79,15 +77,6 @@ def test_behind_one_trusted_proxy_the_address_it_saw_is_counted(make_app: Callab
 
 
 # --- finding 8: the limits hold without Redis --------------------------------------------------------
-
-
-@pytest.fixture
-def unreachable_redis() -> str:
-    """A Redis URL nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
 
 
 def test_without_redis_wrong_passwords_still_meet_the_limit(

@@ -16,7 +16,7 @@ from service.usecases.catalogue import current_rates, materials, points_for, voc
 from service.usecases.households import may_collect_from
 from service.usecases.pickups import named_member
 from service.usecases.roles import get_collector
-from sms import Line, commands, describe_lines, normalise_phone, parse, parse_member_code, ussd
+from sms import Line, commands, describe_lines, kg, normalise_phone, parse, parse_member_code, ussd
 from sms.wording import paginate
 
 ROOT = "collector"
@@ -101,9 +101,10 @@ class LogMaterial:
             return Go("log_confirm", data)
         if answer == "9":
             return Wrong(ctx.say("ussd_no_lines"))
-        if not (answer.isdigit() and 1 <= int(answer) <= len(codes)):
+        chosen = ussd.choice(answer, len(codes))
+        if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
-        return Go("log_kg", {**data, "material": codes[int(answer) - 1]})
+        return Go("log_kg", {**data, "material": codes[chosen - 1]})
 
 
 class LogKg:
@@ -124,9 +125,13 @@ class LogKg:
             )
             return Wrong(ctx.say(key, **details) if key else ctx.say("ussd_wrong_weight"))
         assert isinstance(read, commands.Log)
-        grams = sum(line.grams for line in read.lines)
+        if [line.material for line in read.lines] != [data["material"]]:
+            return Wrong(ctx.say("ussd_wrong_weight"))  # more than a weight: "4.5 ALU 2"
         lines = dict(data["lines"])
-        lines[data["material"]] = lines.get(data["material"], 0) + grams
+        total = lines.get(data["material"], 0) + read.lines[0].grams
+        if total > settings.max_kg_per_line * 1000:  # the same material twice: one line's limit
+            return Wrong(ctx.say("weight_too_large", weight=kg(total), limit=settings.max_kg_per_line))
+        lines[data["material"]] = total
         kept = {key: value for key, value in data.items() if key != "material"}
         return Go("log_confirm", {**kept, "lines": [[code, weight] for code, weight in lines.items()]})
 
@@ -154,13 +159,20 @@ class LogConfirm:
 # --- the route and registering --------------------------------------------------------------------------
 
 
+def _route(ctx: Ctx) -> collection_days.Route | End:
+    """The collector's next collection day and its stops (ROUTE's), or the end saying why not."""
+    collector_id = ctx.actor_id or 0
+    try:
+        return ctx.runtime.transact(lambda uow: collection_days.route(uow, collector_id))
+    except Refused as refusal:
+        return End(ctx.say(refusal.template, **refusal.values))
+
+
 class Route:
     def show(self, ctx: Ctx, data: Data) -> str | End:
-        collector_id = ctx.actor_id or 0
-        try:
-            found = ctx.runtime.transact(lambda uow: collection_days.route(uow, collector_id))
-        except Refused as refusal:
-            return End(ctx.say(refusal.template, **refusal.values))
+        found = _route(ctx)
+        if isinstance(found, End):
+            return found
         when = day_label(found.day)
         if not found.stops:
             return End(ctx.say("route_empty", date=when, zone=found.zone.name))
@@ -170,7 +182,9 @@ class Route:
         return ctx.say(key, date=when, page=page, pages=len(pages), stops="; ".join(pages[page - 1]))
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        if answer == "9":
+        found = _route(ctx)
+        last = isinstance(found, End) or data["page"] >= len(paginate(found.stops, ROUTE_WIDTH))
+        if answer == "9" and not last:
             return Go("route", {"page": data["page"] + 1})
         return Wrong(ctx.say("ussd_wrong_choice"))
 

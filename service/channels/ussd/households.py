@@ -11,29 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import ledger
+from service.accounts import member_account
 from service.channels.handlers import general
 from service.channels.handlers import households as handle
 from service.channels.ussd.engine import Ctx, Data, End, Go, Screen, Step, UssdConversation, Wrong
-from service.usecases import payout_accounts, points, receipts, zones
+from service.usecases import payout_accounts, receipts, zones
 from service.usecases.rewards import Reward, catalogue, price_label
 from service.usecases.terms import terms as programme_terms
-from sms import LANGUAGES, commands, ussd
+from sms import LANGUAGES, commands, short_date, ussd
 
 ROOT = "home"
 
 
-def _choice(answer: str, count: int) -> int | None:
-    """The option a number answer chose, from 1, or None."""
-    return int(answer) if answer.isdigit() and 1 <= int(answer) <= count else None
-
-
-def _whole(answer: str) -> int | None:
-    digits = answer.replace(",", "")
-    return int(digits) if digits.isdigit() and len(digits) <= 9 else None
-
-
 def _points(ctx: Ctx) -> int:
-    return points.statement(ctx.session, ctx.household, latest=0).points
+    """The household's points, as BAL reads them (the balance alone: no movements are shown)."""
+    assert ctx.household is not None
+    return int(ledger.balance(ctx.session, member_account(ctx.household.member_code)).credit_balance)
 
 
 def _read(ctx: Ctx, act: Callable[[UssdConversation], None], *, command: str, body: str) -> End:
@@ -56,7 +50,7 @@ class Home:
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
         if ctx.household is None:
             return _stranger_takes(ctx, answer)
-        chosen = _choice(answer, len(self.ITEMS))
+        chosen = ussd.choice(answer, len(self.ITEMS))
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
         item = self.ITEMS[chosen - 1]
@@ -80,7 +74,7 @@ class More:
         return ctx.say("ussd_more")
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        chosen = _choice(answer, 3)
+        chosen = ussd.choice(answer, 3)
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
         return (Go("language"), End(_terms(ctx)), End(ctx.say("ussd_help")))[chosen - 1]
@@ -98,7 +92,7 @@ class Language:
         return ctx.say("ussd_language")
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        chosen = _choice(answer, len(LANGUAGES))
+        chosen = ussd.choice(answer, len(LANGUAGES))
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
         code = LANGUAGES[chosen - 1]
@@ -111,7 +105,7 @@ class Language:
 
 
 def _stranger_takes(ctx: Ctx, answer: str) -> Step:
-    chosen = _choice(answer, 3)
+    chosen = ussd.choice(answer, 3)
     if chosen is None:
         return Wrong(ctx.say("ussd_wrong_choice"))
     return (Go("join_name"), End(_terms(ctx)), End(ctx.say("ussd_help")))[chosen - 1]
@@ -151,7 +145,7 @@ class JoinZone:
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
         listed = zones.zones(ctx.session)
-        chosen = _choice(answer, len(listed))
+        chosen = ussd.choice(answer, len(listed))
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
         return _join(ctx, data["name"], listed[chosen - 1].id)
@@ -174,7 +168,7 @@ class Rewards:
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
         offered = _offered(ctx)
-        chosen = _choice(answer, len(offered))
+        chosen = ussd.choice(answer, len(offered))
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
         reward = offered[chosen - 1]
@@ -198,7 +192,7 @@ class RedeemUnits:
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
         reward = _reward(ctx, data)
-        units = _whole(answer)
+        units = ussd.whole(answer)
         if reward is None:
             return End(ctx.say("unknown_reward", item=data["item"]))
         if units is None:
@@ -269,7 +263,7 @@ class CashAmount:
         )
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        naira = _whole(answer)
+        naira = ussd.whole(answer)
         if naira is None:
             return Wrong(ctx.say("ussd_wrong_number"))
         settings = ctx.settings
@@ -378,11 +372,11 @@ class Rate:
             "ussd_rate",
             ref=pickup.reference,
             collector=collector.name if collector else "",
-            date=pickup.occurred_at.astimezone(ctx.settings.zone).strftime("%d %b"),
+            date=short_date(pickup.occurred_at, ctx.settings.zone, ctx.language),
         )
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        stars = _choice(answer, 5)
+        stars = ussd.choice(answer, 5)
         if stars is None:
             return Wrong(ctx.say("bad_rating", ref=data["ref"]))
         ref = data["ref"]
