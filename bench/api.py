@@ -47,11 +47,11 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 import ledger  # noqa: E402
 import sms  # noqa: E402
-from bench.ledger import recreate_database, tidy  # noqa: E402
+from bench.ledger import advance_sequence, recreate_database, tidy  # noqa: E402
 from service.accounts import member_account  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.cli.demo import seed_demo  # noqa: E402
@@ -122,11 +122,7 @@ def setup(url: str, households: int, in_zone: int, collectors: int) -> float:
             ledger.open_accounts(
                 session, [(member_account(sms.member_code(i)), "member", True) for i in ids], now=now
             )
-    if url.startswith("postgresql"):
-        with engine.begin() as connection:
-            # The rows were given their ids: the sequence moves on past them.
-            highest = "(SELECT max(id) FROM households)"
-            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('households', 'id'), {highest})"))
+    advance_sequence(engine, url)
     engine.dispose()
     tidy(url)
     return time.perf_counter() - started

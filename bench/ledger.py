@@ -139,6 +139,16 @@ def _sealer(url: str, stop: Any, out: Any) -> None:
     engine.dispose()
 
 
+def advance_sequence(engine: Any, url: str, table: str = "households") -> None:
+    """Rows inserted with their ids given: PostgreSQL's sequence moved on past them, so the app's
+    own inserts (JOIN, NEW) get new ids."""
+    if not url.startswith("postgresql"):
+        return
+    with engine.begin() as connection:
+        highest = f"(SELECT max(id) FROM {table})"
+        connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {highest})"))
+
+
 def tidy(url: str) -> None:
     """VACUUM ANALYZE, as PostgreSQL's autovacuum would between phases. This machine's server runs
     with autovacuum off: without it the queue and the counters fill with dead rows and the
