@@ -144,4 +144,6 @@ def answer(body: str, *, end: bool) -> str:
     """The response's text: ``CON `` (a screen that waits for an answer) or ``END `` (the session
     is over), GSM-7, at most ``MAX_SCREEN`` characters in all (a longer one is cut)."""
     text = body if is_gsm7(body) else to_gsm7(body)
+    # A value left empty ("{member} {lines}" before any line) leaves no space at a line's end.
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
     return (("END " if end else "CON ") + text)[:MAX_SCREEN]

@@ -283,6 +283,11 @@ class Rendered:
     text: str
 
 
+def _as_shown(rendered: str) -> str:
+    """A template's text as a screen shows it: GSM-7, no space left at a line's end."""
+    return "\n".join(line.rstrip() for line in to_gsm7(rendered).split("\n"))
+
+
 class Renders:
     """Every template rendered while it is on (``sms.render`` watched), to find which one each
     screen shows and in which language."""
@@ -304,7 +309,7 @@ class Renders:
         shown: set[str] = set()
         for screen in screens:
             text = body(screen)
-            found = [r for r in self.seen if to_gsm7(r.text) in text]
+            found = [r for r in self.seen if _as_shown(r.text) in text]
             assert found, f"no template makes the screen {screen!r}"
             for rendered in found:
                 assert rendered.language == language, (rendered.key, rendered.language, screen)

@@ -14,6 +14,7 @@ from service.cli.rewards import REWARDS_GROUPS
 from service.cli.schedule import SCHEDULE_GROUPS  # also adds zones remind|change|changes
 from service.cli.system import SYSTEM_GROUPS
 from service.cli.users import USERS_GROUPS
+from service.cli.ussd import USSD_GROUPS
 
 
 def register(app: Flask) -> None:
@@ -24,5 +25,6 @@ def register(app: Flask) -> None:
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,
         *USERS_GROUPS,
+        *USSD_GROUPS,
     ):
         app.cli.add_command(command)

@@ -114,7 +114,7 @@ def test_a_pickup_of_two_materials_is_logged_once_and_the_household_credited_onc
     dial = Dial(hub.app, MUSA)
     assert dial.open() == HOME
     assert dial.send("1") == "CON Member code or phone:\n0 Back"
-    assert dial.send("K0001E") == f"CON K0001E \n{MATERIALS}\n0 Back"
+    assert dial.send("K0001E") == f"CON K0001E\n{MATERIALS}\n0 Back"
     assert dial.send("5") == "CON PET for K0001E: kg, e.g. 4.5\n0 Back"
     assert dial.send("4.5") == "CON K0001E: PET 4.5kg = 45 pts\n1 Confirm\n2 Add material\n0 Back"
     assert dial.send("2") == f"CON K0001E PET 4.5kg\n{MATERIALS}\n9 Done\n0 Back"
@@ -150,7 +150,7 @@ def test_a_pickup_of_two_materials_is_logged_once_and_the_household_credited_onc
 
 def test_a_household_is_found_by_its_phone(hub: Hub) -> None:
     dial = dialled(hub, MUSA, "1", "0805 234 5678")
-    assert dial.screens[-1] == f"CON K0002J \n{MATERIALS}\n0 Back"
+    assert dial.screens[-1] == f"CON K0002J\n{MATERIALS}\n0 Back"
     assert dial.send("6", "2") == "CON K0002J: SACHET 2kg = 16 pts\n1 Confirm\n2 Add material\n0 Back"
     assert dial.send("1").startswith("END OK ")
     (row,) = session_rows(hub, dial)

@@ -66,7 +66,7 @@ HOME = (
 REWARDS = (
     "Rewards, you have {points} pts:\n1 Airtime 1 pt/NGN\n2 Rice 1kg 200 pts\n3 Bar soap 150 pts\n0 Back"
 )
-AIRTIME = "Airtime to this phone: how many naira? 50 to 5000\n0 Back"
+AIRTIME = "Airtime to this phone: how many naira? 50 to 210\n0 Back"  # what 210 pts pay for
 MORE = "Kolekt\n1 Language\n2 Terms\n3 Help\n0 Back"
 WRONG_CHOICE = "Choose one of the numbers."
 
@@ -172,14 +172,20 @@ def test_airtime_is_redeemed_once_and_the_points_fall_once(hub: Hub, redis: Redi
 
 def test_a_voucher_asks_how_many_and_refuses_more_than_the_points(hub: Hub) -> None:
     dial = dialled(hub, ADA, "4", "2")
-    assert dial.screens[-1] == "CON How many Rice 1kg? 1 to 5\n0 Back"
-    assert dial.send("2") == "CON 2 x Rice 1kg for 400 pts. You have 210.\n1 Yes, redeem\n0 Back"
-    assert dial.send("1") == "END " + en("not_enough_points", reward="Rice 1kg", need=400, balance=210)
+    # At most 5 a time, but 210 pts pay for 1: the screen offers what the points pay for.
+    assert dial.screens[-1] == "CON How many Rice 1kg? 1 to 1\n0 Back"
+    refused(dial, "2", en("not_enough_points", reward="Rice 1kg", need=400, balance=210))
     assert redemptions(hub) == [] and points_of(hub, ADA) == 210
+    # Points spent meanwhile, in another session: the last screen refuses, and nothing is taken.
+    assert dialled(hub, ADA, "4", "1", "100", "1").screens[-1].startswith("END ")
+    assert dial.send("1") == "CON 1 x Rice 1kg for 200 pts. You have 110.\n1 Yes, redeem\n0 Back"
+    assert dial.send("1") == "END " + en("not_enough_points", reward="Rice 1kg", need=200, balance=110)
+    assert [code for code, *_ in redemptions(hub)] == ["AIRTIME"] and points_of(hub, ADA) == 110
+    credit(hub, ADA, 100)
     again = dialled(hub, ADA, "4", "2", "1", "1")
     assert again.screens[-1] == "END Kolekt: Rice 1kg is yours, 200 pts. We will text you when it is ready."
     (row,) = session_rows(hub, again)
-    assert redemptions(hub) == [("RICE1", 1, 200, row.id)] and points_of(hub, ADA) == 10
+    assert redemptions(hub)[-1] == ("RICE1", 1, 200, row.id) and points_of(hub, ADA) == 10
 
 
 def test_a_reward_of_one_fixed_quantity_goes_straight_to_confirm(hub: Hub) -> None:

@@ -182,13 +182,20 @@ def _reward(ctx: Ctx, data: Data) -> Reward | None:
     return next((reward for reward in _offered(ctx) if reward.code == data["item"]), None)
 
 
+def _most(ctx: Ctx, reward: Reward) -> int:
+    """The most the household can take: the reward's limit, or what its points pay for (never
+    below the least, which the confirm screen then refuses with the points it lacks)."""
+    affordable = _points(ctx) // reward.price if reward.price else reward.max_units
+    return min(reward.max_units, max(reward.min_units, affordable))
+
+
 class RedeemUnits:
     def show(self, ctx: Ctx, data: Data) -> str | End:
         reward = _reward(ctx, data)
         if reward is None:
             return End(ctx.say("unknown_reward", item=data["item"]))
         key = "ussd_airtime_amount" if reward.kind == "airtime" else "ussd_units"
-        return ctx.say(key, reward=reward.name, min=reward.min_units, max=reward.max_units)
+        return ctx.say(key, reward=reward.name, min=reward.min_units, max=_most(ctx, reward))
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
         reward = _reward(ctx, data)
@@ -197,12 +204,13 @@ class RedeemUnits:
             return End(ctx.say("unknown_reward", item=data["item"]))
         if units is None:
             return Wrong(ctx.say("ussd_wrong_number"))
-        if not reward.min_units <= units <= reward.max_units:
-            if units < reward.min_units:
-                return Wrong(
-                    ctx.say("below_minimum", reward=reward.name, min=reward.min_units, item=reward.code)
-                )
+        if units < reward.min_units:
+            return Wrong(ctx.say("below_minimum", reward=reward.name, min=reward.min_units, item=reward.code))
+        if units > reward.max_units:
             return Wrong(ctx.say("above_maximum", reward=reward.name, max=reward.max_units))
+        if units > _most(ctx, reward):
+            need, balance = reward.price * units, _points(ctx)
+            return Wrong(ctx.say("not_enough_points", reward=reward.name, need=need, balance=balance))
         return Go("redeem_confirm", {**data, "units": units})
 
 
