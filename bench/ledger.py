@@ -139,6 +139,19 @@ def _sealer(url: str, stop: Any, out: Any) -> None:
     engine.dispose()
 
 
+def open_with_points(session: Any, codes: list[str], points: int, now: Any) -> None:
+    """Each member code's ledger account opened and credited ``points`` as a pickup would be,
+    the chain sealed: households a bench inserted in bulk, ready to spend."""
+    from ledger import TransferRequest
+    from service.accounts import ISSUANCE, member_account
+
+    accounts = [member_account(code) for code in codes]
+    ledger.open_accounts(session, [(account, "member", True) for account in accounts], now=now)
+    credits = [TransferRequest(ISSUANCE, a, points, "pickup_credit", f"bench:{a}") for a in accounts]
+    ledger.post_linked(session, credits, now=now)
+    ledger.seal_all(session, now=now)
+
+
 def advance_sequence(engine: Any, url: str, table: str = "households") -> None:
     """Rows inserted with their ids given: PostgreSQL's sequence moved on past them, so the app's
     own inserts (JOIN, NEW) get new ids."""

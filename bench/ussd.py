@@ -55,11 +55,8 @@ from redis import Redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-import ledger  # noqa: E402
 import sms  # noqa: E402
-from bench.ledger import advance_sequence, recreate_database, tidy  # noqa: E402
-from ledger import TransferRequest  # noqa: E402
-from service.accounts import ISSUANCE, member_account  # noqa: E402
+from bench.ledger import advance_sequence, open_with_points, recreate_database, tidy  # noqa: E402
 from service.cli.demo import seed_demo  # noqa: E402
 from service.db import make_engine, make_session_factory, transaction  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
@@ -175,11 +172,7 @@ def seed(url: str, households: int, collectors: int, points: int) -> Seeded:
             for i, (phone, code) in zip(ids, members, strict=True)
         ]
         session.execute(households_t.insert(), [{**row, **alike} for row in rows])
-        accounts = [member_account(code) for _, code in members]
-        ledger.open_accounts(session, [(account, "member", True) for account in accounts], now=now)
-        credits = [TransferRequest(ISSUANCE, a, points, "pickup_credit", f"bench:{a}") for a in accounts]
-        ledger.post_linked(session, credits, now=now)
-        ledger.seal_all(session, now=now)
+        open_with_points(session, [code for _, code in members], points, now)
     advance_sequence(engine, url)
     engine.dispose()
     tidy(url)
