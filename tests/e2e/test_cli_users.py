@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from service.models import audit_log_t, users_t
 from service.settings import Settings
-from tests.conftest import ROOT, settings_environ
+from tests.conftest import ROOT, run_cli, settings_environ
 from tests.e2e.conftest import columns, snapshot
 
 PASSWORD = "correct horse battery"
@@ -20,16 +20,7 @@ PASSWORD = "correct horse battery"
 def users_cli(
     settings: Settings, *arguments: str, password: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "users", *arguments],
-        cwd=ROOT,
-        env=settings_environ(settings),
-        input=None if password is None else password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(settings, "users", *arguments, stdin=None if password is None else password + "\n")
 
 
 def test_add_list_password_disable(settings: Settings, engine: Engine) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,7 @@ from service.settings import Settings
 from service.usecases import tokens, users
 from service.usecases.roles import Collector, add_collector, set_collector_status
 from service.usecases.zones import add_zone
-from tests.conftest import ROOT, TWILIO_TEST_SETTINGS, settings_environ
+from tests.conftest import TWILIO_TEST_SETTINGS, run_cli
 from tests.e2e.conftest import snapshot
 from tests.e2e.helpers import sessions
 from tests.e2e.hub import Hub
@@ -367,16 +366,7 @@ def test_an_unknown_collector_is_404(hub: Hub, tunde: Collector) -> None:
 
 def cli(settings: Settings, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """``flask --app wsgi ARGUMENTS`` with ``stdin`` as its standard input (none: an empty one)."""
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
-        cwd=ROOT,
-        env=settings_environ(settings),
-        input=stdin or "",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(settings, *arguments, stdin=stdin)
 
 
 @pytest.fixture
