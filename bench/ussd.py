@@ -34,9 +34,7 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +55,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 import sms  # noqa: E402
 from bench.ledger import advance_sequence, open_with_points, recreate_database, tidy  # noqa: E402
+from bench.servers import serve, stop  # noqa: E402
 from service.cli.demo import seed_demo  # noqa: E402
 from service.db import make_engine, make_session_factory, transaction  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
@@ -334,34 +333,6 @@ def run(
     port: int, sessions: list[Script], clients: int, prefix: str, *, floor: bool = False
 ) -> tuple[float, list[Sample]]:
     return asyncio.run(_load(port, sessions, clients, prefix, floor))
-
-
-# --- servers ----------------------------------------------------------------------------------------
-
-
-def serve(
-    target: str, env: dict[str, str], workers: int, threads: int
-) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    command += ["--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", target]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server, port
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit(f"gunicorn {target} did not start")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()  # gunicorn's graceful stop
-    server.wait(30)
 
 
 # --- the run ----------------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,6 +65,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.ledger import tidy  # noqa: E402
+from bench.servers import serve, stop  # noqa: E402
 from bench.webhook_cpu import Meter, cpu_seconds  # noqa: E402
 from bench.webhook_seed import (  # noqa: E402
     Seeded,
@@ -198,32 +198,6 @@ def run_phase(
     result = figures(name, clients, elapsed, latencies, statuses)
     result["cpu_ms_per_text"] = meter.per_text(before, meter.read(server.pid), len(requests))
     return result, latencies
-
-
-# --- servers -------------------------------------------------------------------------------------
-
-
-def serve(target: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], int]:
-    """gunicorn with sync workers (its default class), as the bench has always served the app."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    server = subprocess.Popen([*command, "--log-level", "warning", target], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server, port
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit(f"gunicorn {target} did not start")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()  # gunicorn's graceful stop
-    server.wait(30)
 
 
 # --- the drain -----------------------------------------------------------------------------------
@@ -364,6 +338,24 @@ def measure_load(
     return floor, phases
 
 
+def app_environment(url: str, redis_url: str) -> dict[str, str]:
+    """The app's settings in both benches' runs: Twilio's gateway (every request's signature
+    checked), no send limit, no quiet hours, warnings only."""
+    return {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "bench",
+        "SMS_GATEWAY": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "PUBLIC_BASE_URL": PUBLIC,
+        "SMS_RATE_PER_SECOND": "0",
+        "QUIET_HOURS": "",  # a receipt is sent at once whatever the hour the bench runs
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def stores(args: argparse.Namespace) -> tuple[str, Redis]:
     url = args.database_url
     if url.startswith(("postgresql://", "postgres://")):
@@ -409,20 +401,7 @@ def main() -> None:
     print(f"set up in {time.perf_counter() - started:.1f} s: the demo, {args.collectors} collectors", end=" ")
     print("each in a zone of its own,")
     print(f"  {args.households} households over those zones ({args.points:,} pts each)", flush=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": args.redis_url,
-        "SECRET_KEY": "bench",
-        "SMS_GATEWAY": "twilio",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_FROM_NUMBER": "+15005550006",
-        "PUBLIC_BASE_URL": PUBLIC,
-        "SMS_RATE_PER_SECOND": "0",
-        "QUIET_HOURS": "",  # a receipt is sent at once whatever the hour the bench runs
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**os.environ, **app_environment(url, args.redis_url)}
     results: dict[str, Any] = {"web_workers": args.web_workers, "collectors": args.collectors}
     results |= {"households": args.households, "phases": [], "floors": []}
     servers = []
