@@ -26,8 +26,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import fields
+from functools import cache
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 from urllib.parse import quote
 
 import psycopg
@@ -86,6 +87,43 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+def _schema_url(base: str, schema: str) -> str:
+    """``base`` with ``schema`` as its search path."""
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@cache
+def _postgresql_script(base: str) -> _Script | None:
+    """The SQL that makes a migrated schema (the migrations run once in this process, into a
+    schema dumped by pg_dump, tables, triggers, functions and the rows the migrations insert):
+    replayed, it builds the same schema under another name about twice as fast as Alembic.
+    None where pg_dump is missing or fails: each schema is then migrated."""
+    if shutil.which("pg_dump") is None:
+        return None
+    schema = f"kt_template_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        upgrade(_schema_url(base, schema))
+        dumped = subprocess.run(
+            [*PG_DUMP, "-n", schema, "-d", _libpq(base)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    if dumped.returncode != 0:
+        return None
+    # psql's meta-commands (\restrict) are not SQL; the rest runs as one script.
+    lines = [line for line in dumped.stdout.splitlines() if not line.startswith("\\")]
+    return _Script(schema, "\n".join(lines))
+
+
 class Databases:
     """Makes empty migrated databases of the kind under test, and cleans them up."""
 
@@ -93,7 +131,6 @@ class Databases:
         self.workdir = workdir
         self.cleanups: list[Callable[[], None]] = []
         self._template: Path | None = None
-        self._script: _Script | Literal[False] | None = False
 
     def new(self) -> str:
         return self._new_postgresql() if ON_POSTGRESQL else self._new_sqlite()
@@ -110,9 +147,8 @@ class Databases:
         base = _normalised(ENV_DATABASE_URL)
         schema = f"kt_{uuid.uuid4().hex[:12]}"
         admin = make_engine(base, poolclass=NullPool)  # no idle connection kept per schema
-        separator = "&" if "?" in base else "?"
-        url = f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-        script = self._postgresql_script(base)
+        url = _schema_url(base, schema)
+        script = _postgresql_script(base)
         if script is None:
             with admin.begin() as connection:
                 connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -128,39 +164,6 @@ class Databases:
 
         self.cleanups.append(drop)
         return url
-
-    def _postgresql_script(self, base: str) -> _Script | None:
-        """The SQL that makes a migrated schema (the migrations run once in this process, into a
-        schema dumped by pg_dump, tables, triggers, functions and the rows the migrations insert):
-        replayed, it builds the same schema under another name about twice as fast as Alembic.
-        None where pg_dump is missing or fails: each schema is then migrated."""
-        if self._script is not False:
-            return self._script
-        self._script = None
-        if shutil.which("pg_dump") is None:
-            return None
-        schema = f"kt_template_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base, poolclass=NullPool)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            separator = "&" if "?" in base else "?"
-            upgrade(f"{base}{separator}options={quote(f'-csearch_path={schema}')}")
-            dumped = subprocess.run(
-                [*PG_DUMP, "-n", schema, "-d", _libpq(base)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-        if dumped.returncode == 0:
-            # psql's meta-commands (\restrict) are not SQL; the rest runs as one script.
-            lines = [line for line in dumped.stdout.splitlines() if not line.startswith("\\")]
-            self._script = _Script(schema, "\n".join(lines))
-        return self._script
 
     def close(self) -> None:
         for cleanup in reversed(self.cleanups):
