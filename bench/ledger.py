@@ -12,10 +12,14 @@ while a sealer process chains what is committed every 2 seconds, as the worker's
 (its backlog is reported: the chain is not a global lock, and it keeps up).
 Balances are read (p50/p99) at 100k transfers of history (filled in batches before the posting
 phases) and again at 1M, and verify is timed.
+Before each worker count's phases, the floor: the same number of processes commit one INSERT a
+transaction into a bare table straight through psycopg (no SQLAlchemy, no ledger), and each
+single-transfer figure is printed as a fraction of it.
 django-hordak's ``transfer_to`` runs the same single-transfer pattern on the same PostgreSQL
 (bench/hordak_ref.py, in its own database) as a reference, and the ratio is printed.
 
-Goals on PostgreSQL on the 2-core machine: >= 2,000 single-transfer commits/s at 8 workers,
+Goals on PostgreSQL on the 2-core machine: single-transfer commits at 8 workers >= 0.5 of the bare
+psycopg ceiling and >= 2 times django-hordak (issue 22); earlier: >= 2,000 a second,
 >= 10,000 transfers/s in batches, balance read p99 < 2 ms at any history length, verify >=
 100,000 transfers/s. Figures go to stdout and, as JSON, to bench/results/ledger.json.
 """
@@ -175,6 +179,19 @@ def tidy(url: str) -> None:
     engine.dispose()
 
 
+def _run(targets: list[tuple[Callable[..., None], tuple[Any, ...]]], out: Any, phase: str) -> list[Any]:
+    """Each target in a process of its own; what each put on ``out``."""
+    processes = [CTX.Process(target=target, args=args) for target, args in targets]
+    for p in processes:
+        p.start()
+    results = [out.get(timeout=3600) for _ in processes]
+    for p in processes:
+        p.join()
+        if p.exitcode:
+            raise SystemExit(f"a posting worker failed in phase {phase}")
+    return results
+
+
 def post_phase(url: str, phase: str, workers: int, total: int, batch: int, households: int) -> dict[str, Any]:
     """``total`` transfers from ``workers`` processes, ``batch`` per transaction, a sealer alongside."""
     tidy(url)
@@ -185,17 +202,8 @@ def post_phase(url: str, phase: str, workers: int, total: int, batch: int, house
     sealer = CTX.Process(target=_sealer, args=(url, stop, sealer_out))
     sealer.start()
     share = total // workers
-    processes = [
-        CTX.Process(target=_poster, args=(url, phase, w, share, batch, households, barrier, out))
-        for w in range(workers)
-    ]
-    for p in processes:
-        p.start()
-    results = [out.get(timeout=3600) for _ in processes]
-    for p in processes:
-        p.join()
-        if p.exitcode:
-            raise SystemExit(f"a posting worker failed in phase {phase}")
+    targets = [(_poster, (url, phase, w, share, batch, households, barrier, out)) for w in range(workers)]
+    results = _run(targets, out, phase)
     stop.set()
     sealing = sealer_out.get(timeout=3600)
     sealer.join()
@@ -211,6 +219,49 @@ def post_phase(url: str, phase: str, workers: int, total: int, batch: int, house
         "retried_transactions": sum(r[3] for r in results),
         "sealer": sealing,
     }
+
+
+_BARE_TABLE = "bench_bare_commits"
+
+
+def _bare_poster(dsn: str, worker: int, count: int, households: int, barrier: Any, out: Any) -> None:
+    """The floor: one INSERT a transaction, straight through psycopg (no SQLAlchemy, no ledger)."""
+    import psycopg
+
+    rng = random.Random(f"bare:{worker}")
+    rows = [(rng.randrange(households), rng.randint(1, 120)) for _ in range(count)]
+    with psycopg.connect(dsn) as connection:
+        barrier.wait()
+        started = time.perf_counter()
+        for account, amount in rows:
+            with connection.transaction():
+                connection.execute(
+                    f"INSERT INTO {_BARE_TABLE} (account, amount, recorded_at) VALUES (%s, %s, now())",
+                    (account, amount),
+                )
+        out.put((worker, time.perf_counter() - started, count))
+
+
+def bare_ceiling(url: str, workers: int, total: int, households: int) -> dict[str, Any]:
+    """The bare psycopg commit ceiling on the same PostgreSQL, from ``workers`` processes: the
+    floor the ledger's single-transfer commits are measured against."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {_BARE_TABLE}")
+        connection.execute(
+            f"CREATE TABLE {_BARE_TABLE} (id bigserial PRIMARY KEY, account integer NOT NULL, "
+            "amount bigint NOT NULL, recorded_at timestamptz NOT NULL)"
+        )
+    barrier, out = CTX.Barrier(workers), CTX.Queue()
+    share = total // workers
+    targets = [(_bare_poster, (dsn, w, share, households, barrier, out)) for w in range(workers)]
+    results = _run(targets, out, "bare")
+    seconds = max(r[1] for r in results)
+    committed = sum(r[2] for r in results)
+    return {"workers": workers, "commits": committed, "seconds": round(seconds, 3),
+            "commits_per_s": round(committed / seconds)}  # fmt: skip
 
 
 def fill(url: str, target: int, households: int) -> float:
@@ -359,13 +410,22 @@ def main() -> None:
     report["reads"] = []
     read_at(min(100_000, args.history))
 
-    report["posting"] = []
+    report["posting"], report["bare"] = [], {}
     for workers in worker_counts:
+        floor = None
+        if on_postgresql:
+            floor = bare_ceiling(url, workers, args.single, args.households)
+            report["bare"][workers] = floor
+            print(f"     bare x{workers}: {floor['commits_per_s']:>7} commits/s (psycopg, INSERT, COMMIT)")
         for label, total, batch in (("single", args.single, 1), ("batch100", args.batched, 100)):
             result = post_phase(url, f"{label}-{workers}", workers, total, batch, args.households)
             report["posting"].append(result)
+            ratio = ""
+            if floor is not None and batch == 1:
+                result["x_bare"] = round(result["transfers_per_s"] / floor["commits_per_s"], 3)
+                ratio = f" = {result['x_bare']:.2f} of bare"
             print(
-                f"{label:>9} x{workers}: {result['transfers_per_s']:>7} transfers/s "
+                f"{label:>9} x{workers}: {result['transfers_per_s']:>7} transfers/s{ratio} "
                 f"({result['transfers']} in {result['seconds']}s, {result['retried_transactions']} retried; "
                 f"sealer backlog at most {result['sealer']['most_waiting']})",
                 flush=True,
@@ -395,6 +455,15 @@ def main() -> None:
                 f"Kolekt {ours[workers]} = {ratio:.1f}x",
                 flush=True,
             )
+    eight = next((r for r in report["posting"] if r["workers"] == 8 and r["per_transaction"] == 1), None)
+    if eight is not None and "x_bare" in eight:
+        against = report.get("hordak", {}).get(8, {}).get("kolekt_ratio")
+        print(
+            f"goals (issue 22, single transfers at 8 workers): >= 0.5 of bare: "
+            f"{'met' if eight['x_bare'] >= 0.5 else 'NOT MET'} ({eight['x_bare']:.2f}); >= 2x hordak: "
+            + ("not measured" if against is None else f"{'met' if against >= 2 else 'NOT MET'} ({against}x)"),
+            flush=True,
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ledger.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -11,6 +11,7 @@ spaces, dashes, dots, parentheses and one leading '+'.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 
@@ -19,8 +20,12 @@ DEFAULT_REGION = "NG"
 _SEPARATORS = frozenset("-.()")
 _PLUS = frozenset("+\uff0b")  # '+' and the full-width plus some keyboards produce
 _MIN_PHONE_DIGITS = 7
+_ASCII_DIGITS = frozenset("0123456789")
+# Numbers met lately, normalised once (every text names its sender's, and a LOG a household's).
+_CACHED = 4096
 
 
+@lru_cache(maxsize=_CACHED)
 def _compact(text: str) -> str | None:
     """The number as ASCII digits with an optional leading '+', or None if it holds anything else.
 
@@ -28,6 +33,9 @@ def _compact(text: str) -> str | None:
     dropped, any whitespace and any dash are separators, and decimal digits of any script become
     ASCII digits.
     """
+    bare = text.removeprefix("+")
+    if bare and _ASCII_DIGITS.issuperset(bare):  # the usual case, at once
+        return text
     out: list[str] = []
     for char in text:
         category = unicodedata.category(char)
@@ -55,6 +63,7 @@ def _e164_if_valid(text: str, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=_CACHED)
 def normalise_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
     """The E.164 form of ``text`` ("+2348031234567"), or None if it is not a valid phone number.
 

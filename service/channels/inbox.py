@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 import sms
 from service.channels.conversation import Conversation
@@ -134,15 +134,25 @@ def store(runtime: Runtime, message: Inbound, sender: str, now: datetime | None 
     return runtime.transact(lambda uow: _store(uow, message, sender), now=now)
 
 
+# Acting on a stored text: its row locked (nobody else acts on it meanwhile), then marked done.
+# Built once: they run for every text.
+_TAKE = (
+    select(inbound_t.c.sender, inbound_t.c.provider, inbound_t.c.status, inbound_t.c.command)
+    .where(inbound_t.c.id == bindparam("inbound_id"))
+    .with_for_update()
+)
+_PROCESSED = (
+    update(inbound_t)
+    .where(inbound_t.c.id == bindparam("inbound_id"))
+    .values(status="processed", processed_at=bindparam("at"), command=bindparam("read_as"), error=None)
+)
+
+
 def _act(uow: UnitOfWork, inbound_id: int, text: str, *, late: bool) -> Received:
     """Act on the stored text ``inbound_id`` (``text`` is what it said, in clear) unless it was
     acted on already: one unit of work for its effects, its replies and its ``processed`` mark."""
     session, settings = uow.session, uow.settings
-    row = session.execute(
-        select(inbound_t.c.sender, inbound_t.c.provider, inbound_t.c.status, inbound_t.c.command)
-        .where(inbound_t.c.id == inbound_id)
-        .with_for_update()
-    ).one()
+    row = session.execute(_TAKE, {"inbound_id": inbound_id}).one()
     if row.status != "received":
         return Received(inbound_id, duplicate=True, command=row.command or row.status)
     sender = row.sender
@@ -158,7 +168,8 @@ def _act(uow: UnitOfWork, inbound_id: int, text: str, *, late: bool) -> Received
         sender=sender,
         role=role,
         language=language,
-        household=member_by_phone(session, sender),
+        # Only a household's own texts need its row (a collector's or a shop's never do).
+        household=member_by_phone(session, sender) if role == "household" else None,
         inbound_id=inbound_id,
         provider_confirms_opt_out=row.provider in CONFIRMS_OPT_OUT,
         actor_id=actor_id,
@@ -171,11 +182,7 @@ def _act(uow: UnitOfWork, inbound_id: int, text: str, *, late: bool) -> Received
         except Refused as refusal:  # the use case wrote nothing: say why
             conversation.refused(refusal)
     uow.outbox.release()
-    session.execute(
-        update(inbound_t)
-        .where(inbound_t.c.id == inbound_id)
-        .values(status="processed", processed_at=uow.now, command=command, error=None)
-    )
+    session.execute(_PROCESSED, {"inbound_id": inbound_id, "at": uow.now, "read_as": command})
     return Received(inbound_id, False, command, tuple(uow.outbox.written))
 
 

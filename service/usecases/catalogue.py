@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,24 +183,32 @@ def set_rate(
     return RateInForce(rate_id, code, points_per_kg, commission_per_kg, effective_from)
 
 
-_IN_FORCE = (
-    select(rates_t)
-    .where(rates_t.c.material_code == bindparam("material"), rates_t.c.effective_from <= bindparam("at"))
-    .order_by(rates_t.c.effective_from.desc())
-    .limit(1)
+_later = rates_t.alias("later")
+# Each material's rate in force at ``at``, in one query: a rate from before ``at`` with no later
+# one from before ``at``.
+_IN_FORCE = select(rates_t).where(
+    rates_t.c.material_code.in_(bindparam("materials", expanding=True)),
+    rates_t.c.effective_from <= bindparam("at"),
+    ~exists().where(
+        _later.c.material_code == rates_t.c.material_code,
+        _later.c.effective_from <= bindparam("at"),
+        _later.c.effective_from > rates_t.c.effective_from,
+    ),
 )
 
 
 def rates_in_force(session: Session, materials: Iterable[str], at: datetime) -> dict[str, RateInForce]:
-    """Each material's rate at the moment ``at``; a material with no rate yet is left out."""
-    found = {}
-    for material in dict.fromkeys(materials):
-        row = session.execute(_IN_FORCE, {"material": material, "at": at}).first()
-        if row is not None:
-            found[material] = RateInForce(
-                row.id, row.material_code, row.points_per_kg, row.commission_per_kg, row.effective_from
-            )
-    return found
+    """Each material's rate at the moment ``at``, in one query; a material with no rate yet is
+    left out. (A material has one version a moment: ``rates`` is unique on both.)"""
+    wanted = list(dict.fromkeys(materials))
+    if not wanted:
+        return {}
+    return {
+        row.material_code: RateInForce(
+            row.id, row.material_code, row.points_per_kg, row.commission_per_kg, row.effective_from
+        )
+        for row in session.execute(_IN_FORCE, {"materials": wanted, "at": at})
+    }
 
 
 def current_rates(session: Session, now: datetime) -> dict[str, RateInForce]:

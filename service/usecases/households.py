@@ -73,6 +73,30 @@ def member_by_client_id(session: Session, client_id: str) -> Member | None:
     return Member(*found) if found else None
 
 
+_WITH_LANGUAGE = (
+    select(*_MEMBER.selected_columns, phones_t.c.language)
+    .join(phones_t, phones_t.c.number == households_t.c.phone)
+    .where(households_t.c.member_code.is_not(None))
+)
+_WITH_LANGUAGE_BY = {
+    "code": _WITH_LANGUAGE.where(households_t.c.member_code == bindparam("value")),
+    "phone": _WITH_LANGUAGE.where(households_t.c.phone == bindparam("value")),
+}
+
+
+def member_and_language(
+    session: Session, *, code: str | None = None, phone: str | None = None
+) -> tuple[Member, str] | None:
+    """The member with ``code`` (else ``phone``) and the language its phone is texted in, in one
+    query; None when there is none."""
+    by, value = ("code", code) if code is not None else ("phone", phone)
+    found = session.execute(_WITH_LANGUAGE_BY[by], {"value": value}).first()
+    if found is None:
+        return None
+    *member, language = found
+    return Member(*member), language or "EN"
+
+
 def get_member(session: Session, household_id: int) -> Member:
     return Member(*session.execute(_MEMBER_BY_ID, {"household_id": household_id}).one())
 

@@ -12,7 +12,6 @@ recognised and answered with the original reference; it credits nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -29,27 +28,12 @@ from service.models import collection_lines_t, collections_t, collectors_t
 from service.unit_of_work import UnitOfWork
 from service.usecases import Refused
 from service.usecases.catalogue import RateInForce, points_for, rates_in_force
-from service.usecases.households import Member, get_member, may_collect_from, member_by_code, member_by_phone
+from service.usecases.households import Member, get_member, may_collect_from, member_and_language
+from service.usecases.repeats import Logged, find_repeat, same_pickup, text_key
 from service.usecases.roles import Collector, active_collector
 
-# A LOG text repeated by the same collector within this time is the same pickup resent.
-REPEAT_WINDOW = timedelta(hours=6)
 # How long a collector may UNDO a pickup they logged.
 UNDO_WINDOW = timedelta(minutes=30)
-
-
-class Logged(NamedTuple):
-    """A pickup in the books; ``duplicate`` when it was there already (nothing was credited)."""
-
-    collection_id: int
-    reference: str
-    points: int
-    commission: int
-    occurred_at: datetime
-    duplicate: bool
-    household_id: int
-    channel: str
-    grams: int
 
 
 @dataclass(frozen=True)
@@ -59,16 +43,6 @@ class Priced:
     rate: RateInForce
     points: int
     commission: int
-
-
-def text_key(member: Member, lines: Sequence[sms.Line]) -> str:
-    """What makes two LOG texts the same pickup: the member and the weights, however typed."""
-    canonical = (
-        member.member_code
-        + ";"
-        + ";".join(f"{line.material}={line.grams}" for line in sorted(lines, key=lambda line: line.material))
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def price(
@@ -98,96 +72,10 @@ def price(
     return priced
 
 
-_EXISTING = select(
-    collections_t.c.id,
-    collections_t.c.reference,
-    collections_t.c.points,
-    collections_t.c.commission,
-    collections_t.c.occurred_at,
-    collections_t.c.household_id,
-    collections_t.c.channel,
-    collections_t.c.grams,
-)
-_BY_DEDUPE_KEY = _EXISTING.where(collections_t.c.dedupe_key == bindparam("key"))
-_BY_SEQ = (
-    _EXISTING.where(
-        collections_t.c.collector_id == bindparam("collector_id"), collections_t.c.seq == bindparam("seq")
-    )
-    .order_by(collections_t.c.id)
-    .limit(1)
-)
-_BY_TEXT = (
-    _EXISTING.where(
-        collections_t.c.collector_id == bindparam("collector_id"),
-        collections_t.c.received_at >= bindparam("since"),
-        collections_t.c.text_key == bindparam("text_key"),
-    )
-    .order_by(collections_t.c.id)
-    .limit(1)
-)
-
-
 def lock_collector(session: Session, collector_id: int) -> None:
     """One collector's pickups are recorded one at a time, so a repeat racing its original is
     seen (on SQLite every write transaction is alone anyway)."""
     session.execute(select(collectors_t.c.id).where(collectors_t.c.id == collector_id).with_for_update())
-
-
-def find_repeat(
-    session: Session,
-    collector_id: int,
-    dedupe_key: str,
-    repeat_key: str | None,
-    received_at: datetime,
-    seq: int | None = None,
-) -> Logged | None:
-    """The pickup this one repeats: the same dedupe key; the collector's same #seq, whichever
-    way it came (a LOG text handed to SMS by the app, then the app's sync); or the same text
-    resent within ``REPEAT_WINDOW``."""
-    row = session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first()
-    if row is None and seq is not None:
-        row = session.execute(_BY_SEQ, {"collector_id": collector_id, "seq": seq}).first()
-    if row is None and repeat_key is not None:
-        since = received_at - REPEAT_WINDOW
-        row = session.execute(
-            _BY_TEXT, {"collector_id": collector_id, "since": since, "text_key": repeat_key}
-        ).first()
-    if row is None:
-        return None
-    return Logged(
-        row.id,
-        row.reference,
-        row.points,
-        row.commission,
-        row.occurred_at,
-        True,
-        row.household_id,
-        row.channel,
-        row.grams,
-    )
-
-
-def _material_totals(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for material, grams in pairs:
-        totals[material] = totals.get(material, 0) + grams
-    return totals
-
-
-def same_pickup(session: Session, logged: Logged, household: Member, lines: Sequence[sms.Line]) -> bool:
-    """Whether the pickup found (by its dedupe key, its #seq or its text) is this one: the same
-    household and the same weight of each material (another mix of the same total is another
-    pickup)."""
-    if logged.household_id != household.id:
-        return False
-    stored = session.execute(
-        select(collection_lines_t.c.material_code, collection_lines_t.c.grams).where(
-            collection_lines_t.c.collection_id == logged.collection_id
-        )
-    ).all()
-    return _material_totals([(row.material_code, row.grams) for row in stored]) == _material_totals(
-        [(line.material, line.grams) for line in lines]
-    )
 
 
 def log_pickup(
@@ -204,17 +92,20 @@ def log_pickup(
     seq: int | None = None,
     inbound_id: int | None = None,
     any_zone: bool = False,
+    locked: bool = False,
 ) -> Logged:
     """Record a pickup and credit it, or find it recorded already. Raises ``Refused``: for a
     suspended collector or household, a household of another zone than the collector's (unless
-    ``any_zone``), and a repeat's key (its #seq) already on another pickup."""
+    ``any_zone``), and a repeat's key (its #seq) already on another pickup. ``locked``: the
+    caller read the collector with ``lock=True`` (``lock_collector`` is not needed again)."""
     if collector.status != "active":
         raise Refused("collector_suspended")
     if not may_collect_from(collector, household, any_zone=any_zone):
         raise Refused("not_your_household", code=household.member_code)
     if household.status != "active":
         raise Refused("member_suspended", code=household.member_code)
-    lock_collector(session, collector.id)
+    if not locked:
+        lock_collector(session, collector.id)
     repeat = find_repeat(session, collector.id, dedupe_key, repeat_key, received_at, seq)
     if repeat is not None:
         if not same_pickup(session, repeat, household, lines):
@@ -363,12 +254,19 @@ def balance_of(session: Session, member: Member) -> int:
 
 
 def send_receipt(
-    uow: UnitOfWork, collector: Collector, member: Member, lines: Sequence[sms.Line], logged: Logged
+    uow: UnitOfWork,
+    collector: Collector,
+    member: Member,
+    lines: Sequence[sms.Line],
+    logged: Logged,
+    language: str | None = None,
 ) -> None:
-    """The household's receipt for a new pickup: points, collector, weights, balance, how to dispute."""
+    """The household's receipt for a new pickup: points, collector, weights, balance, how to
+    dispute; in ``language`` (its phone's, read when not given)."""
     uow.outbox.text(
         member.phone,
         "receipt",
+        language,
         points=logged.points,
         collector=sms.first_name(collector.name),
         lines=sms.describe_lines(lines),
@@ -377,18 +275,19 @@ def send_receipt(
     )
 
 
-def named_member(session: Session, named: sms.Member) -> Member:
-    """The household a LOG names, by member code or phone; ``Refused`` when there is none."""
+def named_member(session: Session, named: sms.Member) -> tuple[Member, str]:
+    """The household a LOG names, by member code or phone, and the language it is texted in;
+    ``Refused`` when there is none."""
     if named.code is not None:
-        member = member_by_code(session, named.code)
-        if member is None:
+        found = member_and_language(session, code=named.code)
+        if found is None:
             raise Refused("bad_member_code", code=named.code)
-        return member
+        return found
     assert named.phone is not None
-    member = member_by_phone(session, named.phone)
-    if member is None:
+    found = member_and_language(session, phone=named.phone)
+    if found is None:
         raise Refused("unknown_member_phone", phone=named.phone)
-    return member
+    return found
 
 
 def log_by_text(
@@ -402,10 +301,10 @@ def log_by_text(
     channel: str = "sms",
 ) -> tuple[Member, Logged]:
     """LOG: the pickup a collector texted, credited and receipted, or found already (the same
-    #seq, or the same text resent within ``REPEAT_WINDOW``: nothing is credited again).
+    #seq, or the same text resent within ``repeats.REPEAT_WINDOW``: nothing is credited again).
     ``Refused`` for a suspended collector, an unknown household or material, a weight out of range."""
-    collector = active_collector(uow.session, collector_id)
-    member = named_member(uow.session, named)
+    collector = active_collector(uow.session, collector_id, lock=True)
+    member, language = named_member(uow.session, named)
     logged = log_pickup(
         uow.session,
         collector=collector,
@@ -419,9 +318,10 @@ def log_by_text(
         seq=seq,
         inbound_id=inbound_id,
         any_zone=uow.settings.collectors_any_zone,
+        locked=True,
     )
     if not logged.duplicate:
-        send_receipt(uow, collector, member, lines, logged)
+        send_receipt(uow, collector, member, lines, logged, language)
     return member, logged
 
 

@@ -92,8 +92,11 @@ _COLLECTOR_COLUMNS = (
 )
 
 
-def get_collector(session: Session, collector_id: int) -> Collector | None:
-    row = session.execute(select(*_COLLECTOR_COLUMNS).where(collectors_t.c.id == collector_id)).first()
+def get_collector(session: Session, collector_id: int, *, lock: bool = False) -> Collector | None:
+    """The collector; with ``lock``, their row is locked until the commit (one collector's
+    pickups are recorded one at a time; ``pickups.lock_collector``)."""
+    statement = select(*_COLLECTOR_COLUMNS).where(collectors_t.c.id == collector_id)
+    row = session.execute(statement.with_for_update() if lock else statement).first()
     return None if row is None else Collector(*row)
 
 
@@ -102,9 +105,10 @@ def collector_by_phone(session: Session, phone: str) -> Collector | None:
     return None if row is None else Collector(*row)
 
 
-def active_collector(session: Session, collector_id: int) -> Collector:
-    """The collector, who may act; ``Refused`` when suspended (they change nothing)."""
-    collector = get_collector(session, collector_id)
+def active_collector(session: Session, collector_id: int, *, lock: bool = False) -> Collector:
+    """The collector, who may act; ``Refused`` when suspended (they change nothing). ``lock``: as
+    for ``get_collector``."""
+    collector = get_collector(session, collector_id, lock=lock)
     if collector is None:
         raise LookupError(f"no collector {collector_id}")
     if collector.status != "active":

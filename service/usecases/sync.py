@@ -4,7 +4,7 @@ returns, each operation accepted once.
 An operation carries the id the phone made for it (a UUID). Sending it again, in the same batch,
 the next sync or after a crash, finds what the first one did and answers ``duplicate`` with it.
 A pickup also carries its ``#seq``: if the app handed it to the phone's SMS app first, the LOG
-text made it already, and the sync finds that one (``pickups.find_repeat``).
+text made it already, and the sync finds that one (``repeats.find_repeat``).
 
 Each operation runs in a transaction of its own, so one that fails (refused, or the database
 hiccuped) never undoes or loses another. The answer for each is one of:
@@ -45,7 +45,8 @@ from service.usecases.households import (
     welcome,
 )
 from service.usecases.phones import ensure_phone, set_language
-from service.usecases.pickups import Logged, lock_collector, log_pickup, send_receipt
+from service.usecases.pickups import log_pickup, send_receipt
+from service.usecases.repeats import Logged
 from service.usecases.roles import Collector, get_collector, role_of
 from service.usecases.zones import get_zone
 
@@ -253,8 +254,21 @@ def _checked_lines(session: Session, settings: Settings, lines: Sequence[sms.Lin
     return tuple(sms.Line(code, grams) for code, grams in totals.items())
 
 
-def log_from_app(uow: UnitOfWork, collector: Collector, operation: NewPickup) -> tuple[str, Member, Logged]:
-    """A pickup made in the app: ``(created | duplicate, household, logged)``. Raises ``Refused``."""
+class Applied(NamedTuple):
+    """A pickup from the app: created or duplicate, its household, the pickup, and the language
+    the household is texted in."""
+
+    status: str
+    member: Member
+    logged: Logged
+    language: str
+
+
+def log_from_app(
+    uow: UnitOfWork, collector: Collector, operation: NewPickup, *, locked: bool = False
+) -> Applied:
+    """A pickup made in the app; raises ``Refused``. ``locked``: the caller read the collector
+    with ``lock=True``."""
     session, settings, now = uow.session, uow.settings, uow.now
     if operation.occurred_at > now + FUTURE_SKEW:
         raise Refused("in_future")
@@ -273,11 +287,13 @@ def log_from_app(uow: UnitOfWork, collector: Collector, operation: NewPickup) ->
         dedupe_key=f"app:{operation.client_id}",
         seq=operation.seq,
         any_zone=settings.collectors_any_zone,
+        locked=locked,
     )
+    language = language_of(session, member.phone)
     if logged.duplicate:
-        return DUPLICATE, member, logged
-    send_receipt(uow, collector, member, lines, logged)
-    return CREATED, member, logged
+        return Applied(DUPLICATE, member, logged, language)
+    send_receipt(uow, collector, member, lines, logged, language)
+    return Applied(CREATED, member, logged, language)
 
 
 # --- the batch -------------------------------------------------------------------------------------
@@ -304,8 +320,7 @@ def _apply(
 ) -> Result:
     # One collector's operations are applied one at a time, so the same batch sent twice at once
     # (a retry racing the first send) finds each one done rather than colliding with it.
-    lock_collector(uow.session, collector_id)
-    collector = get_collector(uow.session, collector_id)
+    collector = get_collector(uow.session, collector_id, lock=True)
     assert collector is not None
     if isinstance(operation, NewHousehold):
         if collector.status != "active":
@@ -327,7 +342,7 @@ def _apply(
     if named is not None and named in known:
         # A household operation earlier in this batch registered or found it.
         operation = replace(operation, household=HouseholdRef(code=known[named]))
-    status, member, logged = log_from_app(uow, collector, operation)
+    status, member, logged, language = log_from_app(uow, collector, operation, locked=True)
     original = Original(logged.reference, logged.occurred_at, logged.channel) if status == DUPLICATE else None
     return Result(
         index,
@@ -337,7 +352,7 @@ def _apply(
         reference=logged.reference,
         points=logged.points,
         household=member,
-        language=language_of(uow.session, member.phone),
+        language=language,
         original=original,
     )
 
@@ -407,8 +422,8 @@ def register(
         if collector_id is not None:
             if zone_id is not None:
                 raise Refused("not_your_zone")
-            lock_collector(uow.session, collector_id)  # one at a time with their sync
-            collector = get_collector(uow.session, collector_id)
+            # One at a time with their sync: the collector's row is locked.
+            collector = get_collector(uow.session, collector_id, lock=True)
             assert collector is not None
             zone = collector.zone_id
         elif zone is not None and get_zone(uow.session, zone) is None:

@@ -500,8 +500,8 @@ def test_a_database_failure_in_one_operation_is_retry_and_loses_nothing_else(
     operations = [pickup_op(by_code(api, ADA), (("PET", grams),)) for grams in (1000, 2000, 3000)]
     failing = operations[1]["id"]
 
-    def log_from_app(uow: Any, collector: Any, operation: Any) -> Any:
-        done = real(uow, collector, operation)
+    def log_from_app(uow: Any, collector: Any, operation: Any, **options: Any) -> Any:
+        done = real(uow, collector, operation, **options)
         if operation.client_id == failing:  # the work was done, then the transaction fails
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
         return done

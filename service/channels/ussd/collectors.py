@@ -68,7 +68,7 @@ class LogMember:
         if code is None and phone is None:
             return Wrong(ctx.say("bad_member_code", code=answer[:10]))
         try:
-            member = named_member(ctx.session, commands.Member(code=code, phone=phone))
+            member, _ = named_member(ctx.session, commands.Member(code=code, phone=phone))
         except Refused as refusal:
             return Wrong(ctx.say(refusal.template, **refusal.values))
         collector = get_collector(ctx.session, ctx.actor_id or 0)
