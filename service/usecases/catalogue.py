@@ -198,17 +198,19 @@ _IN_FORCE = select(rates_t).where(
 
 
 def rates_in_force(session: Session, materials: Iterable[str], at: datetime) -> dict[str, RateInForce]:
-    """Each material's rate at the moment ``at``, in one query; a material with no rate yet is
-    left out. (A material has one version a moment: ``rates`` is unique on both.)"""
+    """Each material's rate at the moment ``at``, in one query, in the order asked; a material
+    with no rate yet is left out. (A material has one version a moment: ``rates`` is unique on
+    both.)"""
     wanted = list(dict.fromkeys(materials))
     if not wanted:
         return {}
-    return {
+    found = {
         row.material_code: RateInForce(
             row.id, row.material_code, row.points_per_kg, row.commission_per_kg, row.effective_from
         )
         for row in session.execute(_IN_FORCE, {"materials": wanted, "at": at})
     }
+    return {code: found[code] for code in wanted if code in found}
 
 
 def current_rates(session: Session, now: datetime) -> dict[str, RateInForce]:

@@ -93,10 +93,12 @@ def test_the_rates_of_every_material_in_one_query(session: Session, statements: 
     statements.clear()
     found = rates_in_force(session, ["PET", "ALU", "SACHET", "PET"], MONDAY)
     assert len(statements) == 1
-    assert {code: (r.points_per_kg, r.commission_per_kg) for code, r in found.items()} == {
-        "PET": (12, 3),
-        "ALU": (40, 5),
-    }  # SACHET has no rate yet
+    # in the order asked (a list of rates reads in the materials' order); SACHET has no rate yet
+    assert [(code, r.points_per_kg, r.commission_per_kg) for code, r in found.items()] == [
+        ("PET", 12, 3),
+        ("ALU", 40, 5),
+    ]
+    assert list(rates_in_force(session, ["ALU", "PET"], MONDAY)) == ["ALU", "PET"]
     assert rates_in_force(session, ["PET"], dec)["PET"].points_per_kg == 99
     assert rates_in_force(session, [], MONDAY) == {}
 
