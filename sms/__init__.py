@@ -7,6 +7,7 @@ from .commands import LANGUAGES, Command, Line, Member, ParseError, Role
 from .days import Day, Moment, Weekdays
 from .grammar import DEFAULT_VOCABULARY, Vocabulary, parse, reserved_words
 from .gsm import Segments, fits, is_gsm7, segments, to_gsm7
+from .impact import UNITS, Recycled, RecycledList, about_kg
 from .member_codes import looks_like_member_code, mask_code, member_code, parse_member_code
 from .phones import mask_phone, normalise_phone
 from .templates import LANGUAGE_NAMES, Word, render
@@ -16,17 +17,21 @@ __all__ = [
     "DEFAULT_VOCABULARY",
     "LANGUAGES",
     "LANGUAGE_NAMES",
+    "UNITS",
     "Command",
     "Day",
     "Line",
     "Member",
     "Moment",
     "ParseError",
+    "Recycled",
+    "RecycledList",
     "Role",
     "Segments",
     "Vocabulary",
     "Weekdays",
     "Word",
+    "about_kg",
     "describe_lines",
     "first_name",
     "fit_list",

@@ -125,6 +125,16 @@ class Terms:
 
 
 @dataclass(frozen=True)
+class Impact:
+    """IMPACT: what the household has recycled since it joined, and what that means."""
+
+
+@dataclass(frozen=True)
+class Zone:
+    """ZONE: this month's kilos of the sender's zone, its rank among the zones, and the change."""
+
+
+@dataclass(frozen=True)
 class TopUp:
     """TOP UP, TOPUP, AIRTIME as the first word: someone who wants airtime, told how to redeem it
     (never read as STOP, and never spending points unasked)."""
@@ -219,6 +229,8 @@ Command = (
     | Language
     | Help
     | Terms
+    | Impact
+    | Zone
     | TopUp
     | Stop
     | Start

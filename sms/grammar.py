@@ -26,6 +26,7 @@ from .commands import (
     Dispute,
     Help,
     History,
+    Impact,
     Join,
     Language,
     Line,
@@ -48,6 +49,7 @@ from .commands import (
     TopUp,
     Undo,
     Verify,
+    Zone,
 )
 from .gsm import LOOKALIKES
 from .member_codes import looks_like_member_code, parse_member_code
@@ -82,6 +84,8 @@ HOUSEHOLD_COMMANDS = (
     "HELP",
     "TERMS",
     "TOPUP",
+    "IMPACT",
+    "ZONE",
     "STOP",
     "START",
 )
@@ -91,6 +95,7 @@ COLLECTOR_COMMANDS = (
     "NEW",
     "ROUTE",
     "TODAY",
+    "ZONE",
     "PIN",
     "CHECK",
     "BAL",
@@ -640,6 +645,8 @@ def _parse_command(
         "SKIP": Skip(),
         "REWARDS": Rewards(),
         "TODAY": Today(),
+        "IMPACT": Impact(),
+        "ZONE": Zone(),
     }
     if command in simple:
         return simple[command]

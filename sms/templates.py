@@ -89,6 +89,14 @@ WIDTHS: Mapping[str, int] = {
     "step": 5,
     "float": 11,
     "low": 9,
+    # IMPACT and ZONE: the materials recycled (``impact.RecycledList`` fits them), kilos of CO2e,
+    # a zone's rank and how many zones, the change on last month ("+15%")
+    "recycled": 62,
+    "co2": 7,
+    "rank": 3,
+    "zones": 3,
+    "change": 6,
+    "mine": 9,
     **ussd.WIDTHS,
 }
 
@@ -120,6 +128,21 @@ EN: Mapping[str, str] = {
     "topup_how": "{programme}: for airtime, text REDEEM AIRTIME and the naira, e.g. REDEEM AIRTIME 200. "
     "You have {points} pts.",
     "terms": "{terms}",
+    "impact": "{programme}: since you joined, {recycled}. About {co2}kg CO2e saved and {points} pts "
+    "earned. Thank you!",
+    "impact_none": "{programme}: no pickups yet. Once a collector logs your first, text IMPACT to see "
+    "what you recycled.",
+    "unit_bottle": "bottles",
+    "unit_can": "cans",
+    "unit_sachet": "sachets",
+    "zone_month": "{programme} {zone}: {kg}kg recycled this month, no. {rank} of {zones} zones ({change} "
+    "on last month). Thank you!",
+    "zone_month_first": "{programme} {zone}: {kg}kg recycled this month, no. {rank} of {zones} zones. "
+    "Thank you!",
+    "zone_collector": "{programme} {zone}: {kg}kg this month, no. {rank} of {zones} zones. You: {mine}kg "
+    "in {count} pickups.",
+    "zone_none": "{programme}: you are not in a zone yet, so there is no zone total. The hub will text "
+    "your pickup day.",
     "terms_default": "{programme} terms: 1 pt is worth NGN {rate}. Points are added at each pickup and "
     "the receipt gives a ref. Think one is wrong? Text NO ref within {hours}h; the hub checks and "
     "texts you. Text STOP to end texts. All terms: {url}",

@@ -29,7 +29,7 @@ from service.cli.common import (
     zone_named,
 )
 from service.models import collectors_t, households_t, materials_t, rates_t, zones_t
-from service.usecases import CatalogueError, audit, tokens
+from service.usecases import CatalogueError, audit, impact, tokens
 from service.usecases.catalogue import (
     add_material,
     add_words,
@@ -42,6 +42,7 @@ from service.usecases.households import register_at_hub
 from service.usecases.roles import Collector, add_collector, collector_by_phone, set_collector_status
 from service.usecases.tokens import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
 from service.usecases.zones import WEEKDAYS, add_zone, next_day_of, zones
+from sms import UNITS
 
 # --- what every command shares ---------------------------------------------------------------------
 
@@ -143,6 +144,44 @@ def materials_words(code: str, words: tuple[str, ...]) -> None:
         added = add_words(uow.session, code, words)
     code = code.strip().upper()
     click.echo(f"{code}: added {', '.join(added)}" if added else f"{code}: nothing new, it knew every word")
+
+
+@materials_group.command(
+    "impact",
+    help="What a kilo means in IMPACT's reply (docs/reasons-to-stay.md), e.g.: materials impact PET "
+    "--items-per-kg 50 --unit bottle --co2e-g-per-kg 1150. Without a code: every material's.",
+)
+@click.argument("code", required=False)
+@click.option("--items-per-kg", type=int, help="How many items a kilo is.")
+@click.option("--unit", help=f"What an item is: {', '.join(UNITS)}, or none (items not counted).")
+@click.option("--co2e-g-per-kg", type=int, help="Grams of CO2e a kilo recycled avoids.")
+def materials_impact(
+    code: str | None, items_per_kg: int | None, unit: str | None, co2e_g_per_kg: int | None
+) -> None:
+    with unit_of_work() as uow:
+        known = {f.code: f for f in impact.factors(uow.session)}
+        if code is not None:
+            code = code.strip().upper()
+            if code not in known:
+                raise CatalogueError(f"no material {code}")
+            # What is not given stays as it was; --unit none stops counting items.
+            was = known[code]
+            unit = unit and unit.strip().lower()
+            counted = unit != "none"
+            items = was.items_per_kg if items_per_kg is None else items_per_kg
+            known[code] = impact.set_factors(
+                uow.session,
+                code,
+                items_per_kg=items if counted else None,
+                item_unit=(was.item_unit if unit is None else unit) if counted else None,
+                co2e_g_per_kg=was.co2e_g_per_kg if co2e_g_per_kg is None else co2e_g_per_kg,
+            )
+        rows = [
+            (f.code, f.items_per_kg or "-", f.item_unit or "-", f.co2e_g_per_kg or "-")
+            for f in known.values()
+            if code is None or f.code == code
+        ]
+    print_table(("code", "items/kg", "item", "CO2e g/kg"), rows, "no materials yet")
 
 
 @materials_group.command("list", help="Every material: its words and the rate in force now.")

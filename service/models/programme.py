@@ -64,6 +64,11 @@ class Material(Base):
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What a kilo means to a household (IMPACT): how many items (``item_unit``: bottle, can,
+    # sachet) and the grams of CO2e its recycling avoids. None: not said.
+    items_per_kg: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    item_unit: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    co2e_g_per_kg: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class MaterialWord(Base):

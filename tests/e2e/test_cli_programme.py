@@ -257,7 +257,31 @@ REFUSALS = [
     (("materials", "add", "STEEL", "--name", "Steel", "--word", "a b c"), 1, "a word is letters only"),
     (("materials", "words", "NOPE", "zinc"), 1, "no material NOPE"),
     (("materials", "words", "ALU", "zinc", "bottles"), 1, "BOTTLES already means PET"),
+    (("materials", "impact", "NOPE", "--co2e-g-per-kg", "5"), 1, "no material NOPE"),
+    (("materials", "impact", "HDPE", "--items-per-kg", "4"), 1, "give both the items a kg and what an item"),
+    (("materials", "impact", "PET", "--co2e-g-per-kg", "0"), 1, "grams of CO2e a kg must be between 1"),
+    (
+        ("materials", "impact", "PET", "--items-per-kg", "100001"),
+        1,
+        "items a kg must be between 1 and 100,000",
+    ),
+    (("materials", "impact", "PET", "--unit", "box"), 1, "an item is one of bottle, can, sachet, not 'box'"),
 ]
+
+
+def test_the_impact_factors_are_listed_and_set_keeping_what_is_not_given(settings: Settings) -> None:
+    listed = columns(ok(settings, "materials", "impact"))
+    assert listed[0] == ["code", "items/kg", "item", "CO2e g/kg"]
+    assert ["PET", "50", "bottle", "1150"] in listed and ["HDPE", "-", "-", "880"] in listed
+    assert columns(ok(settings, "materials", "impact", "pet", "--co2e-g-per-kg", "1200"))[1:] == [
+        ["PET", "50", "bottle", "1200"]
+    ]
+    assert columns(ok(settings, "materials", "impact", "HDPE", "--items-per-kg", "4", "--unit", "bottle"))[
+        1:
+    ] == [["HDPE", "4", "bottle", "880"]]
+    assert columns(ok(settings, "materials", "impact", "SACHET", "--unit", "none"))[1:] == [
+        ["SACHET", "-", "-", "1030"]
+    ]
 
 
 def test_every_refusal_exits_non_zero_says_why_and_changes_nothing(

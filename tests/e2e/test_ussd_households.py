@@ -67,7 +67,7 @@ REWARDS = (
     "Rewards, you have {points} pts:\n1 Airtime 1 pt/NGN\n2 Rice 1kg 200 pts\n3 Bar soap 150 pts\n0 Back"
 )
 AIRTIME = "Airtime to this phone: how many naira? 50 to 210\n0 Back"  # what 210 pts pay for
-MORE = "Kolekt\n1 Language\n2 Terms\n3 Help\n0 Back"
+MORE = "Kolekt\n1 Language\n2 Terms\n3 Help\n4 My impact\n5 My zone\n0 Back"
 WRONG_CHOICE = "Choose one of the numbers."
 
 
@@ -148,6 +148,18 @@ def test_terms_and_help_end_the_session_for_members_and_strangers(hub: Hub) -> N
     assert dialled(hub, STRANGER, "2").screens[-1].startswith(terms)
     assert dialled(hub, STRANGER, "3").screens[-1] == helped
     assert members_with(hub, STRANGER) == []
+
+
+def test_impact_and_zone_are_read_from_the_more_menu(hub: Hub) -> None:
+    impact = dialled(hub, ADA, "9", "4").screens[-1]
+    assert re.fullmatch(
+        r"END Kolekt: since you joined, .+\. About [\d.,]+kg CO2e saved and [\d,]+ pts earned\. Thank you!",
+        impact,
+    ) or impact.startswith("END Kolekt: no pickups yet."), impact
+    zone = dialled(hub, ADA, "9", "5").screens[-1]
+    assert re.fullmatch(r"END Kolekt \w+: [\d.,]+kg recycled this month, no\. \d+ of \d+ zones.*", zone), zone
+    assert len(impact) <= 182 and len(zone) <= 182
+    assert dialled(hub, ADA, "9", "6").screens[-1].startswith("CON ")  # no such item: asked again
 
 
 # --- rewards --------------------------------------------------------------------------------------
@@ -377,7 +389,7 @@ def wrong_cases() -> list[tuple[str, list[str], list[tuple[str, str]]]]:
     return [
         (ADA, [], [("x", choice), ("10", choice), ("a" * 81, "Too long: at most 80 letters.")]),
         (ADA, ["9", "00"], [("", choice)]),  # the menu again, and an empty answer
-        (ADA, ["9"], [("x", choice), ("4", choice), ("", choice)]),
+        (ADA, ["9"], [("x", choice), ("6", choice), ("", choice)]),
         (ADA, ["9", "1"], [("x", choice), ("6", choice), ("", choice)]),
         (ADA, ["4"], [("x", choice), ("4", choice), ("", choice)]),
         (

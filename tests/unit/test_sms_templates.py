@@ -84,6 +84,13 @@ LONG = {
     "step": "99999",
     "float": "123,456,789",
     "low": "1,000,000",
+    # IMPACT and ZONE: more materials than fit, as RecycledList would say them unfitted
+    "recycled": "PET 123.456kg (6,173 bottles), ALU 88.888kg (5,955 cans), SACHET 99.999kg (39,999 sachets)",
+    "co2": "123,456",
+    "rank": "999",
+    "zones": "999",
+    "change": "+1000%",
+    "mine": "99999.999",
     # USSD screens: options listed one a line, more than fit; a route's stops
     "options": ussd.numbered(
         ["Ìkòyí\u2013Obalende East Extension", "Golden Penny Semovita 10kg bag 4500 pts"] * 5

@@ -28,6 +28,8 @@ HANDLERS: Mapping[type, Handler] = {
     commands.TopUp: households.top_up,
     commands.Balance: households.balance,
     commands.History: households.history,
+    commands.Impact: households.impact_of,
+    commands.Zone: households.zone,
     commands.Pickup: households.pickup,
     commands.Skip: households.skip,
     commands.Rewards: households.rewards,

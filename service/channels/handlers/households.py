@@ -11,14 +11,17 @@ import sms
 from service.channels.conversation import Conversation
 from service.timetable import day_label
 from service.usecases import (
+    Refused,
     collection_days,
     disputes,
     households,
+    impact,
     payout_accounts,
     payouts,
     points,
     receipts,
     redemptions,
+    roles,
 )
 from service.usecases.rewards import catalogue, describe_catalogue
 from sms import commands
@@ -37,6 +40,47 @@ def top_up(conversation: Conversation, _command: commands.TopUp) -> None:
     told to join (``statement`` refuses)."""
     found = points.statement(conversation.uow.session, conversation.household, latest=0)
     conversation.reply("topup_how", points=found.points)
+
+
+def impact_of(conversation: Conversation, _command: commands.Impact) -> None:
+    """IMPACT: what the household recycled since it joined, and what that saved."""
+    found = impact.household_impact(conversation.uow.session, conversation.household)
+    if not found.recycled:
+        conversation.reply("impact_none")
+        return
+    conversation.reply(
+        "impact",
+        recycled=sms.RecycledList(found.recycled),
+        co2=sms.about_kg(found.co2e_grams),
+        points=f"{found.points:,}",
+    )
+
+
+def zone(conversation: Conversation, _command: commands.Zone) -> None:
+    """ZONE: the sender's zone this month (a collector's also says their own month)."""
+    uow = conversation.uow
+    session, local = uow.session, uow.settings.zone
+    if conversation.role == "collector":
+        collector = roles.get_collector(session, conversation.collector_id())
+        zone_id = collector.zone_id if collector is not None else None
+    elif conversation.household is None:
+        raise Refused("not_member")
+    else:
+        zone_id = conversation.household.zone_id
+    if zone_id is None:
+        conversation.reply("zone_none")
+        return
+    month = impact.zone_month(session, zone_id, uow.now, local)
+    said = {"zone": month.name, "kg": sms.about_kg(month.grams), "rank": month.rank, "zones": month.zones}
+    if conversation.role == "collector":
+        mine = impact.collector_month(session, conversation.collector_id(), uow.now, local)
+        conversation.reply("zone_collector", **said, mine=sms.about_kg(mine.grams), count=mine.pickups)
+        return
+    change = impact.change_on(month.grams, month.last_month)
+    if change is None:
+        conversation.reply("zone_month_first", **said)
+    else:
+        conversation.reply("zone_month", **said, change=change)
 
 
 def _movement(conversation: Conversation, move: points.Movement) -> str:

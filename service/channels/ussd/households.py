@@ -74,9 +74,15 @@ class More:
         return ctx.say("ussd_more")
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        chosen = ussd.choice(answer, 3)
+        chosen = ussd.choice(answer, 5)
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
+        if chosen == 4:
+            return _read(
+                ctx, lambda c: handle.impact_of(c, commands.Impact()), command="Impact", body="IMPACT"
+            )
+        if chosen == 5:
+            return _read(ctx, lambda c: handle.zone(c, commands.Zone()), command="Zone", body="ZONE")
         return (Go("language"), End(_terms(ctx)), End(ctx.say("ussd_help")))[chosen - 1]
 
 
