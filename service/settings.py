@@ -18,6 +18,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
+# The milestones a household may be texted about, each once (service.usecases.milestones).
+MILESTONE_NAMES = ("first", "10kg", "50kg", "100kg", "500kg", "year")
+MILESTONES = frozenset(MILESTONE_NAMES)
+
+
 class SettingsError(ValueError):
     """A setting has a value Kolekt cannot use; the message says which and why."""
 
@@ -128,6 +133,8 @@ class Settings:
     payout_float_low_naira: int = 50_000
     # Off: REDEEM CASH is refused (politely) while everything else works.
     cash_out: bool = True
+    # The milestones households are texted about (MILESTONES; service.usecases.milestones).
+    milestones: frozenset[str] = MILESTONES
 
     @property
     def zone(self) -> ZoneInfo:
@@ -334,6 +341,7 @@ def _field_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         "max_kg_per_line": _whole_number(environ, "MAX_KG_PER_LINE", 200, 1, 10_000),
         "dispute_window_hours": _whole_number(environ, "DISPUTE_WINDOW_HOURS", 48, 1, 24 * 90),
         "collectors_any_zone": _flag(environ, "COLLECTORS_ANY_ZONE", False),
+        "milestones": _milestones(environ),
         "airtime_provider": airtime,
     }
 
@@ -385,6 +393,23 @@ def _paystack_base_url(environ: Mapping[str, str]) -> str:
     raise SettingsError(
         f"PAYSTACK_API_BASE_URL must be an https:// URL (http:// only on this machine), not {url!r}"
     )
+
+
+def _milestones(environ: Mapping[str, str]) -> frozenset[str]:
+    """MILESTONES: "all" (the default), "off", or those texted, by name: first, 10kg, 50kg,
+    100kg, 500kg, year."""
+    value = (environ.get("MILESTONES") or "all").strip().lower()
+    if value == "all":
+        return MILESTONES
+    if value in {"off", "none"}:
+        return frozenset()
+    named = frozenset(word.strip() for word in value.split(",") if word.strip())
+    if not named <= MILESTONES:
+        unknown = ", ".join(sorted(named - MILESTONES))
+        raise SettingsError(
+            f"MILESTONES: no milestone {unknown} (all, off, or some of {', '.join(MILESTONE_NAMES)})"
+        )
+    return named
 
 
 def _on_off(environ: Mapping[str, str], name: str, default: bool) -> bool:

@@ -42,6 +42,7 @@ class Job(enum.StrEnum):
     ACT_ON_TEXT = "act_on_text"  # a stored inbound text whose first try failed, tried again
     RESOLVE_PAYOUT_ACCOUNT = "resolve_payout_account"  # a BANK account's name, asked of Paystack
     SEND_PAYOUT = "send_payout"  # one cash-out, sent through Paystack
+    CHECK_MILESTONES = "check_milestones"  # a household's milestones, after a credited pickup
 
 
 class JobQueue(Protocol):

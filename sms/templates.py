@@ -97,6 +97,7 @@ WIDTHS: Mapping[str, int] = {
     "zones": 3,
     "change": 6,
     "mine": 9,
+    "years": 3,
     **ussd.WIDTHS,
 }
 
@@ -141,6 +142,14 @@ EN: Mapping[str, str] = {
     "Thank you!",
     "zone_collector": "{programme} {zone}: {kg}kg this month, no. {rank} of {zones} zones. You: {mine}kg "
     "in {count} pickups.",
+    "milestone_first": "{programme}: well done on your first pickup, {name}! Keep sorting bottles, sachets "
+    "and cans. Text IMPACT any time to see what you recycled.",
+    "milestone_kg": "{programme}: {name}, you have now recycled {kg}kg with us! Thank you for keeping your "
+    "street clean. Text IMPACT to see what it saved.",
+    "milestone_year_one": "{programme}: {name}, you joined us a year ago. Thank you for every pickup! Text "
+    "IMPACT to see what you recycled.",
+    "milestone_year": "{programme}: {name}, you joined us {years} years ago. Thank you for every pickup! "
+    "Text IMPACT to see what you recycled.",
     "zone_none": "{programme}: you are not in a zone yet, so there is no zone total. The hub will text "
     "your pickup day.",
     "terms_default": "{programme} terms: 1 pt is worth NGN {rate}. Points are added at each pickup and "

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from service.jobs import fulfilment, inbox, payouts, reminders, sending
+from service.jobs import engagement, fulfilment, inbox, payouts, reminders, sending
 from service.unit_of_work import Job
 
 QUEUES = ("high", "default", "low")
@@ -38,5 +38,6 @@ JOBS: Mapping[Job, JobSpec] = MappingProxyType(
         Job.ACT_ON_TEXT: JobSpec(inbox.act_on_text, "high", 120),
         Job.RESOLVE_PAYOUT_ACCOUNT: JobSpec(payouts.resolve_payout_account, "high", 60),
         Job.SEND_PAYOUT: JobSpec(payouts.send_payout, "high", 120),
+        Job.CHECK_MILESTONES: JobSpec(engagement.check_milestones, "default", 60),
     }
 )

@@ -12,6 +12,7 @@ from sqlalchemy import Table
 
 from service.models.base import Base, metadata
 from service.models.broadcasts import Broadcast, BroadcastMessage
+from service.models.engagement import Milestone
 from service.models.field import (
     Collection,
     CollectionLine,
@@ -70,6 +71,7 @@ api_tokens_t = cast(Table, ApiToken.__table__)
 sign_in_counts_t = cast(Table, SignInCount.__table__)
 job_runs_t = cast(Table, JobRun.__table__)
 broadcasts_t = cast(Table, Broadcast.__table__)
+milestones_t = cast(Table, Milestone.__table__)
 broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
 banks_t = cast(Table, Bank.__table__)
 payout_accounts_t = cast(Table, PayoutAccount.__table__)
@@ -96,6 +98,7 @@ __all__ = [
     "LedgerCheck",
     "Material",
     "MaterialWord",
+    "Milestone",
     "OutboxMessage",
     "Partner",
     "Payout",
@@ -133,6 +136,7 @@ __all__ = [
     "material_words_t",
     "materials_t",
     "metadata",
+    "milestones_t",
     "outbox_t",
     "partners_t",
     "payout_accounts_t",

@@ -25,7 +25,7 @@ import sms
 from ledger import TransferRequest
 from service.accounts import ISSUANCE, collector_account, member_account
 from service.models import collection_lines_t, collections_t, collectors_t
-from service.unit_of_work import UnitOfWork
+from service.unit_of_work import Job, UnitOfWork
 from service.usecases import Refused
 from service.usecases.catalogue import RateInForce, points_for, rates_in_force
 from service.usecases.households import Member, get_member, may_collect_from, member_and_language
@@ -262,7 +262,8 @@ def send_receipt(
     language: str | None = None,
 ) -> None:
     """The household's receipt for a new pickup: points, collector, weights, balance, how to
-    dispute; in ``language`` (its phone's, read when not given)."""
+    dispute; in ``language`` (its phone's, read when not given). Once committed, its milestones
+    are checked (``usecases.milestones``)."""
     uow.outbox.text(
         member.phone,
         "receipt",
@@ -273,6 +274,7 @@ def send_receipt(
         balance=balance_of(uow.session, member),
         ref=logged.reference,
     )
+    uow.after_commit(Job.CHECK_MILESTONES, member.id)
 
 
 def named_member(session: Session, named: sms.Member) -> tuple[Member, str]:

@@ -25,7 +25,16 @@ from service.accounts import open_programme_accounts
 from service.app import make_runtime as runtime_for
 from service.db import transaction
 from service.jobs.checks import check_ledger
-from service.models import Collection, DailySummary, LedgerCheck, OutboxMessage, ReminderRun
+from service.jobs.engagement import check_milestones, sweep_milestones
+from service.models import (
+    Collection,
+    DailySummary,
+    Household,
+    LedgerCheck,
+    Milestone,
+    OutboxMessage,
+    ReminderRun,
+)
 from service.providers.send_limit import RESERVE, SendLimit
 from service.reads.disputes import open_disputes
 from service.runtime import Runtime, use
@@ -290,3 +299,20 @@ def test_a_worker_with_its_scheduler_sends_the_days_reminders_once(
         except subprocess.TimeoutExpired:
             worker.kill()
         runtime.close()
+
+
+# --- milestones ------------------------------------------------------------------------------------
+
+
+def test_the_hourly_sweep_keeps_the_milestones_a_lost_check_missed(runtime: Runtime) -> None:
+    now = datetime.now(UTC)
+    a_pickup(runtime, now - timedelta(hours=2), 1)  # its check job was lost
+    a_pickup(runtime, now - timedelta(hours=5), 2)  # older than the sweep looks back
+    recent, older = read(runtime, select(Household.id).order_by(Household.id))
+    assert sweep_milestones() == 1
+    assert read(runtime, select(Milestone.name).where(Milestone.household_id == recent)) == ["first"]
+    assert read(runtime, select(Milestone.name).where(Milestone.household_id == older)) == []
+    assert sweep_milestones() == 0  # once
+    assert check_milestones(older) == "first" and check_milestones(older) == "nothing new"
+    texts = read(runtime, select(OutboxMessage.template).where(OutboxMessage.template.like("milestone_%")))
+    assert texts == ["milestone_first", "milestone_first"]

@@ -91,6 +91,7 @@ LONG = {
     "zones": "999",
     "change": "+1000%",
     "mine": "99999.999",
+    "years": "100",
     # USSD screens: options listed one a line, more than fit; a route's stops
     "options": ussd.numbered(
         ["Ìkòyí\u2013Obalende East Extension", "Golden Penny Semovita 10kg bag 4500 pts"] * 5

@@ -1,0 +1,61 @@
+"""Milestones' jobs (``service.usecases.milestones``): a check after each credited pickup, and an
+hourly sweep for anniversaries and for any check that was lost (Redis down, a worker gone)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from sqlalchemy import select
+
+from service import runtime
+from service.jobs.runs import recorded
+from service.models import collections_t
+from service.unit_of_work import UnitOfWork
+from service.usecases import milestones
+
+log = logging.getLogger(__name__)
+
+# The sweep checks the households whose pickups came in this long ago (their own check should
+# have run by then): every pickup is looked at by about two sweeps.
+SWEEP_WINDOW = (timedelta(hours=3), timedelta(hours=1))
+
+
+def check_milestones(household_id: int) -> str:
+    """The household's pickup milestones, each texted once (idempotent: run it again at will)."""
+    reached = runtime.current().transact(lambda uow: milestones.check(uow, household_id))
+    return ", ".join(name for name, _ in reached) or "nothing new"
+
+
+def _check(household_id: int, uow: UnitOfWork) -> list[milestones.Reached]:
+    return milestones.check(uow, household_id)
+
+
+@recorded(3600)
+def sweep_milestones() -> int:
+    """Anniversaries due, then the households with pickups one to three hours old, checked again
+    (each in a unit of work of its own). How many milestones were kept."""
+    current = runtime.current()
+    kept = current.transact(lambda uow: milestones.anniversaries(uow))
+    now = datetime.now(UTC)
+    with current.sessions() as session:
+        households = (
+            session.execute(
+                select(collections_t.c.household_id)
+                .where(
+                    collections_t.c.received_at >= now - SWEEP_WINDOW[0],
+                    collections_t.c.received_at < now - SWEEP_WINDOW[1],
+                    collections_t.c.status == milestones.CREDITED,
+                )
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
+    for household_id in households:
+        late = current.transact(partial(_check, household_id))
+        if late:
+            log.warning("milestones kept late for household %s: %s", household_id, late)
+        kept += len(late)
+    return kept
