@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 import ledger
 from service.reads import metrics
+from service.reads.open_books import open_books
 from service.usecases import job_runs
 from service.usecases.terms import terms as programme_terms
 from service.web.base import db_session, kolekt_runtime
@@ -30,6 +31,23 @@ def home() -> ResponseReturnValue:
     top, pending = _head()
     sealed_at = top.sealed_at.astimezone(settings.zone) if top.sealed_at else None
     return render_template("home.html", settings=settings, head=top, pending=pending, sealed_at=sealed_at)
+
+
+@blueprint.get("/open")
+def open_books_page() -> ResponseReturnValue:
+    """The open books: the programme's totals and its published ledger heads, for anyone."""
+    settings = kolekt_runtime().settings
+    books = open_books(db_session(), settings.zone)
+    sealed_at = books.head.sealed_at.astimezone(settings.zone) if books.head.sealed_at else None
+    return render_template(
+        "open.html", settings=settings, books=books, sealed_at=sealed_at, terms=programme_terms(settings)
+    )
+
+
+@blueprint.get("/open.json")
+def open_books_json() -> ResponseReturnValue:
+    settings = kolekt_runtime().settings
+    return jsonify(open_books(db_session(), settings.zone).as_json(settings.zone))
 
 
 @blueprint.get("/terms")
