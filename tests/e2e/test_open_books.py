@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -88,3 +89,25 @@ def test_the_open_books_of_a_new_programme(hub: Hub) -> None:
     html = client.get("/open").get_data(as_text=True)
     assert "No pickups yet." in html and "No day published yet" in html
     assert 'href="/open"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_open_books_page_in_a_browser_on_a_phone(hub: Hub) -> None:
+    from tests.e2e.browser import chromium, screenshots_dir, serve
+
+    hub.seed()
+    report = reports.check_and_record(hub.runtime, "daily")
+    shots = screenshots_dir()
+    shots.mkdir(parents=True, exist_ok=True)
+    with serve(hub.app) as base, chromium() as browser:
+        for name, width in (("open-books", 1024), ("open-books-phone", 360)):
+            page = browser.new_page(viewport={"width": width, "height": 800})
+            page.goto(f"{base}/open")
+            assert page.locator("#totals").is_visible() and page.locator("#kilos").is_visible()
+            assert report.head_hash in page.locator("#published").inner_text()
+            # Nothing but the long hashes may run past a phone's width.
+            wider = page.evaluate("document.documentElement.scrollWidth") - width
+            assert wider <= 0, f"{wider}px wider than the screen at {width}px"
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            page.close()
