@@ -130,6 +130,14 @@ class Impact:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """STATEMENT ON / OFF: a statement of the household's month by SMS each month, or no more;
+    ``on`` None: STATEMENT alone (how it works)."""
+
+    on: bool | None = None
+
+
+@dataclass(frozen=True)
 class Zone:
     """ZONE: this month's kilos of the sender's zone, its rank among the zones, and the change."""
 
@@ -230,6 +238,7 @@ Command = (
     | Help
     | Terms
     | Impact
+    | Statement
     | Zone
     | TopUp
     | Stop

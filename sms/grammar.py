@@ -43,6 +43,7 @@ from .commands import (
     Route,
     Skip,
     Start,
+    Statement,
     Stop,
     Terms,
     Today,
@@ -86,6 +87,7 @@ HOUSEHOLD_COMMANDS = (
     "TOPUP",
     "IMPACT",
     "ZONE",
+    "STATEMENT",
     "STOP",
     "START",
 )
@@ -654,6 +656,9 @@ def _parse_command(
         return Help(first.upper()[:10] if first else None)
     if command == "ROUTE":
         return _route(first)
+    if command == "STATEMENT":
+        said = (first or "").upper()
+        return Statement(True if said in ("ON", "YES") else False if said in ("OFF", "NO", "STOP") else None)
     if command == "PICKUP":
         note = rest(0)
         return Pickup(note[:100] if note else None)

@@ -98,6 +98,7 @@ WIDTHS: Mapping[str, int] = {
     "change": 6,
     "mine": 9,
     "years": 3,
+    "month": 7,
     **ussd.WIDTHS,
 }
 
@@ -150,6 +151,13 @@ EN: Mapping[str, str] = {
     "IMPACT to see what you recycled.",
     "milestone_year": "{programme}: {name}, you joined us {years} years ago. Thank you for every pickup! "
     "Text IMPACT to see what you recycled.",
+    "statement_on": "{programme}: OK, a statement of your month will come by SMS early each month. Text "
+    "STATEMENT OFF to stop it.",
+    "statement_off": "{programme}: OK, no more monthly statements. Text STATEMENT ON to have them again.",
+    "statement_how": "{programme}: text STATEMENT ON for a statement of your month by SMS early each month, "
+    "STATEMENT OFF to stop it.",
+    "statement_month": "{programme} {month}: {kg}kg recycled in {count} pickups, +{points} pts. Balance "
+    "{balance} pts. Text STATEMENT OFF to stop these.",
     "zone_none": "{programme}: you are not in a zone yet, so there is no zone total. The hub will text "
     "your pickup day.",
     "terms_default": "{programme} terms: 1 pt is worth NGN {rate}. Points are added at each pickup and "

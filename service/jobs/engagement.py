@@ -1,5 +1,6 @@
 """Milestones' jobs (``service.usecases.milestones``): a check after each credited pickup, and an
-hourly sweep for anniversaries and for any check that was lost (Redis down, a worker gone)."""
+hourly sweep for anniversaries and for any check that was lost (Redis down, a worker gone). And
+the monthly statements (``service.usecases.statements``), asked about every hour."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from service import runtime
 from service.jobs.runs import recorded
 from service.models import collections_t
 from service.unit_of_work import UnitOfWork
-from service.usecases import milestones
+from service.usecases import milestones, statements
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +60,16 @@ def sweep_milestones() -> int:
             log.warning("milestones kept late for household %s: %s", household_id, late)
         kept += len(late)
     return kept
+
+
+@recorded(3600)
+def send_statements() -> int:
+    """Last month's statements due (the first days of a month, from the morning), in units of
+    work of ``statements.BATCH``. How many were sent."""
+    current = runtime.current()
+    sent = 0
+    while True:
+        batch = current.transact(lambda uow: statements.send_due(uow))
+        sent += batch
+        if batch < statements.BATCH:
+            return sent

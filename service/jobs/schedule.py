@@ -34,7 +34,7 @@ from service.jobs.checks import (
     seal_ledger,
     summarise_day,
 )
-from service.jobs.engagement import sweep_milestones
+from service.jobs.engagement import send_statements, sweep_milestones
 from service.jobs.fulfilment import sweep_redemptions
 from service.jobs.inbox import sweep_inbox
 from service.jobs.payouts import refresh_banks, sweep_payouts
@@ -91,6 +91,8 @@ RECURRING = (
     Recurring(expire_dispute_windows, "low", 300, 600),
     # Anniversaries (texted within the hour of the day coming), and milestone checks that were lost.
     Recurring(sweep_milestones, "low", 600, 3600),
+    # Monthly statements, from 09:00 on the 1st (up to the 7th after downtime).
+    Recurring(send_statements, "low", 1800, 3600),
     # Once a day each, at local times (02:00 and 07:00); asking every 5 minutes catches up after
     # downtime.
     Recurring(check_ledger_daily, "low", 3600, 3600),

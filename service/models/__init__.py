@@ -12,7 +12,7 @@ from sqlalchemy import Table
 
 from service.models.base import Base, metadata
 from service.models.broadcasts import Broadcast, BroadcastMessage
-from service.models.engagement import Milestone
+from service.models.engagement import Milestone, MonthlyStatement
 from service.models.field import (
     Collection,
     CollectionLine,
@@ -72,6 +72,7 @@ sign_in_counts_t = cast(Table, SignInCount.__table__)
 job_runs_t = cast(Table, JobRun.__table__)
 broadcasts_t = cast(Table, Broadcast.__table__)
 milestones_t = cast(Table, Milestone.__table__)
+monthly_statements_t = cast(Table, MonthlyStatement.__table__)
 broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
 banks_t = cast(Table, Bank.__table__)
 payout_accounts_t = cast(Table, PayoutAccount.__table__)
@@ -99,6 +100,7 @@ __all__ = [
     "Material",
     "MaterialWord",
     "Milestone",
+    "MonthlyStatement",
     "OutboxMessage",
     "Partner",
     "Payout",
@@ -137,6 +139,7 @@ __all__ = [
     "materials_t",
     "metadata",
     "milestones_t",
+    "monthly_statements_t",
     "outbox_t",
     "partners_t",
     "payout_accounts_t",

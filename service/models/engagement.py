@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import UTCDateTime
@@ -23,4 +23,17 @@ class Milestone(Base):
     name: Mapped[str] = mapped_column(String(12))
     reached_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The text that said so (None: the milestone was turned off, or a higher one was said instead).
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)
+
+
+class MonthlyStatement(Base):
+    """A month's statement texted to a household that asked for them (STATEMENT ON), once."""
+
+    __tablename__ = "monthly_statements"
+    __table_args__ = (UniqueConstraint("household_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    month: Mapped[date] = mapped_column(Date)  # its first day, in the programme's calendar
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)

@@ -7,12 +7,14 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +39,8 @@ class Household(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")  # active | suspended
     # The collector app's id for a household it registered offline: syncing it again finds this row.
     client_id: Mapped[str | None] = mapped_column(String(36), unique=True, nullable=True)
+    # STATEMENT ON: a statement of its month by SMS early each month (service.usecases.statements).
+    monthly_statement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Collection(Base):

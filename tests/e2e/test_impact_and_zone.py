@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import sms
 from service.db import transaction
@@ -86,3 +86,27 @@ def test_zone_without_a_zone_says_so(app: Flask) -> None:
     assert only_reply(app, ADA, "ZONE") == (
         "Kolekt: you are not in a zone yet, so there is no zone total. The hub will text your pickup day."
     )
+
+
+def test_statement_on_and_off_by_text(app: Flask) -> None:
+    assert only_reply(app, STRANGER, "STATEMENT ON").startswith("You are not in Kolekt yet.")
+    say(app, ADA, "JOIN Ada Okafor, Yaba")
+    assert only_reply(app, ADA, "statement") == (
+        "Kolekt: text STATEMENT ON for a statement of your month by SMS early each month, "
+        "STATEMENT OFF to stop it."
+    )
+    assert only_reply(app, ADA, "STATEMENT ON") == (
+        "Kolekt: OK, a statement of your month will come by SMS early each month. "
+        "Text STATEMENT OFF to stop it."
+    )
+    with transaction(sessions(app)) as session:
+        asked = session.execute(
+            select(Household.monthly_statement).where(Household.phone == ADA)
+        ).scalar_one()
+    assert asked is True
+    assert only_reply(app, ADA, "statement off").startswith("Kolekt: OK, no more monthly statements.")
+    with transaction(sessions(app)) as session:
+        asked = session.execute(
+            select(Household.monthly_statement).where(Household.phone == ADA)
+        ).scalar_one()
+    assert asked is False

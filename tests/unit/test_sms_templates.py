@@ -92,6 +92,7 @@ LONG = {
     "change": "+1000%",
     "mine": "99999.999",
     "years": "100",
+    "month": "12/2026",
     # USSD screens: options listed one a line, more than fit; a route's stops
     "options": ussd.numbered(
         ["Ìkòyí\u2013Obalende East Extension", "Golden Penny Semovita 10kg bag 4500 pts"] * 5

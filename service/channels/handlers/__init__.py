@@ -30,6 +30,7 @@ HANDLERS: Mapping[type, Handler] = {
     commands.History: households.history,
     commands.Impact: households.impact_of,
     commands.Zone: households.zone,
+    commands.Statement: households.statement,
     commands.Pickup: households.pickup,
     commands.Skip: households.skip,
     commands.Rewards: households.rewards,

@@ -22,6 +22,7 @@ from service.usecases import (
     receipts,
     redemptions,
     roles,
+    statements,
 )
 from service.usecases.rewards import catalogue, describe_catalogue
 from sms import commands
@@ -54,6 +55,17 @@ def impact_of(conversation: Conversation, _command: commands.Impact) -> None:
         co2=sms.about_kg(found.co2e_grams),
         points=f"{found.points:,}",
     )
+
+
+def statement(conversation: Conversation, command: commands.Statement) -> None:
+    """STATEMENT ON / OFF: the monthly statement by SMS, or no more; STATEMENT alone: how."""
+    if command.on is None:
+        if conversation.household is None:
+            raise Refused("not_member")
+        conversation.reply("statement_how")
+        return
+    statements.subscribe(conversation.uow, conversation.household, command.on)
+    conversation.reply("statement_on" if command.on else "statement_off")
 
 
 def zone(conversation: Conversation, _command: commands.Zone) -> None:
