@@ -138,6 +138,13 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Suggest:
+    """SUGGEST text: a household's idea for a reward, for the hub."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Zone:
     """ZONE: this month's kilos of the sender's zone, its rank among the zones, and the change."""
 
@@ -239,6 +246,7 @@ Command = (
     | Terms
     | Impact
     | Statement
+    | Suggest
     | Zone
     | TopUp
     | Stop

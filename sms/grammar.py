@@ -45,6 +45,7 @@ from .commands import (
     Start,
     Statement,
     Stop,
+    Suggest,
     Terms,
     Today,
     TopUp,
@@ -88,6 +89,7 @@ HOUSEHOLD_COMMANDS = (
     "IMPACT",
     "ZONE",
     "STATEMENT",
+    "SUGGEST",
     "STOP",
     "START",
 )
@@ -656,6 +658,11 @@ def _parse_command(
         return Help(first.upper()[:10] if first else None)
     if command == "ROUTE":
         return _route(first)
+    if command == "SUGGEST":
+        idea = rest(0)
+        if not idea:
+            return ParseError("missing_suggestion", {}, command=command)
+        return Suggest(" ".join(idea.split())[:160])
     if command == "STATEMENT":
         said = (first or "").upper()
         return Statement(True if said in ("ON", "YES") else False if said in ("OFF", "NO", "STOP") else None)

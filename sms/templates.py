@@ -151,6 +151,11 @@ EN: Mapping[str, str] = {
     "IMPACT to see what you recycled.",
     "milestone_year": "{programme}: {name}, you joined us {years} years ago. Thank you for every pickup! "
     "Text IMPACT to see what you recycled.",
+    "suggest_ok": "{programme}: thank you, {name}! Your idea for a reward is with the hub, who read every "
+    "one.",
+    "missing_suggestion": "Tell us your idea for a reward after SUGGEST, e.g. SUGGEST rice or SUGGEST "
+    "school books.",
+    "suggest_limit": "{programme}: thank you, that makes {count} ideas today. Send more tomorrow.",
     "statement_on": "{programme}: OK, a statement of your month will come by SMS early each month. Text "
     "STATEMENT OFF to stop it.",
     "statement_off": "{programme}: OK, no more monthly statements. Text STATEMENT ON to have them again.",

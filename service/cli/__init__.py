@@ -12,6 +12,7 @@ from service.cli.disputes import DISPUTES_GROUPS
 from service.cli.programme import PROGRAMME_GROUPS
 from service.cli.rewards import REWARDS_GROUPS
 from service.cli.schedule import SCHEDULE_GROUPS  # also adds zones remind|change|changes
+from service.cli.suggestions import SUGGESTIONS_GROUPS
 from service.cli.system import SYSTEM_GROUPS
 from service.cli.users import USERS_GROUPS
 from service.cli.ussd import USSD_GROUPS
@@ -22,6 +23,7 @@ def register(app: Flask) -> None:
         *SYSTEM_GROUPS,
         *PROGRAMME_GROUPS,
         *REWARDS_GROUPS,
+        *SUGGESTIONS_GROUPS,
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,
         *USERS_GROUPS,

@@ -12,7 +12,7 @@ from sqlalchemy import Table
 
 from service.models.base import Base, metadata
 from service.models.broadcasts import Broadcast, BroadcastMessage
-from service.models.engagement import Milestone, MonthlyStatement
+from service.models.engagement import Milestone, MonthlyStatement, Suggestion
 from service.models.field import (
     Collection,
     CollectionLine,
@@ -73,6 +73,7 @@ job_runs_t = cast(Table, JobRun.__table__)
 broadcasts_t = cast(Table, Broadcast.__table__)
 milestones_t = cast(Table, Milestone.__table__)
 monthly_statements_t = cast(Table, MonthlyStatement.__table__)
+suggestions_t = cast(Table, Suggestion.__table__)
 broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
 banks_t = cast(Table, Bank.__table__)
 payout_accounts_t = cast(Table, PayoutAccount.__table__)
@@ -116,6 +117,7 @@ __all__ = [
     "Reward",
     "RoutePage",
     "SignInCount",
+    "Suggestion",
     "User",
     "WeighIn",
     "Zone",
@@ -155,6 +157,7 @@ __all__ = [
     "rewards_t",
     "route_pages_t",
     "sign_in_counts_t",
+    "suggestions_t",
     "users_t",
     "weigh_ins_t",
     "zones_t",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import UTCDateTime
@@ -37,3 +37,16 @@ class MonthlyStatement(Base):
     month: Mapped[date] = mapped_column(Date)  # its first day, in the programme's calendar
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)
+
+
+class Suggestion(Base):
+    """A household's idea for a reward (SUGGEST), and the topic an operator put it under."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_household_created", "household_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    text: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -47,8 +47,10 @@ def conversation(client: FlaskClient) -> list[dict[str, str]]:
     return messages
 
 
-def last_text(client: FlaskClient) -> dict[str, str]:
-    out = [m for m in conversation(client) if m["direction"] == "out"]
+def last_text(client: FlaskClient, starting: str = "") -> dict[str, str]:
+    """The newest text to the household (that starts with ``starting``): other texts may come
+    between, such as the milestone the first pickup reached."""
+    out = [m for m in conversation(client) if m["direction"] == "out" and m["body"].startswith(starting)]
     return out[-1] if out else {"body": "", "status": ""}
 
 
@@ -70,8 +72,8 @@ def cash_out_in_the_simulator(app: Flask, redis: Redis, name: str) -> dict[str, 
     assert send(client, "BANK GTB 0123456789") == [
         "Checking GTBank ****6789. We will text you the name on the account: then text YES if it is yours."
     ]
-    work(redis, lambda: last_text(client)["body"].startswith("Name: "), "the account's name")
-    assert last_text(client)["body"] == (
+    work(redis, lambda: last_text(client, "Name: ")["body"] != "", "the account's name")
+    assert last_text(client, "Name: ")["body"] == (
         f"Name: {name}, GTBank ****6789. Text YES in 30 min to save it for cash-out. Wrong? Send BANK again."
     )
     assert send(client, "YES") == [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 import ledger
 from service.accounts import member_account
 from service.db import make_session_factory, transaction
-from service.models import collectors_t, households_t, outbox_t
+from service.models import collectors_t, households_t, outbox_t, suggestions_t
 from service.settings import Settings
 from service.usecases.catalogue import set_rate
 from service.usecases.households import register_household
@@ -266,6 +266,9 @@ REFUSALS = [
         "items a kg must be between 1 and 100,000",
     ),
     (("materials", "impact", "PET", "--unit", "box"), 1, "an item is one of bottle, can, sachet, not 'box'"),
+    # suggestions
+    (("suggestions", "topic", "rice", "999"), 1, "no suggestion 999"),
+    (("suggestions", "topic", "x" * 41, "1"), 1, "a topic is 1 to 40 characters"),
 ]
 
 
@@ -282,6 +285,25 @@ def test_the_impact_factors_are_listed_and_set_keeping_what_is_not_given(setting
     assert columns(ok(settings, "materials", "impact", "SACHET", "--unit", "none"))[1:] == [
         ["SACHET", "-", "-", "1030"]
     ]
+
+
+def test_the_hub_reads_the_suggestions_and_groups_them(settings: Settings, engine: Engine) -> None:
+    a_programme(engine)
+    assert ok(settings, "suggestions", "list") == ["no suggestions yet"]
+    with transaction(make_session_factory(engine)) as session:
+        ada = session.execute(select(households_t.c.id).where(households_t.c.phone == ADA)).scalar_one()
+        for minute, idea in enumerate(("Rice please", "school books")):
+            session.execute(
+                suggestions_t.insert(),
+                {"household_id": ada, "text": idea, "created_at": NEW_YEAR + timedelta(minutes=minute)},
+            )
+    listed = columns(ok(settings, "suggestions", "list"))
+    assert [row[0] for row in listed] == ["id", "2", "1"] and listed[1][-1] == "school books"
+    assert listed[2][2:] == ["K0001E", "Yaba", "-", "Rice please"]
+    assert ok(settings, "suggestions", "topic", "Rice", "1") == ["1 idea under 'rice' (1 in all)"]
+    assert columns(ok(settings, "suggestions", "topics")) == [["topic", "ideas"], ["rice", "1"]]
+    assert [row[0] for row in columns(ok(settings, "suggestions", "list", "--new"))] == ["id", "2"]
+    assert [row[0] for row in columns(ok(settings, "suggestions", "list", "--topic", "rice"))] == ["id", "1"]
 
 
 def test_every_refusal_exits_non_zero_says_why_and_changes_nothing(

@@ -16,7 +16,7 @@ from tests.e2e.hub import Hub
 def test_the_home_page_leads_to_every_way_in(hub: Hub) -> None:
     page = hub.browser().get("/").text
     links = re.findall(r'<li><a href="([^"]+)"', page.split('id="ways-in"', 1)[1].split("</ul>", 1)[0])
-    assert links == ["/dashboard/", "/simulator", "/app/", "/api/v1/docs", "/terms"]
+    assert links == ["/dashboard/", "/simulator", "/app/", "/api/v1/docs", "/open", "/terms"]
     browser = hub.browser()
     for link in links:
         response = browser.get(link)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 import sms
 from service.db import transaction
-from service.models import Household
+from service.models import Household, Suggestion
 from service.usecases.zones import add_zone
 from tests.e2e import test_field_flows as flows
 from tests.e2e.helpers import sessions
@@ -110,3 +110,21 @@ def test_statement_on_and_off_by_text(app: Flask) -> None:
             select(Household.monthly_statement).where(Household.phone == ADA)
         ).scalar_one()
     assert asked is False
+
+
+def test_suggest_by_text_is_kept_and_thanked_for(app: Flask) -> None:
+    assert only_reply(app, STRANGER, "SUGGEST rice").startswith("You are not in Kolekt yet.")
+    say(app, ADA, "JOIN Ada Okafor, Yaba")
+    assert only_reply(app, ADA, "SUGGEST") == (
+        "Tell us your idea for a reward after SUGGEST, e.g. SUGGEST rice or SUGGEST school books."
+    )
+    for idea in ("rice", "school books", "soap"):
+        assert only_reply(app, ADA, f"suggest {idea}") == (
+            "Kolekt: thank you, Ada! Your idea for a reward is with the hub, who read every one."
+        )
+    assert only_reply(app, ADA, "SUGGEST beans") == (
+        "Kolekt: thank you, that makes 3 ideas today. Send more tomorrow."
+    )
+    with transaction(sessions(app)) as session:
+        kept = session.execute(select(Suggestion.text).order_by(Suggestion.id)).scalars().all()
+    assert kept == ["rice", "school books", "soap"]

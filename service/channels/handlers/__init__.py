@@ -31,6 +31,7 @@ HANDLERS: Mapping[type, Handler] = {
     commands.Impact: households.impact_of,
     commands.Zone: households.zone,
     commands.Statement: households.statement,
+    commands.Suggest: households.suggest,
     commands.Pickup: households.pickup,
     commands.Skip: households.skip,
     commands.Rewards: households.rewards,

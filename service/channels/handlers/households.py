@@ -23,6 +23,7 @@ from service.usecases import (
     redemptions,
     roles,
     statements,
+    suggestions,
 )
 from service.usecases.rewards import catalogue, describe_catalogue
 from sms import commands
@@ -66,6 +67,13 @@ def statement(conversation: Conversation, command: commands.Statement) -> None:
         return
     statements.subscribe(conversation.uow, conversation.household, command.on)
     conversation.reply("statement_on" if command.on else "statement_off")
+
+
+def suggest(conversation: Conversation, command: commands.Suggest) -> None:
+    """SUGGEST idea: kept for the hub, and thanked for."""
+    suggestions.suggest(conversation.uow, conversation.household, command.text)
+    assert conversation.household is not None  # a stranger was refused
+    conversation.reply("suggest_ok", name=sms.first_name(conversation.household.name))
 
 
 def zone(conversation: Conversation, _command: commands.Zone) -> None:
