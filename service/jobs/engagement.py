@@ -15,6 +15,7 @@ from service.jobs.runs import recorded
 from service.models import collections_t
 from service.unit_of_work import UnitOfWork
 from service.usecases import milestones, statements
+from service.usecases.impact import CREDITED
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def sweep_milestones() -> int:
                 .where(
                     collections_t.c.received_at >= now - SWEEP_WINDOW[0],
                     collections_t.c.received_at < now - SWEEP_WINDOW[1],
-                    collections_t.c.status == milestones.CREDITED,
+                    collections_t.c.status == CREDITED,
                 )
                 .distinct()
             )

@@ -22,9 +22,9 @@ import sms
 from service.db import insert_ignoring_conflict
 from service.models import collections_t, households_t, milestones_t
 from service.unit_of_work import UnitOfWork
+from service.usecases.impact import CREDITED
 
 KILOS = (10, 50, 100, 500)
-CREDITED = "credited"
 
 
 class Reached(NamedTuple):

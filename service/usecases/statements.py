@@ -16,7 +16,7 @@ from service.models import collections_t, households_t, monthly_statements_t
 from service.unit_of_work import UnitOfWork
 from service.usecases import Refused
 from service.usecases.households import Member
-from service.usecases.impact import month_start
+from service.usecases.impact import CREDITED, month_start
 from service.usecases.pickups import balance_of
 
 # Statements go out from this local hour on the first days of a month; after the last of these
@@ -24,7 +24,6 @@ from service.usecases.pickups import balance_of
 SEND_FROM_HOUR = 9
 SEND_DAYS = 7
 BATCH = 500  # statements a unit of work
-CREDITED = "credited"
 
 
 def subscribe(uow: UnitOfWork, household: Member | None, on: bool) -> None:
