@@ -6,7 +6,7 @@ time, a SHA-256 hash chain over every transfer and ``verify``. The database itse
 change or delete posted history (triggers installed by the migrations).
 """
 
-from .as_of import balance_at
+from .as_of import balance_at, unspent_before
 from .browse import TransferFilter, browse, browse_chunks, statement
 from .chain import canonical, head, link_hash, pending_count, seal, seal_all
 from .errors import (
@@ -105,5 +105,6 @@ __all__ = [
     "statement",
     "transfers_for",
     "translate_integrity_error",
+    "unspent_before",
     "verify",
 ]

@@ -1,4 +1,5 @@
-"""Balances as of a past moment: a sequence number of the chain, or a time.
+"""Balances as of a past moment: a sequence number of the chain, or a time; and what is left,
+first in first out, of the credits before a time (what expires).
 
 The sealer records every account's running totals with each link, so a balance at link ``seq`` is
 one look-up; one at a time adds what was recorded by then but sealed later.
@@ -6,6 +7,7 @@ one look-up; one at a time adds what was recorded by then but sealed later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqlalchemy import bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from .errors import UnknownAccount
-from .models import accounts_t, chain_t, pending_t, transfers_t
+from .models import accounts_t, balances_t, chain_t, pending_t, transfers_t
 from .values import Balance
 
 
@@ -88,3 +90,35 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
 
 # The chain walk reads every transfer once: plain SQL on the driver's cursor (server-side on
 # PostgreSQL), times as integer microseconds, so verify runs at the speed of hashing.
+
+
+def unspent_before(
+    session: Session, kind: str, before: datetime, *, codes: Iterable[str] | None = None
+) -> dict[str, int]:
+    """First in, first out: what is left of each account's credits that occurred before ``before``,
+    after every debit posted so far (a debit spends the oldest credits first). Accounts of ``kind``
+    (or only ``codes``) with something left; one query, however many accounts."""
+    early = (
+        select(
+            transfers_t.c.credit_account_id.label("account_id"),
+            func.sum(transfers_t.c.amount).label("credits"),
+        )
+        .where(transfers_t.c.occurred_at < before)
+        .group_by(transfers_t.c.credit_account_id)
+        .subquery()
+    )
+    spent = (
+        select(balances_t.c.account_id, func.sum(balances_t.c.debits).label("debits"))
+        .group_by(balances_t.c.account_id)
+        .subquery()
+    )
+    left = early.c.credits - func.coalesce(spent.c.debits, 0)
+    query = (
+        select(accounts_t.c.code, left)
+        .join(early, early.c.account_id == accounts_t.c.id)
+        .outerjoin(spent, spent.c.account_id == accounts_t.c.id)
+        .where(accounts_t.c.kind == kind, left > 0)
+    )
+    if codes is not None:
+        query = query.where(accounts_t.c.code.in_(sorted(set(codes))))
+    return {code: int(points) for code, points in session.connection().execute(query)}

@@ -15,6 +15,9 @@ ADJUSTMENTS = "programme:adjustments"
 # Cash-out: points held while the money travels (its balance is the cash in flight), then paid.
 PAYOUTS_PENDING = "payouts:pending"
 PAYOUTS_PAID = "payouts:paid"
+# Points that expired (POINTS_EXPIRE_MONTHS): its credit balance is all points expired. An
+# adjustment gives any back to a household.
+BREAKAGE = "programme:breakage"
 
 
 def open_programme_accounts(session: Session) -> None:
@@ -23,6 +26,11 @@ def open_programme_accounts(session: Session) -> None:
     for code in REWARD_ACCOUNTS:
         ledger.open_account(session, code, "rewards")
     open_payout_accounts(session)
+    open_breakage_account(session)
+
+
+def open_breakage_account(session: Session) -> None:
+    ledger.open_account(session, BREAKAGE, "programme")
 
 
 def open_payout_accounts(session: Session) -> None:

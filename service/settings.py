@@ -135,6 +135,9 @@ class Settings:
     cash_out: bool = True
     # The milestones households are texted about (MILESTONES; service.usecases.milestones).
     milestones: frozenset[str] = MILESTONES
+    # Points expire this many whole months after the month they were earned (0: never, the
+    # default; POINTS_EXPIRE_MONTHS; service.usecases.expiry).
+    points_expire_months: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -198,6 +201,7 @@ class Settings:
             sentry_dsn=_sentry_dsn(environ),
             sentry_environment=(environ.get("SENTRY_ENVIRONMENT") or "production").strip(),
             metrics_token=(environ.get("METRICS_TOKEN") or "").strip(),
+            points_expire_months=_whole_number(environ, "POINTS_EXPIRE_MONTHS", 0, 0, 120),
             **sms,
             **field,
             **schedule,

@@ -163,6 +163,10 @@ EN: Mapping[str, str] = {
     "STATEMENT OFF to stop it.",
     "statement_month": "{programme} {month}: {kg}kg recycled in {count} pickups, +{points} pts. Balance "
     "{balance} pts. Text STATEMENT OFF to stop these.",
+    "points_expiring": "{programme}: {points} of your pts expire on {date}. Spend them before then: text "
+    "REWARDS to see what they buy. Bal {balance} pts.",
+    "points_expired": "{programme}: {points} pts earned before {month} have expired, as the terms say. "
+    "Bal {balance} pts. Think it is wrong? Call the hub.",
     "zone_none": "{programme}: you are not in a zone yet, so there is no zone total. The hub will text "
     "your pickup day.",
     "terms_default": "{programme} terms: 1 pt is worth NGN {rate}. Points are added at each pickup and "

@@ -1,6 +1,7 @@
 """Milestones' jobs (``service.usecases.milestones``): a check after each credited pickup, and an
 hourly sweep for anniversaries and for any check that was lost (Redis down, a worker gone). And
-the monthly statements (``service.usecases.statements``), asked about every hour."""
+the monthly statements (``service.usecases.statements``) and points that expire
+(``service.usecases.expiry``), each asked about every hour."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from service import runtime
 from service.jobs.runs import recorded
 from service.models import collections_t
 from service.unit_of_work import UnitOfWork
-from service.usecases import milestones, statements
+from service.usecases import expiry, milestones, statements
 from service.usecases.impact import CREDITED
 
 log = logging.getLogger(__name__)
@@ -74,3 +75,22 @@ def send_statements() -> int:
         sent += batch
         if batch < statements.BATCH:
             return sent
+
+
+@recorded(3600)
+def expire_points() -> str:
+    """Points due to expire (only with ``POINTS_EXPIRE_MONTHS``): this month's expiries first,
+    then the warnings for the next month's date, each in units of work of ``expiry.BATCH``."""
+    current = runtime.current()
+    seen = warned = 0
+    while True:
+        batch = current.transact(lambda uow: expiry.expire_due(uow))
+        seen += batch
+        if batch < expiry.BATCH:
+            break
+    while True:
+        batch = current.transact(lambda uow: expiry.warn_due(uow))
+        warned += batch
+        if batch < expiry.BATCH:
+            break
+    return f"{seen} expiries, {warned} warnings"

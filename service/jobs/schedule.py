@@ -34,7 +34,7 @@ from service.jobs.checks import (
     seal_ledger,
     summarise_day,
 )
-from service.jobs.engagement import send_statements, sweep_milestones
+from service.jobs.engagement import expire_points, send_statements, sweep_milestones
 from service.jobs.fulfilment import sweep_redemptions
 from service.jobs.inbox import sweep_inbox
 from service.jobs.payouts import refresh_banks, sweep_payouts
@@ -93,6 +93,9 @@ RECURRING = (
     Recurring(sweep_milestones, "low", 600, 3600),
     # Monthly statements, from 09:00 on the 1st (up to the 7th after downtime).
     Recurring(send_statements, "low", 1800, 3600),
+    # Points that expire (POINTS_EXPIRE_MONTHS): a month's expiries within the hour of its start,
+    # warnings 30 and 7 days before.
+    Recurring(expire_points, "low", 1800, 3600),
     # Once a day each, at local times (02:00 and 07:00); asking every 5 minutes catches up after
     # downtime.
     Recurring(check_ledger_daily, "low", 3600, 3600),

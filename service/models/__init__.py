@@ -12,7 +12,7 @@ from sqlalchemy import Table
 
 from service.models.base import Base, metadata
 from service.models.broadcasts import Broadcast, BroadcastMessage
-from service.models.engagement import Milestone, MonthlyStatement, Suggestion
+from service.models.engagement import ExpiryNotice, Milestone, MonthlyStatement, Suggestion
 from service.models.field import (
     Collection,
     CollectionLine,
@@ -74,6 +74,7 @@ broadcasts_t = cast(Table, Broadcast.__table__)
 milestones_t = cast(Table, Milestone.__table__)
 monthly_statements_t = cast(Table, MonthlyStatement.__table__)
 suggestions_t = cast(Table, Suggestion.__table__)
+expiry_notices_t = cast(Table, ExpiryNotice.__table__)
 broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
 banks_t = cast(Table, Bank.__table__)
 payout_accounts_t = cast(Table, PayoutAccount.__table__)
@@ -133,6 +134,7 @@ __all__ = [
     "daily_summaries_t",
     "day_changes_t",
     "disputes_t",
+    "expiry_notices_t",
     "households_t",
     "inbound_t",
     "job_runs_t",

@@ -50,3 +50,21 @@ class Suggestion(Base):
     text: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     topic: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class ExpiryNotice(Base):
+    """Points that expire (``service.usecases.expiry``): a household's warning 30 or 7 days before
+    an expiry date (``days``), and the expiry itself (``days`` 0, with its ledger transfer). Each
+    is kept once; its row is what makes its text go exactly once."""
+
+    __tablename__ = "expiry_notices"
+    __table_args__ = (UniqueConstraint("household_id", "expires_on", "days"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    expires_on: Mapped[date] = mapped_column(Date)  # the first day of a month, in the programme's calendar
+    days: Mapped[int] = mapped_column(Integer)  # 30 or 7 before; 0: the expiry
+    points: Mapped[int] = mapped_column(BigInteger)  # to expire (a warning), or expired
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -1,5 +1,5 @@
 """The open books (issue 23): what anyone may see of the programme without signing in. Totals
-only (households, kilos by material, points issued, redeemed and owed), the ledger's head now
+only (households, kilos by material, points issued, redeemed, owed and expired), the ledger's head now
 and as the daily check published it each day, and how to check a receipt. Never a name, a
 phone, a member code or a single household's figure."""
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import ledger
+from service.accounts import BREAKAGE
 from service.models import collection_lines_t, collections_t, households_t, ledger_checks_t
 
 HISTORY_DAYS = 90
@@ -40,6 +41,7 @@ class OpenBooks(NamedTuple):
     points_credited: int  # every credit to a household's account: pickups, adjustments, refunds
     points_debited: int  # every debit: rewards, cash-outs, reversals
     points_owed: int  # what households hold now
+    points_expired: int  # in the breakage account (POINTS_EXPIRE_MONTHS), less any given back
     head: ledger.Head
     pending: int
     published: tuple[PublishedHead, ...]  # newest first
@@ -53,6 +55,7 @@ class OpenBooks(NamedTuple):
                 "credited": self.points_credited,
                 "debited": self.points_debited,
                 "owed": self.points_owed,
+                "expired": self.points_expired,
             },
             "ledger": {
                 "head": {"count": self.head.count, "hash": self.head.hash, "sealed_at": sealed_at},
@@ -79,6 +82,7 @@ def open_books(session: Session, local: tzinfo, *, days: int = HISTORY_DAYS) -> 
         int(members.credits),
         int(members.debits),
         int(members.credits - members.debits),
+        ledger.balance(session, BREAKAGE).credit_balance,
         ledger.head(session),
         ledger.pending_count(session),
         _published(session, local, days),

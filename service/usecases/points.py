@@ -22,6 +22,7 @@ KINDS = {
     "refund": "refund",
     "reversal": "reversal",
     "adjustment": "adjustment",
+    "expiry": "expiry",
 }
 
 

@@ -4,9 +4,11 @@ as a page and as JSON, that add up to the books, and never a household's persona
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -68,7 +70,7 @@ def test_the_open_books_add_up_and_publish_each_days_head(hub: Hub) -> None:
     assert data["households"] == households and households > 0
     assert data["household_points"]["owed"] == owed > 0
     points = data["household_points"]
-    assert points["credited"] - points["debited"] == owed
+    assert points["credited"] - points["debited"] == owed and points["expired"] == 0
     assert data["kg_by_material"] == kilos
     published = data["ledger"]["published"]
     assert len(published) == 1 and published[0]["verified"] is True
@@ -111,3 +113,15 @@ def test_the_open_books_page_in_a_browser_on_a_phone(hub: Hub) -> None:
             assert wider <= 0, f"{wider}px wider than the screen at {width}px"
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
             page.close()
+
+
+def test_with_points_that_expire_the_terms_and_the_books_say_so(make_app: Callable[..., Flask]) -> None:
+    plain = make_app().test_client()
+    assert "expire" not in plain.get("/terms").get_data(as_text=True)
+    assert "Points expired" not in plain.get("/open").get_data(as_text=True)
+    client = make_app(points_expire_months=12).test_client()
+    terms = client.get("/terms").get_data(as_text=True)
+    assert "the month 12 months after the month they were earned" in terms and "30 and 7 days before" in terms
+    books = client.get("/open").get_data(as_text=True)
+    assert "Points expired (unspent 12 months after" in books
+    assert client.get("/open.json").get_json()["household_points"]["expired"] == 0

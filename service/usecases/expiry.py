@@ -1,0 +1,210 @@
+"""Points that expire (issue 23), only if the programme wants it: ``POINTS_EXPIRE_MONTHS`` (0,
+never, is the default).
+
+Points earned in a month expire, oldest first, at the start of the month ``months`` months after
+it ends: with 12, what was earned in March 2026 and not spent is gone on 1 April 2027. Spending
+takes the oldest points first, so what expires on a date is what is left of the credits before
+its cut-off (``ledger.unspent_before``), never more.
+
+A household is texted 30 days before a date (or 7, if it was not texted then) with the points
+that will go. Its points expire only if it was warned at least ``MIN_NOTICE`` ahead, and never
+more than it was told: one not warned in time (expiry just turned on, the scheduler down) keeps
+them until the next date, after a warning. An expiry is a ledger transfer from the household to
+``programme:breakage``, in the open books; an operator gives points back with an adjustment.
+
+Each warning and each expiry is a row of ``expiry_notices``, unique on (household, date, days),
+inserted (ON CONFLICT DO NOTHING) in the transaction that writes its text and its transfer: each
+happens once however many runs overlap.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import and_, func, select, update
+
+import ledger
+from service.accounts import BREAKAGE, member_account
+from service.db import insert_ignoring_conflict
+from service.models import expiry_notices_t, households_t
+from service.unit_of_work import UnitOfWork
+from service.usecases.impact import month_start
+
+WARN_DAYS = (30, 7)  # the warnings, days before a date
+EXPIRED = 0  # ``days`` of the expiry itself
+MIN_NOTICE = timedelta(days=6)  # a 7-day warning sent within the hour still counts
+BATCH = 500  # households a unit of work
+ACTOR = "system:expiry"
+
+
+class Household(NamedTuple):
+    id: int
+    phone: str
+    member_code: str
+
+
+def cut_off(expires_at: datetime, months: int, uow: UnitOfWork) -> datetime:
+    """Points that occurred before this expire at ``expires_at`` (a month's first moment)."""
+    return month_start(expires_at, uow.settings.zone, months)
+
+
+def warn_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
+    """Text the households whose points expire at the next month's start, 30 days before it (or
+    7), once each. How many were texted (at most ``limit``; the next run takes the rest)."""
+    months = uow.settings.points_expire_months
+    if not months:
+        return 0
+    session, now = uow.session, uow.now
+    expires_at = month_start(now, uow.settings.zone, -1)
+    left = expires_at - now
+    if left > timedelta(days=WARN_DAYS[0]):
+        return 0
+    days = min(d for d in WARN_DAYS if left <= timedelta(days=d))
+    owed = ledger.unspent_before(session, "member", cut_off(expires_at, months, uow))
+    if not owed:
+        return 0
+    expires_on = expires_at.astimezone(uow.settings.zone).date()
+    warned = 0
+    for household in _not_yet(uow, expires_on, days, owed):
+        points = owed[member_account(household.member_code)]
+        kept = _keep(uow, household, expires_on, days, points)
+        if kept is None:
+            continue
+        _tell(uow, household, kept, "points_expiring", points, date=f"{expires_on:%d/%m/%Y}")
+        warned += 1
+        if warned >= limit:
+            break
+    return warned
+
+
+def expire_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
+    """Expire the points of the households warned in time for this month's date: what is left of
+    their old credits, at most what they were told. How many households this run saw to (at most
+    ``limit``; some may have had nothing left to lose)."""
+    months = uow.settings.points_expire_months
+    if not months:
+        return 0
+    session, now = uow.session, uow.now
+    expires_at = month_start(now, uow.settings.zone)
+    expires_on = expires_at.astimezone(uow.settings.zone).date()
+    before = cut_off(expires_at, months, uow)
+    seen = 0
+    for household, warned_points in _warned(uow, expires_on, expires_at - MIN_NOTICE, limit):
+        account = member_account(household.member_code)
+        points = min(
+            warned_points, ledger.unspent_before(session, "member", before, codes=[account]).get(account, 0)
+        )
+        kept = _keep(uow, household, expires_on, EXPIRED, points)
+        if kept is None:  # another run saw to it a moment ago
+            continue
+        seen += 1
+        if points == 0:
+            continue
+        posted = ledger.post(
+            session,
+            ledger.TransferRequest(
+                account,
+                BREAKAGE,
+                points,
+                "expiry",
+                f"expiry:{household.member_code}:{expires_on:%Y-%m}",
+                reference=f"expiry:{expires_on:%Y-%m}",
+                memo=f"points earned before {before.astimezone(uow.settings.zone):%m/%Y}",
+                actor=ACTOR,
+                occurred_at=now,
+            ),
+            now=now,
+        )
+        month = f"{before.astimezone(uow.settings.zone):%m/%Y}"
+        _tell(uow, household, kept, "points_expired", points, month=month, transfer_id=posted.id)
+    return seen
+
+
+def _not_yet(uow: UnitOfWork, expires_on: date, days: int, owed: dict[str, int]) -> list[Household]:
+    """Active households with points owed and no warning of ``days`` for this date yet."""
+    rows = uow.session.execute(
+        select(households_t.c.id, households_t.c.phone, households_t.c.member_code)
+        .outerjoin(
+            expiry_notices_t,
+            and_(
+                expiry_notices_t.c.household_id == households_t.c.id,
+                expiry_notices_t.c.expires_on == expires_on,
+                expiry_notices_t.c.days == days,
+            ),
+        )
+        .where(
+            households_t.c.status == "active",
+            households_t.c.member_code.is_not(None),
+            expiry_notices_t.c.id.is_(None),
+        )
+        .order_by(households_t.c.id)
+    ).all()
+    return [Household(*row) for row in rows if member_account(row.member_code) in owed]
+
+
+def _warned(
+    uow: UnitOfWork, expires_on: date, warned_by: datetime, limit: int
+) -> list[tuple[Household, int]]:
+    """Households warned for this date by ``warned_by``, not yet expired; with the least they
+    were told would go."""
+    warning, done = expiry_notices_t.alias("warning"), expiry_notices_t.alias("done")
+    rows = uow.session.execute(
+        select(
+            households_t.c.id, households_t.c.phone, households_t.c.member_code, func.min(warning.c.points)
+        )
+        .join(warning, warning.c.household_id == households_t.c.id)
+        .outerjoin(
+            done,
+            and_(
+                done.c.household_id == households_t.c.id,
+                done.c.expires_on == expires_on,
+                done.c.days == EXPIRED,
+            ),
+        )
+        .where(warning.c.expires_on == expires_on, warning.c.days != EXPIRED, done.c.id.is_(None))
+        .group_by(households_t.c.id, households_t.c.phone, households_t.c.member_code)
+        .having(func.min(warning.c.sent_at) <= warned_by)
+        .order_by(households_t.c.id)
+        .limit(limit)
+    ).all()
+    return [(Household(id_, phone, code), int(points)) for id_, phone, code, points in rows]
+
+
+def _keep(uow: UnitOfWork, household: Household, expires_on: date, days: int, points: int) -> int | None:
+    """The notice's row, or None if another run kept it a moment ago."""
+    values = {
+        "household_id": household.id,
+        "expires_on": expires_on,
+        "days": days,
+        "points": points,
+        "sent_at": uow.now,
+    }
+    kept = insert_ignoring_conflict(
+        uow.session,
+        expiry_notices_t,
+        values,
+        conflict=("household_id", "expires_on", "days"),
+        returning=expiry_notices_t.c.id,
+    )
+    return None if kept is None else int(kept)
+
+
+def _tell(
+    uow: UnitOfWork,
+    household: Household,
+    notice_id: int,
+    template: str,
+    points: int,
+    *,
+    transfer_id: int | None = None,
+    **values: str,
+) -> None:
+    """The notice's text, with the points and the balance now, and its row pointed at it."""
+    balance = ledger.balance(uow.session, member_account(household.member_code)).credit_balance
+    uow.outbox.text(household.phone, template, points=f"{points:,}", balance=f"{balance:,}", **values)
+    uow.session.execute(
+        update(expiry_notices_t)
+        .where(expiry_notices_t.c.id == notice_id)
+        .values(outbox_id=uow.outbox.written[-1], transfer_id=transfer_id)
+    )
