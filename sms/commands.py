@@ -145,6 +145,14 @@ class Suggest:
 
 
 @dataclass(frozen=True)
+class Vote:
+    """VOTE: the vote open now; VOTE and a number (``said``): the household's vote, or a change
+    of it. ``said`` is what followed VOTE, as typed (the use case knows the options)."""
+
+    said: str = ""
+
+
+@dataclass(frozen=True)
 class Zone:
     """ZONE: this month's kilos of the sender's zone, its rank among the zones, and the change."""
 
@@ -247,6 +255,7 @@ Command = (
     | Impact
     | Statement
     | Suggest
+    | Vote
     | Zone
     | TopUp
     | Stop

@@ -51,6 +51,7 @@ from .commands import (
     TopUp,
     Undo,
     Verify,
+    Vote,
     Zone,
 )
 from .gsm import LOOKALIKES
@@ -90,6 +91,7 @@ HOUSEHOLD_COMMANDS = (
     "ZONE",
     "STATEMENT",
     "SUGGEST",
+    "VOTE",
     "STOP",
     "START",
 )
@@ -663,6 +665,8 @@ def _parse_command(
         if not idea:
             return ParseError("missing_suggestion", {}, command=command)
         return Suggest(" ".join(idea.split())[:160])
+    if command == "VOTE":
+        return Vote((first or "").strip(".,;:!#")[:10])
     if command == "STATEMENT":
         said = (first or "").upper()
         return Statement(True if said in ("ON", "YES") else False if said in ("OFF", "NO", "STOP") else None)

@@ -99,6 +99,12 @@ WIDTHS: Mapping[str, int] = {
     "mine": 9,
     "years": 3,
     "month": 7,
+    # VOTE: the question and its options as an operator wrote them (service.usecases.votes keeps
+    # them this short), the option voted for ("2 Soap") and the numbers to choose from
+    "question": 40,
+    "vote_options": 46,
+    "choice": 15,
+    "numbers": 9,
     **ussd.WIDTHS,
 }
 
@@ -163,6 +169,11 @@ EN: Mapping[str, str] = {
     "STATEMENT OFF to stop it.",
     "statement_month": "{programme} {month}: {kg}kg recycled in {count} pickups, +{points} pts. Balance "
     "{balance} pts. Text STATEMENT OFF to stop these.",
+    "vote_open": "{programme} vote: {question} {vote_options}. Text VOTE and a number by {date}.",
+    "vote_cast": "{programme}: thank you, your vote is {choice}. Until {date} you can change it: text VOTE "
+    "and another number.",
+    "vote_choice": "{programme}: text VOTE {numbers}: {vote_options}.",
+    "vote_none": "{programme}: no vote is open just now. Text SUGGEST and your idea for a reward any time.",
     "points_expiring": "{programme}: {points} of your pts expire on {date}. Spend them before then: text "
     "REWARDS to see what they buy. Bal {balance} pts.",
     "points_expired": "{programme}: {points} pts earned before {month} have expired, as the terms say. "
@@ -182,7 +193,7 @@ EN: Mapping[str, str] = {
     "started": "Welcome back to {programme}. Text HELP for help.",
     "help_household": "{programme}: BAL points, HIST last 3, PICKUP, SKIP next day, REWARDS, "
     "REDEEM item, REDEEM CASH naira, BANK bank acct-no, CHECK ref, NO ref if wrong, YES ref, "
-    "RATE ref 1-5, LANG EN/PCM/YO/HA/IG, STOP.",
+    "RATE ref 1-5, IMPACT, ZONE, STATEMENT ON, SUGGEST idea, VOTE, LANG EN/PCM/YO/HA/IG, STOP.",
     "help_collector": "{programme}: LOG code PET 4.5 ALU 1.2 #seq, UNDO ref, NEW phone name, "
     "ROUTE, TODAY, CHECK ref, BAL, PIN 4-6 digits for the app, LANG, STOP.",
     # pickups (collectors)

@@ -28,7 +28,8 @@ SCREENS: dict[str, str] = {
     # households
     "ussd_home": "{programme}: {points} pts\n1 Points & history\n2 Ask for pickup\n3 Skip next pickup\n"
     "4 Rewards\n5 Cash out\n6 Check a receipt\n7 Rate a pickup\n8 Bank account\n9 More",
-    "ussd_more": "{programme}\n1 Language\n2 Terms\n3 Help\n4 My impact\n5 My zone\n0 Back",
+    "ussd_more": "{programme}\n1 Language\n2 Terms\n3 Help\n4 My impact\n5 My zone\n6 Vote\n0 Back",
+    "ussd_vote": "Vote: {question}\n{options}\n0 Back",
     "ussd_stranger": "Welcome to {programme}: points for bottles, sachets and cans, free.\n"
     "1 Join\n2 Terms\n3 Help",
     "ussd_join_name": "Your name, e.g. Ada Okafor:\n0 Back",

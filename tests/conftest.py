@@ -352,6 +352,7 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         SMS_SEGMENT_COST_KOBO=str(settings.sms_segment_cost_kobo),
         WEIGH_GAP_PERCENT=str(settings.weigh_gap_percent),
         BROADCAST_APPROVAL_ABOVE=str(settings.broadcast_approval_above),
+        POINTS_EXPIRE_MONTHS=str(settings.points_expire_months),
     )
     for name in SMS_SETTINGS:
         value = getattr(settings, name)

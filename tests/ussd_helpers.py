@@ -107,6 +107,7 @@ HOUSEHOLD_SCREENS = frozenset(
     {
         "ussd_home",
         "ussd_more",
+        "ussd_vote",
         "ussd_stranger",
         "ussd_join_name",
         "ussd_join_zone",

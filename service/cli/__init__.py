@@ -16,6 +16,7 @@ from service.cli.suggestions import SUGGESTIONS_GROUPS
 from service.cli.system import SYSTEM_GROUPS
 from service.cli.users import USERS_GROUPS
 from service.cli.ussd import USSD_GROUPS
+from service.cli.votes import VOTES_GROUPS
 
 
 def register(app: Flask) -> None:
@@ -24,6 +25,7 @@ def register(app: Flask) -> None:
         *PROGRAMME_GROUPS,
         *REWARDS_GROUPS,
         *SUGGESTIONS_GROUPS,
+        *VOTES_GROUPS,
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,
         *USERS_GROUPS,

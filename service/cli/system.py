@@ -37,7 +37,7 @@ from service.jobs.sending import sweep_outbox
 from service.jobs.worker import run_worker
 from service.models import InboundMessage
 from service.runtime import redis_url_of
-from service.usecases import reports
+from service.usecases import expiry, reports
 from service.usecases.users import demo_users
 
 
@@ -113,6 +113,28 @@ def ledger_verify(no_seal: bool, workers: int) -> None:
         return
     click.echo(f"BROKEN: {reports.problem_of(report)}", err=True)
     sys.exit(1)
+
+
+@ledger_group.command(
+    "expiring", help="What the next expiry date takes (POINTS_EXPIRE_MONTHS), and who was warned."
+)
+def ledger_expiring() -> None:
+    current = runtime()
+    months, local = current.settings.points_expire_months, current.settings.zone
+    if not months:
+        click.echo("points do not expire (POINTS_EXPIRE_MONTHS is 0)")
+        return
+    try:
+        with current.unit_of_work() as uow:
+            seen = expiry.outlook(uow.session, months, local, uow.now)
+    except (OperationalError, ProgrammingError) as error:
+        no_schema(error)
+    on, before = seen.expires_at.astimezone(local), seen.before.astimezone(local)
+    click.echo(
+        f"{on:%Y-%m-%d}: {seen.points:,} points of {seen.households:,} households expire unless spent "
+        f"(earned before {before:%Y-%m-%d}; {months} months)"
+    )
+    click.echo(", ".join(f"warned {days} days before: {count:,}" for days, count in seen.warned.items()))
 
 
 @click.command(

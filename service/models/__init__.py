@@ -12,7 +12,7 @@ from sqlalchemy import Table
 
 from service.models.base import Base, metadata
 from service.models.broadcasts import Broadcast, BroadcastMessage
-from service.models.engagement import ExpiryNotice, Milestone, MonthlyStatement, Suggestion
+from service.models.engagement import Ballot, ExpiryNotice, Milestone, MonthlyStatement, Suggestion, Vote
 from service.models.field import (
     Collection,
     CollectionLine,
@@ -75,6 +75,8 @@ milestones_t = cast(Table, Milestone.__table__)
 monthly_statements_t = cast(Table, MonthlyStatement.__table__)
 suggestions_t = cast(Table, Suggestion.__table__)
 expiry_notices_t = cast(Table, ExpiryNotice.__table__)
+votes_t = cast(Table, Vote.__table__)
+ballots_t = cast(Table, Ballot.__table__)
 broadcast_messages_t = cast(Table, BroadcastMessage.__table__)
 banks_t = cast(Table, Bank.__table__)
 payout_accounts_t = cast(Table, PayoutAccount.__table__)
@@ -125,6 +127,7 @@ __all__ = [
     "adjustments_t",
     "api_tokens_t",
     "audit_log_t",
+    "ballots_t",
     "banks_t",
     "broadcast_messages_t",
     "broadcasts_t",
@@ -161,6 +164,7 @@ __all__ = [
     "sign_in_counts_t",
     "suggestions_t",
     "users_t",
+    "votes_t",
     "weigh_ins_t",
     "zones_t",
 ]

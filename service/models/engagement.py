@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import UTCDateTime
@@ -68,3 +68,34 @@ class ExpiryNotice(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox_messages.id"), nullable=True)
     transfer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Vote(Base):
+    """A question an operator put to the households, with up to three options (VOTE 1|2|3).
+    ``is_open`` is True while it may be the one open vote (unique: NULL once closed)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("is_open"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(String(60))
+    option_1: Mapped[str] = mapped_column(String(20))
+    option_2: Mapped[str] = mapped_column(String(20))
+    option_3: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    is_open: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class Ballot(Base):
+    """A household's vote: one a household a vote; a later VOTE changes it until the vote closes."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (UniqueConstraint("vote_id", "household_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    choice: Mapped[int] = mapped_column(Integer)
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last time it was cast

@@ -5,7 +5,7 @@ phone, a member code or a single household's figure."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import ledger
 from service.accounts import BREAKAGE
 from service.models import collection_lines_t, collections_t, households_t, ledger_checks_t
+from service.usecases import votes
 
 HISTORY_DAYS = 90
 
@@ -45,8 +46,9 @@ class OpenBooks(NamedTuple):
     head: ledger.Head
     pending: int
     published: tuple[PublishedHead, ...]  # newest first
+    votes: tuple[votes.Result, ...]  # the latest, newest first; an open one's count only
 
-    def as_json(self, local: tzinfo) -> dict[str, Any]:
+    def as_json(self, local: tzinfo, now: datetime) -> dict[str, Any]:
         sealed_at = self.head.sealed_at.astimezone(local).isoformat() if self.head.sealed_at else None
         return {
             "households": self.households,
@@ -62,7 +64,26 @@ class OpenBooks(NamedTuple):
                 "pending": self.pending,
                 "published": [row.as_json() for row in self.published],
             },
+            "votes": [vote_json(result, local, now) for result in self.votes],
         }
+
+
+def vote_json(result: votes.Result, local: tzinfo, now: datetime) -> dict[str, Any]:
+    """A vote as anyone may see it: while it is open, how many have voted but not for what."""
+    vote = result.vote
+    shown: dict[str, Any] = {
+        "question": vote.question,
+        "options": list(vote.options),
+        "opened": vote.opened_at.astimezone(local).date().isoformat(),
+        "open": vote.is_open(now),
+        "votes": result.total,
+    }
+    if vote.is_open(now):
+        shown["last_day"] = (vote.closes_at - timedelta(seconds=1)).astimezone(local).date().isoformat()
+    else:
+        shown["closed"] = vote.ended_at().astimezone(local).isoformat(timespec="minutes")
+        shown["result"] = dict(zip(vote.options, result.counts, strict=True))
+    return shown
 
 
 def open_books(session: Session, local: tzinfo, *, days: int = HISTORY_DAYS) -> OpenBooks:
@@ -86,6 +107,7 @@ def open_books(session: Session, local: tzinfo, *, days: int = HISTORY_DAYS) -> 
         ledger.head(session),
         ledger.pending_count(session),
         _published(session, local, days),
+        tuple(votes.results(session)),
     )
 
 

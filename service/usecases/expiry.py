@@ -19,10 +19,11 @@ happens once however many runs overlap.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
 
 import ledger
 from service.accounts import BREAKAGE, member_account
@@ -47,6 +48,39 @@ class Household(NamedTuple):
 def cut_off(expires_at: datetime, months: int, uow: UnitOfWork) -> datetime:
     """Points that occurred before this expire at ``expires_at`` (a month's first moment)."""
     return month_start(expires_at, uow.settings.zone, months)
+
+
+class Outlook(NamedTuple):
+    """What the next expiry date will take, as it stands now."""
+
+    expires_at: datetime  # the next month's first moment
+    before: datetime  # points that occurred before this go then
+    households: int
+    points: int
+    warned: dict[int, int]  # households warned so far, by days before (30, 7)
+
+
+def outlook(session: Session, months: int, local: tzinfo, now: datetime) -> Outlook:
+    """The next date's expiry: how many households would lose how many points if nothing were
+    spent before it, and how many were warned so far."""
+    expires_at = month_start(now, local, -1)
+    before = month_start(expires_at, local, months)
+    owed = ledger.unspent_before(session, "member", before)
+    expires_on = expires_at.astimezone(local).date()
+    warned: dict[int, int] = dict(
+        session.execute(
+            select(expiry_notices_t.c.days, func.count())
+            .where(expiry_notices_t.c.expires_on == expires_on, expiry_notices_t.c.days != EXPIRED)
+            .group_by(expiry_notices_t.c.days)
+        ).all()
+    )
+    return Outlook(
+        expires_at,
+        before,
+        len(owed),
+        sum(owed.values()),
+        {days: int(warned.get(days, 0)) for days in WARN_DAYS},
+    )
 
 
 def warn_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:

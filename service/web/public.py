@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 import ledger
 from service.reads import metrics
-from service.reads.open_books import open_books
+from service.reads.open_books import open_books, vote_json
 from service.usecases import job_runs
 from service.usecases.terms import terms as programme_terms
 from service.web.base import db_session, kolekt_runtime
@@ -39,15 +39,22 @@ def open_books_page() -> ResponseReturnValue:
     settings = kolekt_runtime().settings
     books = open_books(db_session(), settings.zone)
     sealed_at = books.head.sealed_at.astimezone(settings.zone) if books.head.sealed_at else None
+    now = datetime.now(UTC)
+    shown = [vote_json(result, settings.zone, now) for result in books.votes]
     return render_template(
-        "open.html", settings=settings, books=books, sealed_at=sealed_at, terms=programme_terms(settings)
+        "open.html",
+        settings=settings,
+        books=books,
+        sealed_at=sealed_at,
+        terms=programme_terms(settings),
+        votes=shown,
     )
 
 
 @blueprint.get("/open.json")
 def open_books_json() -> ResponseReturnValue:
     settings = kolekt_runtime().settings
-    return jsonify(open_books(db_session(), settings.zone).as_json(settings.zone))
+    return jsonify(open_books(db_session(), settings.zone).as_json(settings.zone, datetime.now(UTC)))
 
 
 @blueprint.get("/terms")

@@ -159,3 +159,13 @@ def household_of(app: Flask, number: str = PHONE) -> Household | None:
 def update_outbox(app: Flask, message_id: int, **values: object) -> None:
     with transaction(sessions(app)) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+SIMULATOR_PHONE = "+2348031234567"  # the phone simulator's own number (and the demo's Ada)
+
+
+def simulator_send(client: FlaskClient, text: str, sender: str = SIMULATOR_PHONE) -> list[str]:
+    """A text typed into the phone simulator: the bodies of its replies."""
+    response = client.post("/simulator/messages", json={"from": sender, "text": text})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return [reply["body"] for reply in response.get_json()["replies"]]

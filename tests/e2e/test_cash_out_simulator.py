@@ -26,18 +26,13 @@ from service.usecases.catalogue import set_rate
 from service.usecases.roles import add_collector
 from service.usecases.zones import add_zone
 from tests.e2e.helpers import sessions
+from tests.e2e.helpers import simulator_send as send
 from tests.fake_paystack import FakePaystack
 from tests.payout_helpers import check_books, paystack_settings, served, work
 
 ADA = "+2348031234567"
 TUNDE = "+2348030000001"  # a collector
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def send(client: FlaskClient, text: str, sender: str = ADA) -> list[str]:
-    response = client.post("/simulator/messages", json={"from": sender, "text": text})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return [reply["body"] for reply in response.get_json()["replies"]]
 
 
 def conversation(client: FlaskClient) -> list[dict[str, str]]:

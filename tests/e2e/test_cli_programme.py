@@ -269,6 +269,10 @@ REFUSALS = [
     # suggestions
     (("suggestions", "topic", "rice", "999"), 1, "no suggestion 999"),
     (("suggestions", "topic", "x" * 41, "1"), 1, "a topic is 1 to 40 characters"),
+    # votes
+    (("votes", "open", "Next reward?", "Rice"), 1, "a vote has 2 or 3 options, not 1"),
+    (("votes", "open", "Next reward?", "Rice", "Soap", "--days", "90"), 1, "from 1 to 60 days, not 90"),
+    (("votes", "close"), 1, "no vote is open"),
 ]
 
 
@@ -330,3 +334,32 @@ def test_the_commands_on_a_database_without_the_schema_say_to_upgrade(
         assert result.stderr == (
             "Error: the database is not ready (OperationalError); run: flask --app wsgi db upgrade\n"
         )
+
+
+def test_the_hub_opens_a_vote_lists_it_and_closes_it(settings: Settings) -> None:
+    assert ok(settings, "votes", "list") == ["no votes yet"]
+    opened = ok(settings, "votes", "open", "Next reward?", "Rice", "Soap", "Data 1GB", "--days", "3")
+    assert opened[0].startswith("vote 1 open until the end of ") and opened[0].endswith(
+        ": Next reward? 1 Rice, 2 Soap, 3 Data 1GB"
+    )
+    assert opened[2].startswith(
+        "  Kolekt vote: Next reward? 1 Rice, 2 Soap, 3 Data 1GB. Text VOTE and a number by"
+    )
+    refused = run_cli(settings, "votes", "open", "Another?", "Beans", "Garri")
+    assert refused.returncode == 1 and "vote 1 is open until" in refused.stderr + refused.stdout
+    listed = columns(ok(settings, "votes", "list"))
+    assert listed[0] == ["id", "status", "opened", "last day", "question", "votes"]
+    assert listed[1][:2] == ["1", "open"] and listed[1][-2:] == ["Next reward?", "Rice 0, Soap 0, Data 1GB 0"]
+    assert ok(settings, "votes", "close") == ["vote 1 closed: Rice 0, Soap 0, Data 1GB 0"]
+    assert columns(ok(settings, "votes", "list"))[1][:2] == ["1", "closed"]
+
+
+def test_the_hub_sees_what_the_next_expiry_takes(settings: Settings) -> None:
+    assert ok(settings, "ledger", "expiring") == ["points do not expire (POINTS_EXPIRE_MONTHS is 0)"]
+    told = ok(settings.with_changes(points_expire_months=120), "ledger", "expiring")
+    assert re.fullmatch(
+        r"\d{4}-\d{2}-01: 0 points of 0 households expire unless spent "
+        r"\(earned before \d{4}-\d{2}-01; 120 months\)",
+        told[0],
+    ), told
+    assert told[1] == "warned 30 days before: 0, warned 7 days before: 0"

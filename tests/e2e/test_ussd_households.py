@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 import sms
 from service.channels.ussd import engine
 from service.models import (
+    ballots_t,
     collections_t,
     households_t,
     outbox_t,
@@ -31,6 +32,7 @@ from service.models import (
     rewards_t,
     zones_t,
 )
+from service.usecases import votes
 from service.usecases.households import set_household_status
 from service.usecases.rewards import add_reward
 from tests.e2e.conftest import snapshot
@@ -67,7 +69,7 @@ REWARDS = (
     "Rewards, you have {points} pts:\n1 Airtime 1 pt/NGN\n2 Rice 1kg 200 pts\n3 Bar soap 150 pts\n0 Back"
 )
 AIRTIME = "Airtime to this phone: how many naira? 50 to 210\n0 Back"  # what 210 pts pay for
-MORE = "Kolekt\n1 Language\n2 Terms\n3 Help\n4 My impact\n5 My zone\n0 Back"
+MORE = "Kolekt\n1 Language\n2 Terms\n3 Help\n4 My impact\n5 My zone\n6 Vote\n0 Back"
 WRONG_CHOICE = "Choose one of the numbers."
 
 
@@ -159,7 +161,28 @@ def test_impact_and_zone_are_read_from_the_more_menu(hub: Hub) -> None:
     zone = dialled(hub, ADA, "9", "5").screens[-1]
     assert re.fullmatch(r"END Kolekt \w+: [\d.,]+kg recycled this month, no\. \d+ of \d+ zones.*", zone), zone
     assert len(impact) <= 182 and len(zone) <= 182
-    assert dialled(hub, ADA, "9", "6").screens[-1].startswith("CON ")  # no such item: asked again
+    assert dialled(hub, ADA, "9", "7").screens[-1].startswith("CON ")  # no such item: asked again
+
+
+def open_vote(hub: Hub) -> None:
+    zone = hub.runtime.settings.zone
+    hub.read(
+        lambda s: votes.open_vote(s, "Next reward?", ["Rice", "Soap", "Data 1GB"], 7, datetime.now(UTC), zone)
+    )
+
+
+def test_a_household_votes_from_the_more_menu(hub: Hub) -> None:
+    assert dialled(hub, ADA, "9", "6").screens[-1] == (
+        "END Kolekt: no vote is open just now. Text SUGGEST and your idea for a reward any time."
+    )
+    open_vote(hub)
+    dial = dialled(hub, ADA, "9", "6")
+    assert dial.screens[-1] == "CON Vote: Next reward?\n1 Rice\n2 Soap\n3 Data 1GB\n0 Back"
+    refused(dial, "4", WRONG_CHOICE)
+    assert dial.send("2").startswith("END Kolekt: thank you, your vote is 2 Soap. Until ")
+    dialled(hub, ADA, "9", "6", "3")  # the last vote counts
+    ballots = hub.read(lambda s: s.execute(select(ballots_t.c.choice)).scalars().all())
+    assert ballots == [3]
 
 
 # --- rewards --------------------------------------------------------------------------------------
@@ -389,7 +412,7 @@ def wrong_cases() -> list[tuple[str, list[str], list[tuple[str, str]]]]:
     return [
         (ADA, [], [("x", choice), ("10", choice), ("a" * 81, "Too long: at most 80 letters.")]),
         (ADA, ["9", "00"], [("", choice)]),  # the menu again, and an empty answer
-        (ADA, ["9"], [("x", choice), ("6", choice), ("", choice)]),
+        (ADA, ["9"], [("x", choice), ("7", choice), ("", choice)]),
         (ADA, ["9", "1"], [("x", choice), ("6", choice), ("", choice)]),
         (ADA, ["4"], [("x", choice), ("4", choice), ("", choice)]),
         (
@@ -474,6 +497,8 @@ def test_every_household_screen_in_the_phones_language(
     dial(ADA, "x", "a" * 81, "4", "1", "abc", "0", "2", "1", "0", "0", "0", "4", "1", "50", "1")
     dial(ADA, "5", "100", "0", "00", "6", "0", "7", "0", "8", "GTB", "00", "9", "1", "0", "2")
     dial(ADA, "9", "3")
+    open_vote(hub)
+    dial(ADA, "9", "6", "1")
     dial(ADA, "9", "1", str(sms.LANGUAGES.index(language) + 1))
     done = dial(ADA, "2")
     forget_sessions(hub)

@@ -93,6 +93,10 @@ LONG = {
     "mine": "99999.999",
     "years": "100",
     "month": "12/2026",
+    "question": "Which reward should we add next, abeg?",
+    "vote_options": "1 Semovita 5kg, 2 Ọṣẹ (soap) bar, 3 MTN data 1GB",
+    "choice": "3 MTN data 1GB",
+    "numbers": "1, 2 or 3",
     # USSD screens: options listed one a line, more than fit; a route's stops
     "options": ussd.numbered(
         ["Ìkòyí\u2013Obalende East Extension", "Golden Penny Semovita 10kg bag 4500 pts"] * 5

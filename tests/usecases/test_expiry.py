@@ -128,6 +128,10 @@ def test_warned_30_and_7_days_before_then_the_oldest_unspent_points_expire(
     assert held(session, world) == 40
     assert ledger.balance(session, BREAKAGE).credit_balance == 70
     assert expiry.expire_due(clock(at("2026-05-01", 2))) == 0  # once
+    # What the hub sees of the next date (1 June): February's 40 points, nobody warned yet.
+    seen = expiry.outlook(session, 3, clock(at("2026-05-02")).settings.zone, at("2026-05-02"))
+    assert (seen.households, seen.points, seen.warned) == (1, 40, {30: 0, 7: 0})
+    assert seen.before == at("2026-03-01", 0)
     assert notices(session) == [("2026-05-01", 30, 100), ("2026-05-01", 7, 70), ("2026-05-01", 0, 70)]
     # CHECK names it; the receipt is the transfer's.
     expired = ledger.find_by_ref(

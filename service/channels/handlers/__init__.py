@@ -32,6 +32,7 @@ HANDLERS: Mapping[type, Handler] = {
     commands.Zone: households.zone,
     commands.Statement: households.statement,
     commands.Suggest: households.suggest,
+    commands.Vote: households.vote,
     commands.Pickup: households.pickup,
     commands.Skip: households.skip,
     commands.Rewards: households.rewards,

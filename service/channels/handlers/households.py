@@ -24,6 +24,7 @@ from service.usecases import (
     roles,
     statements,
     suggestions,
+    votes,
 )
 from service.usecases.rewards import catalogue, describe_catalogue
 from sms import commands
@@ -74,6 +75,19 @@ def suggest(conversation: Conversation, command: commands.Suggest) -> None:
     suggestions.suggest(conversation.uow, conversation.household, command.text)
     assert conversation.household is not None  # a stranger was refused
     conversation.reply("suggest_ok", name=sms.first_name(conversation.household.name))
+
+
+def vote(conversation: Conversation, command: commands.Vote) -> None:
+    """VOTE: the vote open now; VOTE and a number: the household's vote (the last one counts)."""
+    uow = conversation.uow
+    if not command.said:
+        found = votes.open_now(uow, conversation.household)
+        day = found.last_day(uow.settings.zone)
+        conversation.reply("vote_open", question=found.question, vote_options=found.listing(), date=day)
+        return
+    found, choice = votes.cast(uow, conversation.household, command.said)
+    day = found.last_day(uow.settings.zone)
+    conversation.reply("vote_cast", choice=f"{choice} {found.options[choice - 1]}", date=day)
 
 
 def zone(conversation: Conversation, _command: commands.Zone) -> None:

@@ -16,7 +16,7 @@ from service.accounts import member_account
 from service.channels.handlers import general
 from service.channels.handlers import households as handle
 from service.channels.ussd.engine import Ctx, Data, End, Go, Screen, Step, UssdConversation, Wrong
-from service.usecases import payout_accounts, receipts, zones
+from service.usecases import payout_accounts, receipts, votes, zones
 from service.usecases.rewards import Reward, catalogue, price_label
 from service.usecases.terms import terms as programme_terms
 from sms import LANGUAGES, commands, short_date, ussd
@@ -74,9 +74,11 @@ class More:
         return ctx.say("ussd_more")
 
     def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
-        chosen = ussd.choice(answer, 5)
+        chosen = ussd.choice(answer, 6)
         if chosen is None:
             return Wrong(ctx.say("ussd_wrong_choice"))
+        if chosen == 6:
+            return Go("vote")
         if chosen == 4:
             return _read(
                 ctx, lambda c: handle.impact_of(c, commands.Impact()), command="Impact", body="IMPACT"
@@ -84,6 +86,24 @@ class More:
         if chosen == 5:
             return _read(ctx, lambda c: handle.zone(c, commands.Zone()), command="Zone", body="ZONE")
         return (Go("language"), End(_terms(ctx)), End(ctx.say("ussd_help")))[chosen - 1]
+
+
+class Vote:
+    """The open vote's question and options; the choice is VOTE's, done by its SMS handler."""
+
+    def show(self, ctx: Ctx, data: Data) -> str | End:
+        vote = votes.current(ctx.session)
+        if vote is None or not vote.is_open(ctx.now):
+            return End(ctx.say("vote_none"))
+        return ctx.say("ussd_vote", question=vote.question, options=ussd.numbered(list(vote.options)))
+
+    def take(self, ctx: Ctx, data: Data, answer: str) -> Step:
+        vote = votes.current(ctx.session)
+        chosen = ussd.choice(answer, len(vote.options) if vote else 0)
+        if chosen is None:
+            return Wrong(ctx.say("ussd_wrong_choice"))
+        said = str(chosen)
+        return ctx.commit(f"VOTE {said}", lambda c: handle.vote(c, commands.Vote(said)), command="Vote")
 
 
 def _terms(ctx: Ctx) -> str:
@@ -403,6 +423,7 @@ SCREENS: dict[str, Screen] = {
     ROOT: Home(),
     "more": More(),
     "language": Language(),
+    "vote": Vote(),
     "join_name": JoinName(),
     "join_zone": JoinZone(),
     "rewards": Rewards(),
