@@ -93,22 +93,36 @@ def balance_at(session: Session, code: str, *, seq: int | None = None, at: datet
 
 
 def unspent_before(
-    session: Session, kind: str, before: datetime, *, codes: Iterable[str] | None = None
+    session: Session, kind: str, before: datetime, *, codes: Iterable[str] | None = None, lock: bool = False
 ) -> dict[str, int]:
     """First in, first out: what is left of each account's credits that occurred before ``before``,
     after every debit posted so far (a debit spends the oldest credits first). Accounts of ``kind``
-    (or only ``codes``) with something left; one query, however many accounts."""
+    (or only ``codes``, each read through its own index) with something left; one query.
+
+    ``lock`` (with ``codes``): first take the accounts' limit rows, as a posting against them does,
+    so no debit lands between this answer and what the caller posts on it (PostgreSQL)."""
+    accounts = select(accounts_t.c.id).where(accounts_t.c.kind == kind)
+    if codes is not None:
+        accounts = accounts.where(accounts_t.c.code.in_(sorted(set(codes))))
+        if lock:
+            session.connection().execute(
+                select(balances_t.c.account_id)
+                .where(balances_t.c.account_id.in_(accounts.scalar_subquery()), balances_t.c.slot == 0)
+                .with_for_update()
+            )
+    mine = accounts.scalar_subquery()
     early = (
         select(
             transfers_t.c.credit_account_id.label("account_id"),
             func.sum(transfers_t.c.amount).label("credits"),
         )
-        .where(transfers_t.c.occurred_at < before)
+        .where(transfers_t.c.occurred_at < before, transfers_t.c.credit_account_id.in_(mine))
         .group_by(transfers_t.c.credit_account_id)
         .subquery()
     )
     spent = (
         select(balances_t.c.account_id, func.sum(balances_t.c.debits).label("debits"))
+        .where(balances_t.c.account_id.in_(mine))
         .group_by(balances_t.c.account_id)
         .subquery()
     )
@@ -117,8 +131,6 @@ def unspent_before(
         select(accounts_t.c.code, left)
         .join(early, early.c.account_id == accounts_t.c.id)
         .outerjoin(spent, spent.c.account_id == accounts_t.c.id)
-        .where(accounts_t.c.kind == kind, left > 0)
+        .where(left > 0)
     )
-    if codes is not None:
-        query = query.where(accounts_t.c.code.in_(sorted(set(codes))))
     return {code: int(points) for code, points in session.connection().execute(query)}

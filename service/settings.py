@@ -135,7 +135,7 @@ class Settings:
     cash_out: bool = True
     # The milestones households are texted about (MILESTONES; service.usecases.milestones).
     milestones: frozenset[str] = MILESTONES
-    # Points expire this many whole months after the month they were earned (0: never, the
+    # Points expire this many whole months after the end of the month they were earned (0: never, the
     # default; POINTS_EXPIRE_MONTHS; service.usecases.expiry).
     points_expire_months: int = 0
 

@@ -39,6 +39,7 @@ def upgrade() -> None:
             "household_id", "expires_on", "days", name=op.f("uq_expiry_notices_household_id")
         ),
     )
+    op.create_index("ix_expiry_notices_expires_on_days", "expiry_notices", ["expires_on", "days"])
     _open_breakage_account()
 
 
@@ -53,4 +54,5 @@ def _open_breakage_account() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_expiry_notices_expires_on_days", table_name="expiry_notices")
     op.drop_table("expiry_notices")

@@ -80,7 +80,8 @@ def send_statements() -> int:
 @recorded(3600)
 def expire_points() -> str:
     """Points due to expire (only with ``POINTS_EXPIRE_MONTHS``): this month's expiries first,
-    then the warnings for the next month's date, each in units of work of ``expiry.BATCH``."""
+    then the warnings for the next month's date, planned once (one pass over the old credits)
+    and sent in units of work of ``expiry.BATCH`` households."""
     current = runtime.current()
     seen = warned = 0
     while True:
@@ -88,9 +89,15 @@ def expire_points() -> str:
         seen += batch
         if batch < expiry.BATCH:
             break
-    while True:
-        batch = current.transact(lambda uow: expiry.warn_due(uow))
-        warned += batch
-        if batch < expiry.BATCH:
-            break
+    with current.sessions() as session:
+        plan = expiry.warnings_due(session, current.settings, datetime.now(UTC))
+    waiting = plan.household_ids if plan else ()
+    for start in range(0, len(waiting), expiry.BATCH):
+        chunk = waiting[start : start + expiry.BATCH]
+        assert plan is not None
+        warned += current.transact(partial(_warn, plan, chunk))
     return f"{seen} expiries, {warned} warnings"
+
+
+def _warn(plan: expiry.Plan, household_ids: tuple[int, ...], uow: UnitOfWork) -> int:
+    return expiry.warn(uow, plan, household_ids)

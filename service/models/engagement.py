@@ -58,7 +58,11 @@ class ExpiryNotice(Base):
     is kept once; its row is what makes its text go exactly once."""
 
     __tablename__ = "expiry_notices"
-    __table_args__ = (UniqueConstraint("household_id", "expires_on", "days"),)
+    __table_args__ = (
+        UniqueConstraint("household_id", "expires_on", "days"),
+        # A date's warnings and expiries, as the expiry run and the hub's outlook read them.
+        Index("ix_expiry_notices_expires_on_days", "expires_on", "days"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))

@@ -81,7 +81,8 @@ def vote_json(result: votes.Result, local: tzinfo, now: datetime) -> dict[str, A
     if vote.is_open(now):
         shown["last_day"] = (vote.closes_at - timedelta(seconds=1)).astimezone(local).date().isoformat()
     else:
-        shown["closed"] = vote.ended_at().astimezone(local).isoformat(timespec="minutes")
+        # Its last day: one that ran its course closed at the next day's first moment.
+        shown["closed"] = (vote.ended_at() - timedelta(seconds=1)).astimezone(local).date().isoformat()
         shown["result"] = dict(zip(vote.options, result.counts, strict=True))
     return shown
 

@@ -19,6 +19,7 @@ happens once however many runs overlap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
@@ -28,7 +29,8 @@ from sqlalchemy.orm import Session
 import ledger
 from service.accounts import BREAKAGE, member_account
 from service.db import insert_ignoring_conflict
-from service.models import expiry_notices_t, households_t
+from service.models import expiry_notices_t, households_t, outbox_t
+from service.settings import Settings
 from service.unit_of_work import UnitOfWork
 from service.usecases.impact import month_start
 
@@ -37,6 +39,8 @@ EXPIRED = 0  # ``days`` of the expiry itself
 MIN_NOTICE = timedelta(days=6)  # a 7-day warning sent within the hour still counts
 BATCH = 500  # households a unit of work
 ACTOR = "system:expiry"
+# A warning in one of these never reached the household: it does not count as notice.
+UNTOLD = ("suppressed", "held", "failed", "undelivered")
 
 
 class Household(NamedTuple):
@@ -83,33 +87,63 @@ def outlook(session: Session, months: int, local: tzinfo, now: datetime) -> Outl
     )
 
 
-def warn_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
-    """Text the households whose points expire at the next month's start, 30 days before it (or
-    7), once each. How many were texted (at most ``limit``; the next run takes the rest)."""
-    months = uow.settings.points_expire_months
+class Plan(NamedTuple):
+    """The warnings a run is to send: for which date, how many days before, and to whom."""
+
+    expires_on: date  # the next month's first day
+    before: datetime  # the date's cut-off: credits that occurred before it go then
+    days: int  # 30 or 7
+    household_ids: tuple[int, ...]
+
+
+def warnings_due(session: Session, settings: Settings, now: datetime) -> Plan | None:
+    """Who is to be warned now about the next month's date (one pass over the old credits, one
+    over the households): those with points due then and no warning of these days yet. None
+    when expiry is off, the date is over 30 days away, or nobody has points due."""
+    months, local = settings.points_expire_months, settings.zone
     if not months:
-        return 0
-    session, now = uow.session, uow.now
-    expires_at = month_start(now, uow.settings.zone, -1)
+        return None
+    expires_at = month_start(now, local, -1)
     left = expires_at - now
     if left > timedelta(days=WARN_DAYS[0]):
-        return 0
+        return None
     days = min(d for d in WARN_DAYS if left <= timedelta(days=d))
-    owed = ledger.unspent_before(session, "member", cut_off(expires_at, months, uow))
+    before = month_start(expires_at, local, months)
+    owed = ledger.unspent_before(session, "member", before)
     if not owed:
-        return 0
-    expires_on = expires_at.astimezone(uow.settings.zone).date()
+        return None
+    expires_on = expires_at.astimezone(local).date()
+    waiting = _not_yet(session, expires_on, days, month_start(now, local), local)
+    return Plan(expires_on, before, days, tuple(id_ for id_, code in waiting if member_account(code) in owed))
+
+
+def warn(uow: UnitOfWork, plan: Plan, household_ids: Sequence[int]) -> int:
+    """Text these households of the plan what will expire (read again, as it is now), once each.
+    How many were texted."""
+    session = uow.session
+    rows = session.execute(
+        select(households_t.c.id, households_t.c.phone, households_t.c.member_code)
+        .where(households_t.c.id.in_(list(household_ids)))
+        .order_by(households_t.c.id)
+    ).all()
     warned = 0
-    for household in _not_yet(uow, expires_on, days, owed):
-        points = owed[member_account(household.member_code)]
-        kept = _keep(uow, household, expires_on, days, points)
-        if kept is None:
+    for household in (Household(*row) for row in rows):
+        account = member_account(household.member_code)
+        points = ledger.unspent_before(session, "member", plan.before, codes=[account]).get(account, 0)
+        if not points:  # spent since the plan was made
             continue
-        _tell(uow, household, kept, "points_expiring", points, date=f"{expires_on:%d/%m/%Y}")
+        kept = _keep(uow, household, plan.expires_on, plan.days, points)
+        if kept is None:  # another run warned it a moment ago
+            continue
+        _tell(uow, household, kept, "points_expiring", points, date=f"{plan.expires_on:%d/%m/%Y}")
         warned += 1
-        if warned >= limit:
-            break
     return warned
+
+
+def warn_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
+    """``warnings_due`` and ``warn`` in one unit of work, for at most ``limit`` households."""
+    plan = warnings_due(uow.session, uow.settings, uow.now)
+    return 0 if plan is None else warn(uow, plan, plan.household_ids[:limit])
 
 
 def expire_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
@@ -127,7 +161,8 @@ def expire_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
     for household, warned_points in _warned(uow, expires_on, expires_at - MIN_NOTICE, limit):
         account = member_account(household.member_code)
         points = min(
-            warned_points, ledger.unspent_before(session, "member", before, codes=[account]).get(account, 0)
+            warned_points,
+            ledger.unspent_before(session, "member", before, codes=[account], lock=True).get(account, 0),
         )
         kept = _keep(uow, household, expires_on, EXPIRED, points)
         if kept is None:  # another run saw to it a moment ago
@@ -155,39 +190,65 @@ def expire_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
     return seen
 
 
-def _not_yet(uow: UnitOfWork, expires_on: date, days: int, owed: dict[str, int]) -> list[Household]:
-    """Active households with points owed and no warning of ``days`` for this date yet."""
-    rows = uow.session.execute(
-        select(households_t.c.id, households_t.c.phone, households_t.c.member_code)
+def _not_yet(
+    session: Session, expires_on: date, days: int, this_month_at: datetime, local: tzinfo
+) -> list[tuple[int, str]]:
+    """Active households with no warning of ``days`` for this date yet: (id, member code). Not
+    those whose expiry on this month's own date is still to run (``expire_due`` would take them:
+    their points due then are not the next date's)."""
+    told, now_due, done = (expiry_notices_t.alias(name) for name in ("told", "now_due", "done"))
+    this_month = this_month_at.astimezone(local).date()
+    expiring_now = (
+        select(now_due.c.id)
+        .join(outbox_t, outbox_t.c.id == now_due.c.outbox_id)
+        .where(
+            now_due.c.household_id == households_t.c.id,
+            now_due.c.expires_on == this_month,
+            now_due.c.days != EXPIRED,
+            now_due.c.sent_at <= this_month_at - MIN_NOTICE,
+            outbox_t.c.status.not_in(UNTOLD),
+            ~select(done.c.id)
+            .where(
+                done.c.household_id == households_t.c.id,
+                done.c.expires_on == this_month,
+                done.c.days == EXPIRED,
+            )
+            .exists(),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(households_t.c.id, households_t.c.member_code)
         .outerjoin(
-            expiry_notices_t,
+            told,
             and_(
-                expiry_notices_t.c.household_id == households_t.c.id,
-                expiry_notices_t.c.expires_on == expires_on,
-                expiry_notices_t.c.days == days,
+                told.c.household_id == households_t.c.id, told.c.expires_on == expires_on, told.c.days == days
             ),
         )
         .where(
             households_t.c.status == "active",
             households_t.c.member_code.is_not(None),
-            expiry_notices_t.c.id.is_(None),
+            told.c.id.is_(None),
+            ~expiring_now,
         )
         .order_by(households_t.c.id)
     ).all()
-    return [Household(*row) for row in rows if member_account(row.member_code) in owed]
+    return [(int(id_), str(code)) for id_, code in rows]
 
 
 def _warned(
     uow: UnitOfWork, expires_on: date, warned_by: datetime, limit: int
 ) -> list[tuple[Household, int]]:
-    """Households warned for this date by ``warned_by``, not yet expired; with the least they
-    were told would go."""
+    """Active households warned for this date by ``warned_by`` (a warning that went: not one to a
+    number that sent STOP, nor one that failed), not yet expired; with the least they were told
+    would go."""
     warning, done = expiry_notices_t.alias("warning"), expiry_notices_t.alias("done")
     rows = uow.session.execute(
         select(
             households_t.c.id, households_t.c.phone, households_t.c.member_code, func.min(warning.c.points)
         )
         .join(warning, warning.c.household_id == households_t.c.id)
+        .join(outbox_t, outbox_t.c.id == warning.c.outbox_id)
         .outerjoin(
             done,
             and_(
@@ -196,7 +257,13 @@ def _warned(
                 done.c.days == EXPIRED,
             ),
         )
-        .where(warning.c.expires_on == expires_on, warning.c.days != EXPIRED, done.c.id.is_(None))
+        .where(
+            warning.c.expires_on == expires_on,
+            warning.c.days != EXPIRED,
+            done.c.id.is_(None),
+            households_t.c.status == "active",
+            outbox_t.c.status.not_in(UNTOLD),
+        )
         .group_by(households_t.c.id, households_t.c.phone, households_t.c.member_code)
         .having(func.min(warning.c.sent_at) <= warned_by)
         .order_by(households_t.c.id)

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import sms
@@ -74,7 +75,8 @@ def _words(text: str, most: int, what: str) -> str:
     cleaned = sms.to_gsm7(" ".join(text.split()))
     if not cleaned:
         raise CatalogueError(f"the {what} is empty")
-    if len(cleaned) > most:
+    # [ ] { } ~ | ^ and the euro sign take two of a text's 160 places.
+    if sms.segments(cleaned).units > most:
         raise CatalogueError(f"the {what} is at most {most} characters (it goes in one text): {cleaned!r}")
     return cleaned
 
@@ -100,7 +102,16 @@ def open_vote(
     if running is not None:  # ended on its day: it stops being the current one
         _close(session, running.id, running.closes_at)
     closes_at = datetime.combine(local_day(now, local) + timedelta(days=days + 1), time(), local)
-    row = session.execute(
+    try:
+        with session.begin_nested():
+            row = _insert(session, asked, choices, now, closes_at)
+    except IntegrityError:
+        raise CatalogueError("another vote was opened a moment ago: see votes list") from None
+    return _info(row)
+
+
+def _insert(session: Session, asked: str, choices: list[str], now: datetime, closes_at: datetime) -> Any:
+    return session.execute(
         votes_t.insert().returning(*votes_t.c),
         {
             "question": asked,
@@ -112,7 +123,6 @@ def open_vote(
             "is_open": True,
         },
     ).one()
-    return _info(row)
 
 
 def close_vote(session: Session, now: datetime) -> VoteInfo:
@@ -128,17 +138,19 @@ def _close(session: Session, vote_id: int, at: datetime) -> None:
     session.execute(update(votes_t).where(votes_t.c.id == vote_id).values(closed_at=at, is_open=None))
 
 
-def current(session: Session) -> VoteInfo | None:
-    """The latest vote, until an operator closes it or opens the next (it may have ended)."""
-    row = session.execute(select(votes_t).where(votes_t.c.is_open.is_(True))).first()
+def current(session: Session, *, share: bool = False) -> VoteInfo | None:
+    """The latest vote, until an operator closes it or opens the next (it may have ended).
+    ``share``: held against a close until the caller commits (a ballot being cast)."""
+    query = select(votes_t).where(votes_t.c.is_open.is_(True))
+    row = session.execute(query.with_for_update(read=True) if share else query).first()
     return None if row is None else _info(row)
 
 
-def open_now(uow: UnitOfWork, household: Member | None) -> VoteInfo:
+def open_now(uow: UnitOfWork, household: Member | None, *, share: bool = False) -> VoteInfo:
     """VOTE alone: the vote open now. ``Refused``: a stranger, or no vote open."""
     if household is None:
         raise Refused("not_member")
-    vote = current(uow.session)
+    vote = current(uow.session, share=share)
     if vote is None or not vote.is_open(uow.now):
         raise Refused("vote_none")
     return vote
@@ -147,7 +159,7 @@ def open_now(uow: UnitOfWork, household: Member | None) -> VoteInfo:
 def cast(uow: UnitOfWork, household: Member | None, said: str) -> tuple[VoteInfo, int]:
     """VOTE and a number: the household's ballot, cast or changed. ``Refused``: a stranger, a
     suspended household, no vote open, or no such option (``vote_choice``, with the options)."""
-    vote = open_now(uow, household)
+    vote = open_now(uow, household, share=True)
     assert household is not None
     if household.status != "active":
         raise Refused("account_suspended")

@@ -121,7 +121,8 @@ def test_with_points_that_expire_the_terms_and_the_books_say_so(make_app: Callab
     assert "Points expired" not in plain.get("/open").get_data(as_text=True)
     client = make_app(points_expire_months=12).test_client()
     terms = client.get("/terms").get_data(as_text=True)
-    assert "the month 12 months after the month they were earned" in terms and "30 and 7 days before" in terms
+    assert "12 months after the end of the month they were earned" in terms
+    assert "30 and 7 days before" in terms
     books = client.get("/open").get_data(as_text=True)
-    assert "Points expired (unspent 12 months after" in books
+    assert "Points expired (unspent 12 months after the end of the month" in books
     assert client.get("/open.json").get_json()["household_points"]["expired"] == 0

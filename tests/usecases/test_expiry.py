@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import ledger
 from service.accounts import BREAKAGE, ISSUANCE, member_account
-from service.models import expiry_notices_t
+from service.models import expiry_notices_t, households_t, outbox_t
 from service.settings import Settings
 from service.unit_of_work import UnitOfWork
 from service.usecases import adjustments, expiry, points
@@ -238,3 +238,34 @@ def test_a_year_of_pickups_spending_and_expiry_matches_first_in_first_out(
         select(func.count()).select_from(expiry_notices_t).where(expiry_notices_t.c.days == 0)
     ).scalar_one()
     assert expiries <= 12 and warnings <= 2 * 12
+
+
+def test_a_warning_that_never_reached_the_phone_or_a_suspended_household_keeps_the_points(
+    world: World, clock: Clock, session: Session
+) -> None:
+    credit(session, world, 100, at("2026-01-10"))
+    first = clock(at("2026-04-01"))
+    assert expiry.warn_due(first) == 1
+    for status in ("suppressed", "failed"):  # the number sent STOP; the provider gave up
+        session.execute(update(outbox_t).where(outbox_t.c.id.in_(first.outbox.written)).values(status=status))
+        assert expiry.expire_due(clock(at("2026-05-01", 1))) == 0
+    session.execute(
+        update(outbox_t).where(outbox_t.c.id.in_(first.outbox.written)).values(status="delivered")
+    )
+    session.execute(update(households_t).where(households_t.c.id == world.ada.id).values(status="suspended"))
+    assert expiry.expire_due(clock(at("2026-05-01", 1))) == 0
+    assert held(session, world) == 100
+
+
+def test_the_next_dates_warning_waits_for_this_dates_expiry(
+    world: World, clock: Clock, session: Session
+) -> None:
+    credit(session, world, 100, at("2026-10-10"))  # goes on 1 February 2027
+    credit(session, world, 30, at("2026-11-10"))  # goes on 1 March 2027
+    assert expiry.warn_due(clock(at("2027-01-02"))) == 1
+    early = clock(at("2027-02-01", 1))  # March is 28 days away, but February's expiry has not run
+    assert expiry.warn_due(early) == 0
+    assert expiry.expire_due(clock(at("2027-02-01", 1))) == 1
+    later = clock(at("2027-02-01", 2))
+    assert expiry.warn_due(later) == 1
+    assert "30 of your pts expire on 01/03/2027" in texts(later)[0][1]

@@ -125,3 +125,25 @@ def test_one_vote_open_at_a_time_and_closing_keeps_its_result(
     assert [result.vote.id for result in listed] == [third.id, second.id, first.id]
     assert listed[1].vote.closed_at == second.closes_at
     assert listed[2].counts == (1, 0)
+
+
+def test_characters_that_take_two_places_in_a_text_count_twice(uow: Uow, session: Session) -> None:
+    work = uow()
+    with pytest.raises(CatalogueError, match="the question is at most 40"):
+        votes.open_vote(session, "[" * 21, ["A", "B"], 3, work.now, work.settings.zone)  # 42 places
+    with pytest.raises(CatalogueError, match="the option is at most 12"):
+        votes.open_vote(session, "Next?", ["{rice}" * 2, "B"], 3, work.now, work.settings.zone)
+    assert (
+        votes.open_vote(session, "[" * 20, ["A", "B"], 3, work.now, work.settings.zone).question == "[" * 20
+    )
+
+
+def test_two_votes_opened_at_once_one_is_told_the_other_won(
+    uow: Uow, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = open_one(uow(), "Rice", "Soap")
+    monkeypatch.setattr(votes, "current", lambda _session, **_: None)  # as if both looked at once
+    with pytest.raises(CatalogueError, match="another vote was opened a moment ago"):
+        open_one(uow(), "Beans", "Garri")
+    monkeypatch.undo()
+    assert votes.current(session) == first  # the first stands, nothing else was written
