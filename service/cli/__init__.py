@@ -11,6 +11,7 @@ from flask import Flask
 from service.cli.disputes import DISPUTES_GROUPS
 from service.cli.programme import PROGRAMME_GROUPS
 from service.cli.rewards import REWARDS_GROUPS
+from service.cli.scales import SCALES_GROUPS
 from service.cli.schedule import SCHEDULE_GROUPS  # also adds zones remind|change|changes
 from service.cli.suggestions import SUGGESTIONS_GROUPS
 from service.cli.system import SYSTEM_GROUPS
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
         *REWARDS_GROUPS,
         *SUGGESTIONS_GROUPS,
         *VOTES_GROUPS,
+        *SCALES_GROUPS,
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,
         *USERS_GROUPS,

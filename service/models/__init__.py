@@ -22,6 +22,8 @@ from service.models.field import (
     Rating,
     Redemption,
     RoutePage,
+    Scale,
+    ScaleCalibration,
     WeighIn,
 )
 from service.models.messages import InboundMessage, OutboxMessage, Phone
@@ -67,6 +69,8 @@ users_t = cast(Table, User.__table__)
 audit_log_t = cast(Table, AuditEntry.__table__)
 adjustments_t = cast(Table, Adjustment.__table__)
 weigh_ins_t = cast(Table, WeighIn.__table__)
+scales_t = cast(Table, Scale.__table__)
+scale_calibrations_t = cast(Table, ScaleCalibration.__table__)
 api_tokens_t = cast(Table, ApiToken.__table__)
 sign_in_counts_t = cast(Table, SignInCount.__table__)
 job_runs_t = cast(Table, JobRun.__table__)
@@ -119,6 +123,8 @@ __all__ = [
     "ReminderRun",
     "Reward",
     "RoutePage",
+    "Scale",
+    "ScaleCalibration",
     "SignInCount",
     "Suggestion",
     "User",
@@ -161,6 +167,8 @@ __all__ = [
     "reminders_t",
     "rewards_t",
     "route_pages_t",
+    "scale_calibrations_t",
+    "scales_t",
     "sign_in_counts_t",
     "suggestions_t",
     "users_t",

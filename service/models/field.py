@@ -212,3 +212,35 @@ class WeighIn(Base):
     note: Mapped[str | None] = mapped_column(String(160), nullable=True)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The hub scale that read it (None: recorded before scales were kept, or named no scale).
+    scale_id: Mapped[int | None] = mapped_column(ForeignKey("scales.id"), nullable=True)
+
+
+class Scale(Base):
+    """A hub scale, by the code written on it; its calibrations say when its readings count."""
+
+    __tablename__ = "scales"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    location: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScaleCalibration(Base):
+    """A scale's calibration: when, by whom, the certificate's reference, and until when it holds."""
+
+    __tablename__ = "scale_calibrations"
+    __table_args__ = (
+        CheckConstraint("valid_until >= calibrated_on", name="valid_after_calibrated"),
+        Index("ix_scale_calibrations_scale_on", "scale_id", "calibrated_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scales.id"))
+    calibrated_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    calibrated_by: Mapped[str] = mapped_column(String(80))
+    certificate: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

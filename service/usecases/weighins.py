@@ -17,7 +17,15 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from service.models import collection_lines_t, collections_t, collectors_t, materials_t, weigh_ins_t
+from service.models import (
+    collection_lines_t,
+    collections_t,
+    collectors_t,
+    materials_t,
+    scale_calibrations_t,
+    scales_t,
+    weigh_ins_t,
+)
 from service.timetable import at, local_day
 from service.usecases.roles import get_collector
 
@@ -61,10 +69,11 @@ def record_weigh_in(
     now: datetime,
     *,
     local_zone: tzinfo,
+    scale_code: str | None = None,
 ) -> int:
-    """Record one reading of the hub's scale; returns its id. ``WeighInError`` (nothing written)
-    for an unknown collector or material, a weight out of range, or a day in the future or more
-    than ``MAX_AGE_DAYS`` ago in the programme's zone."""
+    """Record one reading of the hub's scale (``scale_code``: which one); returns its id.
+    ``WeighInError`` (nothing written) for an unknown collector, material or scale, a weight out
+    of range, or a day in the future or more than ``MAX_AGE_DAYS`` ago in the programme's zone."""
     if get_collector(session, collector_id) is None:
         raise WeighInError(f"there is no collector {collector_id}")
     code = material_code.strip().upper()
@@ -80,6 +89,13 @@ def record_weigh_in(
     if day < today - timedelta(days=MAX_AGE_DAYS):
         raise WeighInError(f"{day.isoformat()} is more than {MAX_AGE_DAYS} days ago")
     cleaned = " ".join((note or "").split())[:NOTE_LENGTH] or None
+    scale_id = None
+    if scale_code:
+        scale_id = session.execute(
+            select(scales_t.c.id).where(scales_t.c.code == scale_code.strip().upper())
+        ).scalar()
+        if scale_id is None:
+            raise WeighInError(f"there is no scale {scale_code.strip()[:20]!r}")
     return int(
         session.execute(
             weigh_ins_t.insert().returning(weigh_ins_t.c.id),
@@ -91,6 +107,7 @@ def record_weigh_in(
                 "note": cleaned,
                 "recorded_by": user_id,
                 "recorded_at": now,
+                "scale_id": scale_id,
             },
         ).scalar_one()
     )
@@ -108,6 +125,7 @@ class Comparison:
     logged: int  # grams
     weighed: int | None  # grams; None: no weigh-in that day
     flagged: bool
+    uncalibrated: tuple[str, ...] = ()  # scales it was weighed on with no calibration holding that day
 
     @property
     def gap(self) -> int | None:
@@ -208,6 +226,7 @@ def comparison(
     materials = {
         str(code): str(name) for code, name in session.execute(select(materials_t.c.code, materials_t.c.name))
     }
+    uncalibrated = _uncalibrated(session, first_day, last_day, collector_id)
     rows = [
         Comparison(
             day=key.day,
@@ -217,12 +236,39 @@ def comparison(
             material=materials.get(key.material_code, key.material_code),
             logged=logged.get(key, 0),
             weighed=weighed.get(key),
-            flagged=is_flagged(logged.get(key, 0), weighed.get(key), gap_percent),
+            flagged=is_flagged(logged.get(key, 0), weighed.get(key), gap_percent) or key in uncalibrated,
+            uncalibrated=tuple(sorted(uncalibrated.get(key, ()))),
         )
         for key in logged.keys() | weighed.keys()
     ]
     rows.sort(key=lambda row: (-row.day.toordinal(), row.collector, row.collector_id, row.material_code))
     return rows
+
+
+def _uncalibrated(
+    session: Session, first_day: date, last_day: date, collector_id: int | None
+) -> dict[_Key, set[str]]:
+    """The weigh-ins of the period read on a scale with no calibration holding that day."""
+    holds = (
+        select(scale_calibrations_t.c.id)
+        .where(
+            scale_calibrations_t.c.scale_id == weigh_ins_t.c.scale_id,
+            scale_calibrations_t.c.calibrated_on <= weigh_ins_t.c.day,
+            scale_calibrations_t.c.valid_until >= weigh_ins_t.c.day,
+        )
+        .exists()
+    )
+    query = (
+        select(weigh_ins_t.c.day, weigh_ins_t.c.collector_id, weigh_ins_t.c.material_code, scales_t.c.code)
+        .join(scales_t, scales_t.c.id == weigh_ins_t.c.scale_id)
+        .where(weigh_ins_t.c.day >= first_day, weigh_ins_t.c.day <= last_day, ~holds)
+    )
+    if collector_id is not None:
+        query = query.where(weigh_ins_t.c.collector_id == collector_id)
+    found: dict[_Key, set[str]] = {}
+    for day, who, material, code in session.execute(query):
+        found.setdefault(_Key(day, int(who), str(material)), set()).add(str(code))
+    return found
 
 
 class Choice(NamedTuple):
@@ -231,7 +277,7 @@ class Choice(NamedTuple):
 
 
 def form_choices(session: Session) -> dict[str, list[Choice]]:
-    """The collectors and materials a weigh-in may name, for the form."""
+    """The collectors, materials and scales a weigh-in may name, for the form."""
     return {
         "collectors": [
             Choice(str(i), name)
@@ -245,6 +291,12 @@ def form_choices(session: Session) -> dict[str, list[Choice]]:
             Choice(code, name)
             for code, name in session.execute(
                 select(materials_t.c.code, materials_t.c.name).order_by(materials_t.c.code)
+            )
+        ],
+        "scales": [
+            Choice(code, f"{code}: {name}")
+            for code, name in session.execute(
+                select(scales_t.c.code, scales_t.c.name).order_by(scales_t.c.code)
             )
         ],
     }

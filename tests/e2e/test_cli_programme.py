@@ -273,6 +273,18 @@ REFUSALS = [
     (("votes", "open", "Next reward?", "Rice"), 1, "a vote has 2 or 3 options, not 1"),
     (("votes", "open", "Next reward?", "Rice", "Soap", "--days", "90"), 1, "from 1 to 60 days, not 90"),
     (("votes", "close"), 1, "no vote is open"),
+    # scales
+    (("scales", "add", "HUB 1", "--name", "Platform"), 1, "up to 20 letters, digits or dashes"),
+    (
+        ("scales", "calibrate", "HUB-9", "--on", "2026-11-01", "--by", "W&M", "--certificate", "C1"),
+        1,
+        "no scale",
+    ),
+    (
+        ("scales", "calibrate", "HUB-9", "--on", "soon", "--by", "W&M", "--certificate", "C1"),
+        2,
+        "--on must be a day",
+    ),
 ]
 
 
@@ -363,3 +375,23 @@ def test_the_hub_sees_what_the_next_expiry_takes(settings: Settings) -> None:
         told[0],
     ), told
     assert told[1] == "warned 30 days before: 0, warned 7 days before: 0"
+
+
+def test_the_hub_keeps_its_scales_and_their_calibrations(settings: Settings) -> None:
+    assert ok(settings, "scales", "list") == ["no scales yet"]
+    assert ok(settings, "scales", "add", "hub-1", "--name", "Platform 300kg", "--location", "Yaba hub") == [
+        "scale HUB-1 added: Platform 300kg; record its calibration with scales calibrate"
+    ]
+    listed = columns(ok(settings, "scales", "list"))
+    assert listed == [
+        ["code", "name", "location", "calibrated", "until", "holds", "certificate"],
+        ["HUB-1", "Platform 300kg", "Yaba hub", "never", "-", "NO", "-"],
+    ]
+    day = datetime.now(UTC).date() - timedelta(days=2)
+    done = ok(settings, "scales", "calibrate", "HUB-1", "--on", day.isoformat(), "--by", "Lagos W&M",
+              "--certificate", "LWM-2026-9", "--valid-days", "30")  # fmt: skip
+    until = (day + timedelta(days=29)).isoformat()
+    assert done == [f"scale HUB-1 calibrated on {day.isoformat()}, holds until {until}"]
+    assert columns(ok(settings, "scales", "list"))[1] == [
+        "HUB-1", "Platform 300kg", "Yaba hub", day.isoformat(), until, "yes", "LWM-2026-9"
+    ]  # fmt: skip

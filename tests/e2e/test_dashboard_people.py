@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 import ledger
 from service.models import audit_log_t, collection_lines_t, collections_t, inbound_t, ratings_t, weigh_ins_t
 from service.outbox import Outbox
+from service.usecases import scales
 from service.usecases.households import get_member, member_by_phone
 from service.usecases.pickups import log_pickup, pickup_by_reference, reverse_pickup
 from service.usecases.roles import get_collector
@@ -307,6 +308,27 @@ def test_the_collector_pages_show_their_figures(hub_seeded: Hub) -> None:
 # --- weigh-ins -------------------------------------------------------------------------------------
 
 
+def test_a_weigh_in_names_its_scale_and_a_scale_out_of_calibration_is_flagged(hub_seeded: Hub) -> None:
+    hub = hub_seeded
+    day = today(hub)
+    hub.read(lambda s: scales.add_scale(s, "HUB-1", "Platform 300kg", "Yaba hub", datetime.now(UTC)))
+    operator = hub.signed_in("operator")
+    form = operator.get("/dashboard/weigh-ins").text
+    assert '<option value="HUB-1" selected>HUB-1: Platform 300kg</option>' in form  # the only scale
+    answer = operator.post(
+        "/dashboard/weigh-ins",
+        {"collector": "1", "day": day.isoformat(), "material": "PET", "kg": "4", "scale": "HUB-1"},
+    )
+    assert answer.status_code == 303, answer.text
+    assert hub.read(lambda s: s.execute(select(weigh_ins_t.c.scale_id)).scalar_one()) is not None
+    page = operator.get(answer.headers["Location"]).text
+    assert "scale HUB-1 out of calibration" in page  # never calibrated
+    hub.read(
+        lambda s: scales.calibrate(s, "HUB-1", day, "Lagos W&M", "LWM-2026-9", day, now=datetime.now(UTC))
+    )
+    assert "out of calibration" not in operator.get(answer.headers["Location"]).text
+
+
 def test_an_operator_records_a_weigh_in_and_it_is_compared(hub_seeded: Hub) -> None:
     hub = hub_seeded
     operator = hub.signed_in("operator")
@@ -357,6 +379,7 @@ def test_an_operator_records_a_weigh_in_and_it_is_compared(hub_seeded: Hub) -> N
         ({"material": "GOLD"}, "no material"),
         ({"collector": "999"}, "no collector 999"),
         ({"collector": ""}, "choose the collector"),
+        ({"scale": "HUB-9"}, "no scale &#39;HUB-9&#39;"),
     ],
 )
 def test_a_refused_weigh_in_writes_nothing(hub_seeded: Hub, form: dict[str, str], reason: str) -> None:

@@ -27,7 +27,7 @@ from service.web.dashboard.base import (
 )
 
 DEFAULT_DAYS = 7
-FORM_FIELDS = ("collector", "day", "material", "kg", "note")
+FORM_FIELDS = ("collector", "day", "material", "kg", "note", "scale")
 
 
 def _day_arg(name: str, label: str, default: date) -> date:
@@ -107,19 +107,18 @@ def record_weigh_in() -> ResponseReturnValue:
                 user().id,
                 now(),
                 local_zone=settings().zone,
+                scale_code=form["scale"] or None,
             )
-            audit(
-                uow,
-                "weigh_in.record",
-                f"weigh_in:{weigh_in_id}",
-                {
-                    "collector": int(form["collector"]),
-                    "day": day.isoformat(),
-                    "material": form["material"].upper(),
-                    "grams": grams,
-                    "note": form["note"][: weighins.NOTE_LENGTH],
-                },
-            )
+            details: dict[str, Any] = {
+                "collector": int(form["collector"]),
+                "day": day.isoformat(),
+                "material": form["material"].upper(),
+                "grams": grams,
+                "note": form["note"][: weighins.NOTE_LENGTH],
+            }
+            if form["scale"]:
+                details["scale"] = form["scale"].upper()
+            audit(uow, "weigh_in.record", f"weigh_in:{weigh_in_id}", details)
     except weighins.WeighInError as error:
         return refused("dashboard/weigh_ins.html", str(error), **_context(form))
     flash(f"Weigh-in recorded: {kg(grams)} kg of {form['material'].upper()} on {day.isoformat()}.", "ok")
