@@ -138,6 +138,9 @@ class Settings:
     # Points expire this many whole months after the end of the month they were earned (0: never, the
     # default; POINTS_EXPIRE_MONTHS; service.usecases.expiry).
     points_expire_months: int = 0
+    # A pickup's measure is a signal above this percentile of the programme's own (issue 24;
+    # SIGNAL_PERCENTILE; service.reads.signals).
+    signal_percentile: float = 99.5
 
     @property
     def zone(self) -> ZoneInfo:
@@ -202,6 +205,7 @@ class Settings:
             sentry_environment=(environ.get("SENTRY_ENVIRONMENT") or "production").strip(),
             metrics_token=(environ.get("METRICS_TOKEN") or "").strip(),
             points_expire_months=_whole_number(environ, "POINTS_EXPIRE_MONTHS", 0, 0, 120),
+            signal_percentile=_signal_percentile(environ),
             **sms,
             **field,
             **schedule,
@@ -397,6 +401,18 @@ def _paystack_base_url(environ: Mapping[str, str]) -> str:
     raise SettingsError(
         f"PAYSTACK_API_BASE_URL must be an https:// URL (http:// only on this machine), not {url!r}"
     )
+
+
+def _signal_percentile(environ: Mapping[str, str]) -> float:
+    """SIGNAL_PERCENTILE: from 90 to 99.99 (99.5 by default)."""
+    text = (environ.get("SIGNAL_PERCENTILE") or "99.5").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 90 <= value <= 99.99:
+        raise SettingsError(f"SIGNAL_PERCENTILE must be a number from 90 to 99.99, not {text!r}")
+    return value
 
 
 def _milestones(environ: Mapping[str, str]) -> frozenset[str]:

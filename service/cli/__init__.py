@@ -12,7 +12,8 @@ from service.cli.disputes import DISPUTES_GROUPS
 from service.cli.programme import PROGRAMME_GROUPS
 from service.cli.rewards import REWARDS_GROUPS
 from service.cli.scales import SCALES_GROUPS
-from service.cli.schedule import SCHEDULE_GROUPS  # also adds zones remind|change|changes
+from service.cli.schedule import SCHEDULE_GROUPS
+from service.cli.signals import SIGNALS_GROUPS  # also adds zones remind|change|changes
 from service.cli.suggestions import SUGGESTIONS_GROUPS
 from service.cli.system import SYSTEM_GROUPS
 from service.cli.users import USERS_GROUPS
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
         *SUGGESTIONS_GROUPS,
         *VOTES_GROUPS,
         *SCALES_GROUPS,
+        *SIGNALS_GROUPS,
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,
         *USERS_GROUPS,

@@ -395,3 +395,13 @@ def test_the_hub_keeps_its_scales_and_their_calibrations(settings: Settings) -> 
     assert columns(ok(settings, "scales", "list"))[1] == [
         "HUB-1", "Platform 300kg", "Yaba hub", day.isoformat(), until, "yes", "LWM-2026-9"
     ]  # fmt: skip
+
+
+def test_the_hub_reads_the_signals_and_their_thresholds(settings: Settings) -> None:
+    assert ok(settings, "signals", "recent") == ["no signals in the last 7 days"]
+    assert columns(ok(settings, "signals", "thresholds")) == [
+        ["signal", "measure", "threshold", "from"],
+        ["heavy", "a pickup's kg / the household's usual", "4.0", "starting point"],
+        ["big_day", "a collector's day, kg", "300", "starting point"],
+        ["too_fast", "seconds between two households", "60.0", "starting point"],
+    ]
