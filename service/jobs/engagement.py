@@ -91,11 +91,10 @@ def expire_points() -> str:
             break
     with current.sessions() as session:
         plan = expiry.warnings_due(session, current.settings, datetime.now(UTC))
-    waiting = plan.household_ids if plan else ()
-    for start in range(0, len(waiting), expiry.BATCH):
-        chunk = waiting[start : start + expiry.BATCH]
-        assert plan is not None
-        warned += current.transact(partial(_warn, plan, chunk))
+    if plan is not None:
+        waiting = plan.household_ids
+        for start in range(0, len(waiting), expiry.BATCH):
+            warned += current.transact(partial(_warn, plan, waiting[start : start + expiry.BATCH]))
     return f"{seen} expiries, {warned} warnings"
 
 

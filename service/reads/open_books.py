@@ -5,7 +5,7 @@ phone, a member code or a single household's figure."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -79,10 +79,9 @@ def vote_json(result: votes.Result, local: tzinfo, now: datetime) -> dict[str, A
         "votes": result.total,
     }
     if vote.is_open(now):
-        shown["last_day"] = (vote.closes_at - timedelta(seconds=1)).astimezone(local).date().isoformat()
+        shown["last_day"] = vote.last_date(local).isoformat()
     else:
-        # Its last day: one that ran its course closed at the next day's first moment.
-        shown["closed"] = (vote.ended_at() - timedelta(seconds=1)).astimezone(local).date().isoformat()
+        shown["closed"] = vote.last_date(local).isoformat()
         shown["result"] = dict(zip(vote.options, result.counts, strict=True))
     return shown
 

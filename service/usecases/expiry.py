@@ -49,11 +49,6 @@ class Household(NamedTuple):
     member_code: str
 
 
-def cut_off(expires_at: datetime, months: int, uow: UnitOfWork) -> datetime:
-    """Points that occurred before this expire at ``expires_at`` (a month's first moment)."""
-    return month_start(expires_at, uow.settings.zone, months)
-
-
 class Outlook(NamedTuple):
     """What the next expiry date will take, as it stands now."""
 
@@ -156,7 +151,7 @@ def expire_due(uow: UnitOfWork, *, limit: int = BATCH) -> int:
     session, now = uow.session, uow.now
     expires_at = month_start(now, uow.settings.zone)
     expires_on = expires_at.astimezone(uow.settings.zone).date()
-    before = cut_off(expires_at, months, uow)
+    before = month_start(expires_at, uow.settings.zone, months)
     seen = 0
     for household, warned_points in _warned(uow, expires_on, expires_at - MIN_NOTICE, limit):
         account = member_account(household.member_code)

@@ -9,7 +9,7 @@ in any of the five languages) and in the GSM-7 alphabet, accents folded away.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
@@ -52,6 +52,10 @@ class VoteInfo(NamedTuple):
         """``1 or 2``, ``1, 2 or 3``."""
         numbers = [str(number) for number in range(1, len(self.options) + 1)]
         return f"{', '.join(numbers[:-1])} or {numbers[-1]}"
+
+    def last_date(self, local: tzinfo) -> date:
+        """The last day it was (or is) open: the one before ``ended_at`` when it ran its course."""
+        return (self.ended_at() - timedelta(seconds=1)).astimezone(local).date()
 
     def last_day(self, local: tzinfo) -> str:
         return f"{(self.closes_at - timedelta(seconds=1)).astimezone(local):%d/%m}"
