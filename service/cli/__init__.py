@@ -11,6 +11,7 @@ from flask import Flask
 from service.cli.disputes import DISPUTES_GROUPS
 from service.cli.programme import PROGRAMME_GROUPS
 from service.cli.rewards import REWARDS_GROUPS
+from service.cli.sales import SALES_GROUPS
 from service.cli.scales import SCALES_GROUPS
 from service.cli.schedule import SCHEDULE_GROUPS
 from service.cli.signals import SIGNALS_GROUPS  # also adds zones remind|change|changes
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
         *SUGGESTIONS_GROUPS,
         *VOTES_GROUPS,
         *SCALES_GROUPS,
+        *SALES_GROUPS,
         *SIGNALS_GROUPS,
         *DISPUTES_GROUPS,
         *SCHEDULE_GROUPS,

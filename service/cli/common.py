@@ -69,7 +69,7 @@ def unit_of_work() -> Iterator[UnitOfWork]:
 
 # Commands that only read; every other command's unit of work is in the audit log, with who ran
 # it and what it was given (secrets left out), in the same transaction as what it changed.
-READ_ONLY = {"list", "history", "changes", "preview", "topics", "expiring", "recent", "thresholds"}
+READ_ONLY = {"list", "history", "changes", "preview", "topics", "expiring", "recent", "thresholds", "export"}
 SECRET_WORDS = ("password", "pin", "secret", "token")
 
 

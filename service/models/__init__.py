@@ -41,6 +41,7 @@ from service.models.records import (
     SignInCount,
     User,
 )
+from service.models.sales import SalesBatch, SalesBatchWeighIn
 
 phones_t = cast(Table, Phone.__table__)
 households_t = cast(Table, Household.__table__)
@@ -86,6 +87,8 @@ banks_t = cast(Table, Bank.__table__)
 payout_accounts_t = cast(Table, PayoutAccount.__table__)
 payouts_t = cast(Table, Payout.__table__)
 payout_events_t = cast(Table, PayoutEvent.__table__)
+sales_batches_t = cast(Table, SalesBatch.__table__)
+sales_batch_weigh_ins_t = cast(Table, SalesBatchWeighIn.__table__)
 
 __all__ = [
     "Adjustment",
@@ -123,6 +126,8 @@ __all__ = [
     "ReminderRun",
     "Reward",
     "RoutePage",
+    "SalesBatch",
+    "SalesBatchWeighIn",
     "Scale",
     "ScaleCalibration",
     "SignInCount",
@@ -167,6 +172,8 @@ __all__ = [
     "reminders_t",
     "rewards_t",
     "route_pages_t",
+    "sales_batch_weigh_ins_t",
+    "sales_batches_t",
     "scale_calibrations_t",
     "scales_t",
     "sign_in_counts_t",
