@@ -18,6 +18,10 @@ PAYOUTS_PAID = "payouts:paid"
 # Points that expired (POINTS_EXPIRE_MONTHS): its credit balance is all points expired. An
 # adjustment gives any back to a household.
 BREAKAGE = "programme:breakage"
+# Held pickups (issue 24): their points and commission wait here, spendable by nobody, until an
+# operator approves (they go on to the household and the collector) or rejects them (back to
+# issuance), or the hold is released. Its balance is all credit under review.
+HOLDS = "holds:pickups"
 
 
 def open_programme_accounts(session: Session) -> None:
@@ -27,6 +31,11 @@ def open_programme_accounts(session: Session) -> None:
         ledger.open_account(session, code, "rewards")
     open_payout_accounts(session)
     open_breakage_account(session)
+    open_holds_account(session)
+
+
+def open_holds_account(session: Session) -> None:
+    ledger.open_account(session, HOLDS, "holds", no_overdraft=True)
 
 
 def open_breakage_account(session: Session) -> None:

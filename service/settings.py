@@ -139,8 +139,12 @@ class Settings:
     # default; POINTS_EXPIRE_MONTHS; service.usecases.expiry).
     points_expire_months: int = 0
     # A pickup's measure is a signal above this percentile of the programme's own (issue 24;
-    # SIGNAL_PERCENTILE; service.reads.signals).
-    signal_percentile: float = 99.5
+    # SIGNAL_PERCENTILE; service.usecases.signals).
+    signal_percentile: float = 99.9
+    # A pickup whose signals pass their thresholds is credited as held for review (HOLDS, on by
+    # default), and released undecided after HOLD_DAYS (7; service.usecases.holds).
+    holds: bool = True
+    hold_days: int = 7
 
     @property
     def zone(self) -> ZoneInfo:
@@ -206,6 +210,8 @@ class Settings:
             metrics_token=(environ.get("METRICS_TOKEN") or "").strip(),
             points_expire_months=_whole_number(environ, "POINTS_EXPIRE_MONTHS", 0, 0, 120),
             signal_percentile=_signal_percentile(environ),
+            holds=_on_off(environ, "HOLDS", True),
+            hold_days=_whole_number(environ, "HOLD_DAYS", 7, 1, 30),
             **sms,
             **field,
             **schedule,
@@ -404,8 +410,8 @@ def _paystack_base_url(environ: Mapping[str, str]) -> str:
 
 
 def _signal_percentile(environ: Mapping[str, str]) -> float:
-    """SIGNAL_PERCENTILE: from 90 to 99.99 (99.5 by default)."""
-    text = (environ.get("SIGNAL_PERCENTILE") or "99.5").strip()
+    """SIGNAL_PERCENTILE: from 90 to 99.99 (99.9 by default)."""
+    text = (environ.get("SIGNAL_PERCENTILE") or "99.9").strip()
     try:
         value = float(text)
     except ValueError:

@@ -299,6 +299,14 @@ EN: Mapping[str, str] = {
     "dispute_upheld_collector": "Dispute on {ref} upheld: the pickup is cancelled, {member} -{points} pts.",
     "dispute_rejected": "{programme}: your NO for {ref} was not upheld: {reason}",
     "dispute_rejected_collector": "Dispute on {ref} ({member}) rejected: your pickup stands.",
+    # A pickup held for checking (issue 24): the household's receipt, the collector's answer, and
+    # the hub's decision (a hold nobody decides is approved on its day: hold_approved).
+    "pickup_held": "{programme}: +{points} pts from {collector} ({lines}) being checked, decided by "
+    "{date}. Wrong? Text NO {ref}",
+    "log_held": "OK {ref}: {member} {lines} = {points} pts, held: the hub checks it.",
+    "hold_approved": "{programme}: pickup {ref} is checked: +{points} pts. Bal {balance}.",
+    "hold_rejected": "{programme}: pickup {ref} ({points} pts) was not accepted: {reason}",
+    "hold_rejected_collector": "Pickup {ref} ({member}) not accepted by the hub: {reason}",
     "adjustment_credit": "{programme}: the hub added {points} pts to your account: {reason}. Bal {balance}.",
     "adjustment_debit": "{programme}: the hub took {points} pts from your account: {reason}. Bal {balance}.",
     "zone_days_changed": "{programme}: {zone} collection is now {days}. Next one: {next}.",

@@ -266,6 +266,8 @@ def make_settings(tmp_path: Path, redis_url: str) -> Callable[..., Settings]:
             # Tests that need them pass their own: a suite run at 22:00 must pass as at noon.
             quiet_hours="",
             sms_rate_per_second=0,
+            # Holds are tested where they are the subject: a suite's pickups seconds apart would be held.
+            holds=False,
         )
         return settings.with_changes(**changes) if changes else settings
 
@@ -353,6 +355,8 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         WEIGH_GAP_PERCENT=str(settings.weigh_gap_percent),
         BROADCAST_APPROVAL_ABOVE=str(settings.broadcast_approval_above),
         POINTS_EXPIRE_MONTHS=str(settings.points_expire_months),
+        HOLDS="on" if settings.holds else "off",
+        HOLD_DAYS=str(settings.hold_days),
     )
     for name in SMS_SETTINGS:
         value = getattr(settings, name)

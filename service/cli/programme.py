@@ -39,7 +39,13 @@ from service.usecases.catalogue import (
     set_rate,
 )
 from service.usecases.households import register_at_hub
-from service.usecases.roles import Collector, add_collector, collector_by_phone, set_collector_status
+from service.usecases.roles import (
+    Collector,
+    add_collector,
+    collector_by_phone,
+    set_collector_status,
+    set_home_address,
+)
 from service.usecases.tokens import PIN_ACTION, SIGN_OUT_ACTION, collector_subject
 from service.usecases.zones import WEEKDAYS, add_zone, next_day_of, zones
 from sms import UNITS
@@ -339,6 +345,19 @@ def collectors_list() -> None:
         for id_, name, phone, zone, commission, status in rows
     ]
     print_table(("id", "name", "phone", "zone", "commission/kg", "status"), shown, "no collectors yet")
+
+
+@collectors_group.command(
+    "home", help='Where a collector lives: their pickups at that address are held, e.g. --address "7 Bode St"'
+)
+@click.option("--phone", required=True)
+@click.option("--address", required=True, help='Their home address ("" when not known).')
+def collectors_home(phone: str, address: str) -> None:
+    number = phone_of(phone)
+    with unit_of_work() as uow:
+        collector = set_home_address(uow.session, number, address)
+    said = " ".join(address.split()) or "not known"
+    click.echo(f"collector {collector.id}: {collector.name}, home: {said}")
 
 
 def _set_status(phone: str, status: str) -> None:

@@ -8,9 +8,10 @@ from flask.cli import AppGroup
 
 import sms
 from service.cli.common import print_table, unit_of_work
-from service.reads import signals
+from service.usecases import signals
 
-NAMES = {"heavy": "a pickup's kg / the household's usual", "big_day": "a collector's day, kg",
+NAMES = {"heavy": "a pickup's kg / the household's usual",
+         "big_day": "a collector's day / the usual collector's day",
          "too_fast": "seconds between two households"}  # fmt: skip
 
 
@@ -43,7 +44,7 @@ def signals_thresholds() -> None:
     rows = []
     for name, label in NAMES.items():
         value = getattr(learned, name)
-        shown = sms.kg(int(value)) if name == "big_day" else f"{value:.1f}"
+        shown = f"{value:.1f}"
         samples = learned.samples[name]
         source = (
             f"{100 - p if name == 'too_fast' else p:g}th percentile of {samples:,}"
@@ -51,6 +52,10 @@ def signals_thresholds() -> None:
             else "starting point"
         )
         rows.append((name, label, shown, source))
+    usual = learned.usual_day
+    rows.append(
+        ("usual_day", "the median collector's day, kg", sms.kg(usual) if usual else "-", "last 28 days")
+    )
     print_table(("signal", "measure", "threshold", "from"), rows, "")
 
 

@@ -36,6 +36,7 @@ from service.jobs.checks import (
 )
 from service.jobs.engagement import expire_points, send_statements, sweep_milestones
 from service.jobs.fulfilment import sweep_redemptions
+from service.jobs.honest import learn_signals, release_holds
 from service.jobs.inbox import sweep_inbox
 from service.jobs.payouts import refresh_banks, sweep_payouts
 from service.jobs.reminders import remind_due
@@ -96,6 +97,10 @@ RECURRING = (
     # Points that expire (POINTS_EXPIRE_MONTHS): a month's expiries within the hour of its start,
     # warnings 30 and 7 days before.
     Recurring(expire_points, "low", 1800, 3600),
+    # Honest weights: the signals' thresholds learned again every 3 hours; holds nobody decided
+    # released within the hour of their day.
+    Recurring(learn_signals, "low", 1800, 3600),
+    Recurring(release_holds, "low", 1800, 3600),
     # Once a day each, at local times (02:00 and 07:00); asking every 5 minutes catches up after
     # downtime.
     Recurring(check_ledger_daily, "low", 3600, 3600),

@@ -26,6 +26,7 @@ from service.models.field import (
     ScaleCalibration,
     WeighIn,
 )
+from service.models.holds import CollectorSignal, Hold, PickupSignal, SignalThreshold
 from service.models.messages import InboundMessage, OutboxMessage, Phone
 from service.models.payouts import Bank, Payout, PayoutAccount, PayoutEvent
 from service.models.programme import Collector, DayChange, Material, MaterialWord, Partner, Rate, Reward, Zone
@@ -89,6 +90,10 @@ payouts_t = cast(Table, Payout.__table__)
 payout_events_t = cast(Table, PayoutEvent.__table__)
 sales_batches_t = cast(Table, SalesBatch.__table__)
 sales_batch_weigh_ins_t = cast(Table, SalesBatchWeighIn.__table__)
+pickup_signals_t = cast(Table, PickupSignal.__table__)
+signal_thresholds_t = cast(Table, SignalThreshold.__table__)
+collector_signals_t = cast(Table, CollectorSignal.__table__)
+holds_t = cast(Table, Hold.__table__)
 
 __all__ = [
     "Adjustment",
@@ -101,9 +106,11 @@ __all__ = [
     "Collection",
     "CollectionLine",
     "Collector",
+    "CollectorSignal",
     "DailySummary",
     "DayChange",
     "Dispute",
+    "Hold",
     "Household",
     "InboundMessage",
     "JobRun",
@@ -119,6 +126,7 @@ __all__ = [
     "PayoutEvent",
     "Phone",
     "PickupRequest",
+    "PickupSignal",
     "Rate",
     "Rating",
     "Redemption",
@@ -131,6 +139,7 @@ __all__ = [
     "Scale",
     "ScaleCalibration",
     "SignInCount",
+    "SignalThreshold",
     "Suggestion",
     "User",
     "WeighIn",
@@ -144,11 +153,13 @@ __all__ = [
     "broadcasts_t",
     "collection_lines_t",
     "collections_t",
+    "collector_signals_t",
     "collectors_t",
     "daily_summaries_t",
     "day_changes_t",
     "disputes_t",
     "expiry_notices_t",
+    "holds_t",
     "households_t",
     "inbound_t",
     "job_runs_t",
@@ -165,6 +176,7 @@ __all__ = [
     "payouts_t",
     "phones_t",
     "pickup_requests_t",
+    "pickup_signals_t",
     "rates_t",
     "ratings_t",
     "redemptions_t",
@@ -177,6 +189,7 @@ __all__ = [
     "scale_calibrations_t",
     "scales_t",
     "sign_in_counts_t",
+    "signal_thresholds_t",
     "suggestions_t",
     "users_t",
     "votes_t",

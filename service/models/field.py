@@ -41,6 +41,8 @@ class Household(Base):
     client_id: Mapped[str | None] = mapped_column(String(36), unique=True, nullable=True)
     # STATEMENT ON: a statement of its month by SMS early each month (service.usecases.statements).
     monthly_statement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The collector who registered it at its door (NEW, the app), for the "never seen again" signal.
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("collectors.id"), nullable=True)
 
 
 class Collection(Base):

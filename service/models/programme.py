@@ -137,6 +137,8 @@ class Collector(Base):
     # The collector app's PIN (argon2id), set by an operator or by the collector's own phone (PIN).
     pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Where the collector lives: a household at the same address is their own (a signal, issue 24).
+    home_address: Mapped[str | None] = mapped_column(String(160), nullable=True)
 
 
 class Partner(Base):

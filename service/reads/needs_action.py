@@ -1,4 +1,4 @@
-"""What needs an operator today, for the overview's first list: open disputes, corrections and
+"""What needs an operator today, for the overview's first list: open disputes, held pickups, corrections and
 broadcasts waiting for a second operator, texts that could not be sent or acted on, cash payouts
 that failed (and were not sent again) or that Paystack has had for over an hour without an outcome,
 weigh-ins the scale disagrees with, rewards running out. Each with how many and where to deal with
@@ -16,6 +16,7 @@ from service.models import (
     adjustments_t,
     broadcasts_t,
     disputes_t,
+    holds_t,
     inbound_t,
     outbox_t,
     payouts_t,
@@ -59,6 +60,7 @@ def needs_action(session: Session, now: datetime, local: tzinfo, gap_percent: in
     )
     items = [
         Item("disputes to decide", count(disputes_t, disputes_t.c.status == "open"), "dashboard.disputes"),
+        Item("held pickups to check", count(holds_t, holds_t.c.status == "held"), "dashboard.holds"),
         Item(
             "corrections waiting for a second operator",
             count(adjustments_t, adjustments_t.c.status == "proposed"),

@@ -62,7 +62,7 @@ def dispute(
     status = dispute_status(session, pickup.id)
     if status is not None:
         raise Refused("dispute_exists", ref=reference, status=sms.Word.or_text(f"status_{status}", status))
-    if pickup.status != "credited":
+    if pickup.status not in ("credited", "held"):
         raise Refused("pickup_reversed", ref=reference)
     window = uow.settings.dispute_window_hours
     if uow.now - pickup.received_at > timedelta(hours=window):
@@ -102,12 +102,14 @@ def uphold(uow: UnitOfWork, dispute_id: int, operator: str) -> int:
     if not operator.strip():
         raise DisputeError("say who decides (the operator's name or email)")
     pickup = _open(session, dispute_id)
-    if pickup.status != "credited":
+    if pickup.status not in ("credited", "held"):
         raise DisputeError(
             f"pickup {pickup.reference} was {pickup.status} already; reject the dispute instead"
         )
     try:
         points = reverse_pickup(session, pickup, status="reversed", actor=f"operator:{operator}", now=now)
+    except Refused as error:
+        raise DisputeError(f"pickup {pickup.reference} changed meanwhile: look again") from error
     except ledger.InsufficientFunds as error:
         raise DisputeError(
             f"the household has spent the points of {pickup.reference}; it cannot be reversed in full "

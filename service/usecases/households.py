@@ -110,9 +110,11 @@ def register_household(
     now: datetime,
     *,
     zone_id: int | None = None,
+    registered_by: int | None = None,
 ) -> Member:
     """A new member: its row, its member code (from its id, with a check letter) and its account.
-    The phone's row must exist (``ensure_phone``)."""
+    The phone's row must exist (``ensure_phone``). ``registered_by``: the collector who registered
+    it at its door."""
     address = address[:160] if address else None
     values = {
         "phone": phone,
@@ -122,6 +124,7 @@ def register_household(
         "created_at": now,
         "zone_id": zone_id,
         "status": "active",
+        "registered_by": registered_by,
     }
     household_id = session.execute(_INSERT_HOUSEHOLD, values).scalar_one()
     code = sms.member_code(household_id)
@@ -222,7 +225,14 @@ def register_at_door(
     if language is not None:
         phones.set_language(session, phone, language, uow.now)
     member = register_household(
-        session, phone, name, address, "collector", uow.now, zone_id=collector.zone_id
+        session,
+        phone,
+        name,
+        address,
+        "collector",
+        uow.now,
+        zone_id=collector.zone_id,
+        registered_by=collector.id,
     )
     welcome(uow, member)
     return member

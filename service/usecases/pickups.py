@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import ledger
 import sms
 from ledger import TransferRequest
-from service.accounts import ISSUANCE, collector_account, member_account
+from service.accounts import HOLDS, ISSUANCE, collector_account, member_account
 from service.models import collection_lines_t, collections_t, collectors_t
 from service.unit_of_work import Job, UnitOfWork
 from service.usecases import Refused
@@ -31,6 +31,7 @@ from service.usecases.catalogue import RateInForce, points_for, rates_in_force
 from service.usecases.households import Member, get_member, may_collect_from, member_and_language
 from service.usecases.repeats import Logged, find_repeat, same_pickup, text_key
 from service.usecases.roles import Collector, active_collector
+from service.usecases.screening import Screening, close, hold, keep, screen, screening
 
 # How long a collector may UNDO a pickup they logged.
 UNDO_WINDOW = timedelta(minutes=30)
@@ -93,11 +94,15 @@ def log_pickup(
     inbound_id: int | None = None,
     any_zone: bool = False,
     locked: bool = False,
+    screening: Screening | None = None,
 ) -> Logged:
     """Record a pickup and credit it, or find it recorded already. Raises ``Refused``: for a
     suspended collector or household, a household of another zone than the collector's (unless
     ``any_zone``), and a repeat's key (its #seq) already on another pickup. ``locked``: the
-    caller read the collector with ``lock=True`` (``lock_collector`` is not needed again)."""
+    caller read the collector with ``lock=True`` (``lock_collector`` is not needed again).
+
+    With a ``screening``, a pickup that raises signals is credited as held: its points and the
+    commission go to the holds account until an operator decides (``service.usecases.holds``)."""
     if collector.status != "active":
         raise Refused("collector_suspended")
     if not may_collect_from(collector, household, any_zone=any_zone):
@@ -121,19 +126,35 @@ def log_pickup(
     priced = price(session, collector, lines, occurred_at)
     points = sum(line.points for line in priced)
     commission = sum(line.commission for line in priced)
+    grams = sum(line.grams for line in priced)
+    found = (
+        []
+        if screening is None
+        else screen(
+            session,
+            collector_id=collector.id,
+            household_id=household.id,
+            phone=household.phone,
+            address=household.address,
+            grams=grams,
+            occurred_at=occurred_at,
+            local=screening.local,
+        )
+    )
+    held = any(f.holds for f in found)
     collection_id = session.execute(
         collections_t.insert().returning(collections_t.c.id),
         {
             "collector_id": collector.id,
             "household_id": household.id,
             "channel": channel,
-            "status": "credited",
+            "status": "held" if held else "credited",
             "occurred_at": occurred_at,
             "received_at": received_at,
             "dedupe_key": dedupe_key,
             "text_key": repeat_key,
             "seq": seq,
-            "grams": sum(line.grams for line in priced),
+            "grams": grams,
             "points": points,
             "commission": commission,
             "inbound_id": inbound_id,
@@ -158,9 +179,9 @@ def log_pickup(
     transfers = [
         TransferRequest(
             ISSUANCE,
-            member_account(household.member_code),
+            HOLDS if held else member_account(household.member_code),
             points,
-            "pickup_credit",
+            "pickup_held" if held else "pickup_credit",
             f"pickup:{dedupe_key}:member",
             reference=reference,
             memo=memo,
@@ -172,9 +193,9 @@ def log_pickup(
         transfers.append(
             TransferRequest(
                 ISSUANCE,
-                collector_account(collector.id),
+                HOLDS if held else collector_account(collector.id),
                 commission,
-                "commission",
+                "commission_held" if held else "commission",
                 f"pickup:{dedupe_key}:commission",
                 reference=reference,
                 memo=memo,
@@ -187,9 +208,12 @@ def log_pickup(
     session.execute(
         collections_t.update().where(collections_t.c.id == collection_id).values(reference=reference)
     )
-    grams = sum(line.grams for line in priced)
+    keep(session, collection_id, collector.id, occurred_at, found)
+    if held:
+        assert screening is not None
+        hold(session, collection_id, received_at, screening)
     return Logged(
-        collection_id, reference, points, commission, occurred_at, False, household.id, channel, grams
+        collection_id, reference, points, commission, occurred_at, False, household.id, channel, grams, held
     )
 
 
@@ -231,8 +255,21 @@ def reverse_pickup(session: Session, pickup: Pickup, *, status: str, actor: str,
     """Post the reversing transfers of a pickup (nothing is deleted) and mark it ``status``.
 
     Returns the points taken back from the household. ``ledger.InsufficientFunds`` if the
-    household has spent them: then nothing is written (a savepoint)."""
-    originals = [t for t in ledger.transfers_for(session, f"pickup:{pickup.id}") if t.reverses is None]
+    household has spent them: then nothing is written (a savepoint). ``Refused("pickup_reversed")``
+    when the pickup changed meanwhile (its row is locked first: a hold being decided, another
+    reversal)."""
+    current = session.execute(
+        select(collections_t.c.status).where(collections_t.c.id == pickup.id).with_for_update()
+    ).scalar_one()
+    if current != pickup.status:
+        raise Refused("pickup_reversed", ref=pickup.reference)
+    # Newest first: an approved hold's credit comes back to the holds account before the held
+    # credit leaves it.
+    originals = sorted(
+        (t for t in ledger.transfers_for(session, f"pickup:{pickup.id}") if t.reverses is None),
+        key=lambda t: t.id,
+        reverse=True,
+    )
     requests = [
         ledger.reversal_of(
             t, idempotency_key=f"pickup:{pickup.id}:{status}:{t.id}", actor=actor, occurred_at=now
@@ -246,6 +283,8 @@ def reverse_pickup(session: Session, pickup: Pickup, *, status: str, actor: str,
         .where(collections_t.c.id == pickup.id)
         .values(status=status, reversed_at=now, reversed_by=actor[:80])
     )
+    if pickup.status == "held":
+        close(session, pickup.id, status, actor, now)
     return pickup.points
 
 
@@ -263,17 +302,19 @@ def send_receipt(
 ) -> None:
     """The household's receipt for a new pickup: points, collector, weights, balance, how to
     dispute; in ``language`` (its phone's, read when not given). Once committed, its milestones
-    are checked (``usecases.milestones``)."""
-    uow.outbox.text(
-        member.phone,
-        "receipt",
-        language,
-        points=logged.points,
-        collector=sms.first_name(collector.name),
-        lines=sms.describe_lines(lines),
-        balance=balance_of(uow.session, member),
-        ref=logged.reference,
-    )
+    are checked (``usecases.milestones``). A held pickup's receipt says it is being checked and
+    by when it will be decided; its milestones wait for its approval."""
+    said = {
+        "points": logged.points,
+        "collector": sms.first_name(collector.name),
+        "lines": sms.describe_lines(lines),
+        "ref": logged.reference,
+    }
+    if logged.held:
+        decided = uow.now.astimezone(uow.settings.zone).date() + timedelta(uow.settings.hold_days)
+        uow.outbox.text(member.phone, "pickup_held", language, date=f"{decided:%d/%m}", **said)
+        return
+    uow.outbox.text(member.phone, "receipt", language, balance=balance_of(uow.session, member), **said)
     uow.after_commit(Job.CHECK_MILESTONES, member.id)
 
 
@@ -321,6 +362,7 @@ def log_by_text(
         inbound_id=inbound_id,
         any_zone=uow.settings.collectors_any_zone,
         locked=True,
+        screening=screening(uow.settings),
     )
     if not logged.duplicate:
         send_receipt(uow, collector, member, lines, logged, language)
@@ -341,7 +383,7 @@ def undo(uow: UnitOfWork, collector_id: int, reference: str) -> Undone:
     pickup = pickup_by_reference(session, reference)
     if pickup is None or pickup.collector_id != collector.id:
         raise Refused("unknown_pickup", ref=reference)
-    if pickup.status != "credited":
+    if pickup.status not in ("credited", "held"):
         raise Refused("pickup_reversed", ref=reference)
     if uow.now - pickup.received_at > UNDO_WINDOW:
         raise Refused("undo_too_late", ref=reference)

@@ -23,6 +23,8 @@ KINDS = {
     "reversal": "reversal",
     "adjustment": "adjustment",
     "expiry": "expiry",
+    "pickup_held": "pickup",
+    "commission_held": "commission",
 }
 
 

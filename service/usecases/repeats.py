@@ -33,6 +33,7 @@ class Logged(NamedTuple):
     household_id: int
     channel: str
     grams: int
+    held: bool = False  # credited as held for review (service.usecases.holds)
 
 
 def text_key(member: Member, lines: Sequence[sms.Line]) -> str:

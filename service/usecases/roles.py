@@ -152,6 +152,21 @@ def add_collector(
     return found
 
 
+def set_home_address(session: Session, phone: str, address: str) -> Collector:
+    """Where a collector lives (empty: not known): a household at the same address is their own,
+    and its pickups are held for checking (``service.usecases.screening``)."""
+    address = " ".join(address.split())
+    if len(address) > 160:
+        raise CatalogueError(f"the address is {len(address)} characters; 160 at most")
+    found = collector_by_phone(session, phone)
+    if found is None:
+        raise CatalogueError(f"no collector has the number {phone}")
+    session.execute(
+        collectors_t.update().where(collectors_t.c.id == found.id).values(home_address=address or None)
+    )
+    return found
+
+
 def set_collector_status(session: Session, phone: str, status: str) -> Collector:
     found = get_collector(session, _set_status(session, collectors_t, phone, status, "collector"))
     assert found is not None

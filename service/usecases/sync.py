@@ -48,6 +48,7 @@ from service.usecases.phones import ensure_phone, set_language
 from service.usecases.pickups import log_pickup, send_receipt
 from service.usecases.repeats import Logged
 from service.usecases.roles import Collector, get_collector, role_of
+from service.usecases.screening import screening
 from service.usecases.zones import get_zone
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,16 @@ def register_from_app(
     if operation.language is not None:
         set_language(session, phone, operation.language, now)
     address = " ".join((operation.address or "").split()) or None
-    member = register_household(session, phone, name, address, "app", now, zone_id=zone_id)
+    member = register_household(
+        session,
+        phone,
+        name,
+        address,
+        "app",
+        now,
+        zone_id=zone_id,
+        registered_by=None if collector is None else collector.id,
+    )
     session.execute(
         households_t.update().where(households_t.c.id == member.id).values(client_id=operation.client_id)
     )
@@ -288,6 +298,7 @@ def log_from_app(
         seq=operation.seq,
         any_zone=settings.collectors_any_zone,
         locked=locked,
+        screening=screening(settings),
     )
     language = language_of(session, member.phone)
     if logged.duplicate:

@@ -132,6 +132,45 @@ def open_dispute(hub: Hub, reason: str = "they weighed less") -> int:
     return int(hub.read(work))
 
 
+def held_pickup(hub: Hub, collector_id: int = 1, household_id: int = 1, kg: int = 3) -> str:
+    """A pickup credited as held: the household lives at the collector's own address (the
+    ``own`` signal). Its receipt reference."""
+    from zoneinfo import ZoneInfo
+
+    from service.models import collectors_t, households_t
+    from service.usecases.households import get_member
+    from service.usecases.pickups import log_pickup
+    from service.usecases.roles import get_collector
+    from service.usecases.screening import Screening
+    from sms import Line
+
+    def work(session: Session) -> str:
+        session.execute(
+            collectors_t.update().where(collectors_t.c.id == collector_id).values(home_address="3 Held Close")
+        )
+        session.execute(
+            households_t.update().where(households_t.c.id == household_id).values(address="3 Held Close")
+        )
+        collector, now = get_collector(session, collector_id), datetime.now(UTC)
+        assert collector is not None
+        logged = log_pickup(
+            session,
+            collector=collector,
+            household=get_member(session, household_id),
+            lines=[Line("PET", kg * 1000)],
+            occurred_at=now,
+            received_at=now,
+            channel="dashboard",
+            dedupe_key=f"test:held:{random.random()}",
+            any_zone=True,
+            screening=Screening(ZoneInfo("Africa/Lagos"), 7),
+        )
+        assert logged.held
+        return logged.reference
+
+    return str(hub.read(work))
+
+
 def propose_adjustment(hub: Hub, proposer_email: str, amount: int = 25, account: str | None = None) -> int:
     from service.models import households_t
     from service.usecases import adjustments

@@ -137,6 +137,12 @@ def test_an_operator_sets_up_a_programme_from_the_command_line(settings: Setting
     )
     assert columns(ok(settings, "collectors", "list"))[1][-1] == "suspended"
     assert ok(settings, "collectors", "activate", "--phone", TUNDE)[0].endswith(f"Tunde, {TUNDE}, active")
+    assert ok(settings, "collectors", "home", "--phone", TUNDE, "--address", " 7  Bode St ")[0].endswith(
+        "Tunde, home: 7 Bode St"
+    )
+    assert ok(settings, "collectors", "home", "--phone", TUNDE, "--address", "")[0].endswith(
+        "home: not known"
+    )
 
     # members
     added = ok(
@@ -230,6 +236,8 @@ REFUSALS = [
     ),
     ((*ADD_COLLECTOR, "--phone", NEW_PHONE, "--zone", "Yaba", "--commission", "1.5"), 1, "a whole number"),
     (("collectors", "suspend", "--phone", NEW_PHONE), 1, "no collector with phone +2348031112222"),
+    (("collectors", "home", "--phone", NEW_PHONE, "--address", "1 Road"), 1, "no collector has the number"),
+    (("collectors", "home", "--phone", TUNDE, "--address", "x" * 161), 1, "161 characters; 160 at most"),
     # members
     ((*ADD_MEMBER, "--phone", "0803 123 4567", "--zone", "Yaba"), 1, f"{ADA} is already member K"),
     ((*ADD_MEMBER, "--phone", TUNDE, "--zone", "Yaba"), 1, f"{TUNDE} is a collector's phone"),
@@ -402,6 +410,7 @@ def test_the_hub_reads_the_signals_and_their_thresholds(settings: Settings) -> N
     assert columns(ok(settings, "signals", "thresholds")) == [
         ["signal", "measure", "threshold", "from"],
         ["heavy", "a pickup's kg / the household's usual", "4.0", "starting point"],
-        ["big_day", "a collector's day, kg", "300", "starting point"],
+        ["big_day", "a collector's day / the usual collector's day", "2.5", "starting point"],
         ["too_fast", "seconds between two households", "60.0", "starting point"],
+        ["usual_day", "the median collector's day, kg", "-", "last 28 days"],
     ]

@@ -14,7 +14,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.e2e.conftest import snapshot
-from tests.e2e.hub import Browser, Hub, open_dispute, propose_adjustment
+from tests.e2e.hub import Browser, Hub, held_pickup, open_dispute, propose_adjustment
 
 # Actions any signed-in user may take: they change no programme data.
 ANY_ROLE_MAY_POST = {"dashboard.sign_in", "dashboard.sign_out", "dashboard.verify_ledger"}
@@ -60,6 +60,7 @@ def _samples(hub: Hub) -> dict[str, Any]:
         "broadcast_id": proposed_broadcast(hub, proposer),
         "user_id": hub.read(lambda session: users.user_by_email(session, proposer)).id,
         "payout_id": 1,
+        "reference": held_pickup(hub),
     }
 
 

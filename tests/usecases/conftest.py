@@ -52,6 +52,8 @@ def settings(tmp_path: Path) -> Settings:
         testing=True,
         quiet_hours="",
         sms_rate_per_second=0,
+        # Holds are tested where they are the subject: a suite's pickups seconds apart would be held.
+        holds=False,
     )
 
 

@@ -1,4 +1,4 @@
-"""Signals read from the database (``service.reads.signals.recent``): a household's usual pickups
+"""Signals read from the database (``service.usecases.signals.recent``): a household's usual pickups
 then one of eight times as much, on a programme too young to learn from (the starting points)."""
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 import sms
-from service.reads import signals
 from service.unit_of_work import UnitOfWork
-from service.usecases import pickups
+from service.usecases import pickups, signals
 from tests.usecases.conftest import MONDAY, TUNDE, World, inbound
 
 Uow = Callable[..., UnitOfWork]
@@ -39,5 +38,13 @@ def test_a_pickup_far_above_the_households_usual_is_listed_with_its_reason(
     )
     assert thresholds.samples == {"heavy": 0, "big_day": 0, "too_fast": 0}  # too young: starting points
     assert [(f.pickup.reference, f.member_code, [s.reason for s in f.signals]) for f in flagged] == [
-        (reference, world.ada.member_code, ["40 kg, 8.0x this household's usual 5 kg"])
+        (
+            reference,
+            world.ada.member_code,
+            [
+                "40 kg, 8.0x this household's usual 5 kg",
+                # Tunde is the only collector: his usual day is the 5 kg of the weeks before.
+                "their day: 40 kg, 8.0x the usual collector's day of 5 kg",
+            ],
+        )
     ]

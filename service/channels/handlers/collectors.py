@@ -30,7 +30,7 @@ def log(conversation: Conversation, command: commands.Log) -> None:
         )
         return
     conversation.reply(
-        "log_ok",
+        "log_held" if logged.held else "log_ok",
         ref=logged.reference,
         member=member.member_code,
         lines=sms.describe_lines(command.lines, " "),

@@ -16,6 +16,7 @@ from service.web.dashboard import (  # noqa: F401 - each area adds its views to 
     broadcasts_pages,
     csv_pages,
     disputes_pages,
+    holds_pages,
     ledger_pages,
     messages_pages,
     overview,

@@ -226,6 +226,7 @@ NAV = (
     ("dashboard.collectors", "Collectors", ANYONE),
     ("dashboard.weigh_ins", "Weigh-ins", ANYONE),
     ("dashboard.disputes", "Disputes", ANYONE),
+    ("dashboard.holds", "Holds", ANYONE),
     ("dashboard.adjustments", "Adjustments", ANYONE),
     ("dashboard.messages", "Messages", ANYONE),
     ("dashboard.broadcasts", "Broadcasts", ANYONE),

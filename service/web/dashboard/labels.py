@@ -12,6 +12,8 @@ TRANSFER_KINDS = {
     "refund": "Refund",
     "reversal": "Reversal",
     "adjustment": "Correction (approved)",
+    "pickup_held": "Pickup credit, held for checking",
+    "commission_held": "Collector's commission, held for checking",
 }
 
 ACTIONS = {
@@ -47,6 +49,9 @@ ACTIONS = {
     "payouts.export": "Payouts exported (CSV)",
     "payouts.reconcile": "Payouts checked with Paystack",
     "payout_account.add": "Cash-out account saved",
+    "hold.approve": "Held pickup approved",
+    "hold.reject": "Held pickup rejected",
+    "hold.release": "Held pickup released (its day came)",
 }
 
 

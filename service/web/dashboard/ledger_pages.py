@@ -32,7 +32,16 @@ from service.web.dashboard.base import (
 
 PAGE = 50
 VERIFY_WORKERS = 2
-CODES = ("pickup_credit", "commission", "redemption", "refund", "reversal", "adjustment")
+CODES = (
+    "pickup_credit",
+    "commission",
+    "pickup_held",
+    "commission_held",
+    "redemption",
+    "refund",
+    "reversal",
+    "adjustment",
+)
 FILTERS = ("account", "code", "reference", "from", "to")
 CSV_COLUMNS = (
     "id", "ref", "recorded_at", "occurred_at", "debit", "credit", "amount", "code",

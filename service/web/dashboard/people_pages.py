@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from service.accounts import member_account
-from service.reads import people
+from service.reads import holds, people
 from service.reads.disputes import dispute_rows
 from service.timetable import local_day
 from service.usecases import tokens, weighins
@@ -102,6 +102,7 @@ def collector_page(collector_id: int) -> dict[str, Any]:
             gap_percent=settings().weigh_gap_percent,
         ),
         gap_percent=settings().weigh_gap_percent,
+        scorecard=holds.scorecard(session, collector_id, now(), zone),
     )
 
 

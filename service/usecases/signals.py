@@ -4,13 +4,15 @@ pickups that never happened, or to log them faster than a cargo bike moves.
 
 Each signal is a measure, flagged above (or, for time between pickups, below) the programme's own
 percentile of that measure over the last ``WINDOW`` of credited pickups (``SIGNAL_PERCENTILE``,
-99.5 by default): what is unusual here, not a number someone guessed. Until the programme has
+99.9 by default): what is unusual here, not a number someone guessed. Until the programme has
 ``MIN_SAMPLES`` of a measure to learn from, a stated starting point stands in (``STARTING``).
 
 - ``heavy``: the pickup's kg against the household's own median of its pickups before it (at
   least ``MIN_HISTORY`` of them): "18.0 kg, 6.0x this household's usual 3.0 kg".
-- ``big_day``: the collector's kg on the pickup's local day, against the other collectors' days:
-  "their day: 410 kg, above 99.5% of other collectors' days".
+- ``big_day``: the collector's kg on the pickup's local day, as a multiple of the usual
+  collector's day (the median of every collector's days in the ``USUAL_DAYS`` before it, so a
+  programme that grows does not flag its own growth): "their day: 410 kg, 2.1x the usual
+  collector's day of 195 kg".
 - ``too_fast``: seconds since the collector's previous pickup at another household the same
   day: "40 s after their pickup at another household".
 """
@@ -37,9 +39,18 @@ MIN_DAYS = 30  # collectors' days, the same
 MIN_HISTORY = 3  # a household's pickups before one can be compared with them
 HISTORY = 10  # the household's latest pickups its median is taken over
 CREDITED = "credited"
-# Until a measure has MIN_SAMPLES: a pickup 4 times the household's usual, a collector's day of
-# 300 kg (about three cargo-bike loads), or two households a minute apart.
-STARTING = {"heavy": 4.0, "big_day": 300_000.0, "too_fast": 60.0}
+# Until a measure has MIN_SAMPLES: a pickup 4 times the household's usual, a collector's day 2.5
+# times the usual collector's day, or two households a minute apart.
+STARTING = {"heavy": 4.0, "big_day": 2.5, "too_fast": 60.0}
+USUAL_DAYS = timedelta(days=28)
+# A percentile flags the same share of any programme's pickups however honest they are: past it,
+# a pickup is a signal (kept, and shown on the scorecard). It is held only when it is also past
+# these lines, where a measure stops being a programme's ordinary spread: 2.5 times the
+# household's usual, twice the usual collector's day, two households within a minute. A programme
+# whose own spread is wider is held at its own percentile.
+HOLD_BEYOND = {"heavy": 2.5, "big_day": 2.0, "too_fast": 60.0}
+# Before any collector's day is known, a day of 300 kg (about three cargo-bike loads) is big.
+STARTING_DAY = 300_000
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -66,16 +77,18 @@ class Measures:
     day_of: dict[int, tuple[int, date]] = field(default_factory=dict)  # id -> (collector, local day)
     days: dict[tuple[int, date], int] = field(default_factory=dict)  # (collector, day) -> grams
     gap: dict[int, float] = field(default_factory=dict)  # id -> seconds since another household's
+    # (collector, day) -> (its grams / the usual collector's day before it, that usual day's grams)
+    day_ratio: dict[tuple[int, date], tuple[float, int]] = field(default_factory=dict)
+    usual_day: int | None = None  # the usual collector's day over the window's last USUAL_DAYS
 
 
 @dataclass(frozen=True)
 class Thresholds:
     heavy: float
-    big_day: float  # over every collector's days (what the hub is shown)
+    big_day: float  # a multiple of the usual collector's day
     too_fast: float
     samples: dict[str, int]  # how many of each measure they were learned from (0: the starting point)
-    # A collector's day is judged against their peers' days only (theirs would hide a habit).
-    big_day_for: dict[int, float] = field(default_factory=dict)
+    usual_day: int | None = None  # grams: the median collector's day of the last USUAL_DAYS
 
 
 class Signal(NamedTuple):
@@ -103,7 +116,34 @@ def measure(pickups: Sequence[Pickup], local: tzinfo) -> Measures:
             if previous is not None and previous.household_id != pickup.household_id:
                 gap[pickup.id] = (pickup.occurred_at - previous.occurred_at).total_seconds()
     totals = {key: sum(p.grams for p in day) for key, day in days.items()}
-    return Measures(heavy, day_of, totals, gap)
+    ratios, usual_day = _day_ratios(totals)
+    return Measures(heavy, day_of, totals, gap, ratios, usual_day)
+
+
+def _day_ratios(
+    totals: dict[tuple[int, date], int],
+) -> tuple[dict[tuple[int, date], tuple[float, int]], int | None]:
+    """Each collector's day against the median of every collector's days in the ``USUAL_DAYS``
+    before it (none before: no ratio), and the median of the last ``USUAL_DAYS`` of all."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for (_, day), grams in totals.items():
+        by_day[day].append(grams)
+    ordered = sorted(by_day)
+    span = USUAL_DAYS.days
+    ratios: dict[tuple[int, date], tuple[float, int]] = {}
+    usual_before: dict[date, int] = {}
+    for day in ordered:
+        earlier = [g for d in ordered if day - timedelta(days=span) <= d < day for g in by_day[d]]
+        if earlier:
+            usual_before[day] = int(statistics.median(earlier))
+    for (collector, day), grams in totals.items():
+        usual = usual_before.get(day)
+        if usual:
+            ratios[(collector, day)] = (grams / usual, usual)
+    if not ordered:
+        return ratios, None
+    last = [g for d in ordered if d > ordered[-1] - timedelta(days=span) for g in by_day[d]]
+    return ratios, int(statistics.median(last))
 
 
 def learn(measures: Measures, p: float) -> Thresholds:
@@ -111,7 +151,7 @@ def learn(measures: Measures, p: float) -> Thresholds:
     ``MIN_SAMPLES`` to learn from (``MIN_DAYS`` of days); the starting points elsewhere."""
     learned = {
         "heavy": [ratio for ratio, _ in measures.heavy.values()],
-        "big_day": [float(grams) for grams in measures.days.values()],
+        "big_day": [ratio for ratio, _ in measures.day_ratio.values()],
         "too_fast": list(measures.gap.values()),
     }
     enough = {"heavy": MIN_SAMPLES, "big_day": MIN_DAYS, "too_fast": MIN_SAMPLES}
@@ -122,24 +162,11 @@ def learn(measures: Measures, p: float) -> Thresholds:
         else:
             found[name] = percentile(values, 100 - p) if name == "too_fast" else percentile(values, p)
     samples = {name: (len(values) if len(values) >= enough[name] else 0) for name, values in learned.items()}
-    by_collector: dict[int, list[float]] = defaultdict(list)
-    for (collector, _), grams in measures.days.items():
-        by_collector[collector].append(float(grams))
-    everyone = learned["big_day"]
-    big_day_for = {}
-    for collector, own in by_collector.items():
-        peers = len(everyone) - len(own)
-        big_day_for[collector] = (
-            percentile(_without(everyone, own), p) if peers >= MIN_DAYS else STARTING["big_day"]
-        )
-    return Thresholds(found["heavy"], found["big_day"], found["too_fast"], samples, big_day_for)
+    return Thresholds(found["heavy"], found["big_day"], found["too_fast"], samples, measures.usual_day)
 
 
-def _without(values: list[float], taken: list[float]) -> list[float]:
-    left = sorted(values)
-    for value in taken:
-        left.remove(value)
-    return left
+def big_day_reason(day: int, ratio: float, usual: int) -> str:
+    return f"their day: {sms.kg(day)} kg, {ratio:.1f}x the usual collector's day of {sms.kg(usual)} kg"
 
 
 def judge(pickup: Pickup, measures: Measures, thresholds: Thresholds, p: float) -> list[Signal]:
@@ -156,11 +183,12 @@ def judge(pickup: Pickup, measures: Measures, thresholds: Thresholds, p: float) 
             )
     key = measures.day_of.get(pickup.id)
     if key is not None:
-        day, limit = measures.days[key], thresholds.big_day_for.get(key[0], thresholds.big_day)
-        if day > limit:
-            found.append(
-                Signal("big_day", f"their day: {sms.kg(day)} kg, above {p:g}% of other collectors' days")
-            )
+        day = measures.days[key]
+        ratio, usual = measures.day_ratio.get(key, (0.0, 0))
+        if usual and ratio > thresholds.big_day:
+            found.append(Signal("big_day", big_day_reason(day, ratio, usual)))
+        elif not usual and day > STARTING_DAY:
+            found.append(Signal("big_day", f"their day: {sms.kg(day)} kg, above {sms.kg(STARTING_DAY)} kg"))
     gap = measures.gap.get(pickup.id)
     if gap is not None and gap < thresholds.too_fast:
         found.append(Signal("too_fast", f"{gap:.0f} s after their pickup at another household"))
