@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from service.cli.disputes import DISPUTES_GROUPS
+from service.cli.holds import HOLDS_GROUPS
 from service.cli.programme import PROGRAMME_GROUPS
 from service.cli.rewards import REWARDS_GROUPS
 from service.cli.sales import SALES_GROUPS
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
         *SALES_GROUPS,
         *SIGNALS_GROUPS,
         *DISPUTES_GROUPS,
+        *HOLDS_GROUPS,
         *SCHEDULE_GROUPS,
         *USERS_GROUPS,
         *USSD_GROUPS,

@@ -157,6 +157,7 @@ class Result:
     original: Original | None = None
     reason: Reason | None = None
     fields: dict[str, Any] | None = None
+    held: bool = False  # a pickup credited as held for the hub's check (service.usecases.holds)
 
 
 def reason(code: str, settings: Settings, /, **values: object) -> Reason:
@@ -365,6 +366,7 @@ def _apply(
         household=member,
         language=language,
         original=original,
+        held=logged.held,
     )
 
 

@@ -11,16 +11,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from redis import Redis
+from sqlalchemy import select
 
 import ledger
 from service.accounts import HOLDS
 from service.db import transaction
-from service.models import collectors_t
+from service.models import collectors_t, households_t
 from service.usecases.catalogue import set_rate
 from service.usecases.roles import add_collector
 from service.usecases.zones import add_zone
 from tests.conftest import TWILIO_TEST_SETTINGS
+from tests.e2e.api_helpers import ADA, MUSA, Api, pickup_op
 from tests.e2e.helpers import sessions
+from tests.e2e.hub import Hub
 from tests.e2e.test_field_flows import code_of, last_reference, points_of, say
 
 TUNDE = "+2348030000001"
@@ -74,3 +77,24 @@ def test_with_holds_off_the_same_pickup_is_credited(make_app: Callable[..., Flas
     assert replies[0] == f"{TUNDE}: OK {last_reference(app)}: {code} PET 4.5kg = 45 pts."
     assert points_of(app, BOLA) == 45
     assert held_points(app) == 0
+
+
+def test_the_app_is_told_a_synced_pickup_is_held(make_app: Callable[..., Flask], redis: Redis) -> None:
+    """The collector app's sync answers ``held: true`` for a pickup its signals held (and says
+    nothing of holds for one credited as ever)."""
+    hub = Hub(make_app(holds=True))
+    hub.seed()
+    api = Api(hub)
+    musa = api.collector_token(MUSA)
+    (credited,) = api.sync(musa, [pickup_op({"code": api.code(ADA)}, (("PET", 4500),))])
+    assert credited["status"] == "created" and "held" not in credited
+    with transaction(sessions(hub.app)) as session:
+        address = session.execute(
+            select(households_t.c.address).where(households_t.c.phone == ADA)
+        ).scalar_one()
+        session.execute(
+            collectors_t.update().where(collectors_t.c.phone == MUSA).values(home_address=address)
+        )
+    (held,) = api.sync(musa, [pickup_op({"code": api.code(ADA)}, (("PET", 3000),))])
+    assert (held["status"], held["held"], held["points"]) == ("created", True, 30)
+    assert any("being checked" in body for body in api.outbox(ADA))

@@ -79,6 +79,8 @@ def _result(result: sync.Result) -> dict[str, Any]:
     if result.reference is not None:
         answer["reference"] = result.reference
         answer["points"] = result.points
+    if result.held:
+        answer["held"] = True
     if result.household is not None:
         answer["household"] = _household(result.household, result.language)
     if result.original is not None:

@@ -311,6 +311,7 @@ class Result(Schema):
     status = fields.Str(required=True, validate=validate.OneOf(["created", "duplicate", "refused", "retry"]))
     reference = fields.Str()
     points = fields.Int()
+    held = fields.Bool(metadata={"description": "the pickup's points wait for the hub's check"})
     household = fields.Nested(Household)
     original = fields.Nested(Original)
     reason = fields.Nested(Reason)
