@@ -355,7 +355,8 @@ def collectors_list() -> None:
 def collectors_home(phone: str, address: str) -> None:
     number = phone_of(phone)
     with unit_of_work() as uow:
-        collector = set_home_address(uow.session, number, address)
+        collector = _collector_with_phone(uow.session, number)
+        set_home_address(uow.session, collector.id, address)
     said = " ".join(address.split()) or "not known"
     click.echo(f"collector {collector.id}: {collector.name}, home: {said}")
 

@@ -152,19 +152,19 @@ def add_collector(
     return found
 
 
-def set_home_address(session: Session, phone: str, address: str) -> Collector:
+def set_home_address(session: Session, collector_id: int, address: str) -> tuple[str | None, str | None]:
     """Where a collector lives (empty: not known): a household at the same address is their own,
-    and its pickups are held for checking (``service.usecases.screening``)."""
+    and its pickups are held for checking (``service.usecases.screening``). Before and after."""
     address = " ".join(address.split())
     if len(address) > 160:
         raise CatalogueError(f"the address is {len(address)} characters; 160 at most")
-    found = collector_by_phone(session, phone)
-    if found is None:
-        raise CatalogueError(f"no collector has the number {phone}")
+    before = session.execute(
+        select(collectors_t.c.home_address).where(collectors_t.c.id == collector_id)
+    ).scalar()
     session.execute(
-        collectors_t.update().where(collectors_t.c.id == found.id).values(home_address=address or None)
+        collectors_t.update().where(collectors_t.c.id == collector_id).values(home_address=address or None)
     )
-    return found
+    return before, address or None
 
 
 def set_collector_status(session: Session, phone: str, status: str) -> Collector:

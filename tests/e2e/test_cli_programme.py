@@ -236,7 +236,11 @@ REFUSALS = [
     ),
     ((*ADD_COLLECTOR, "--phone", NEW_PHONE, "--zone", "Yaba", "--commission", "1.5"), 1, "a whole number"),
     (("collectors", "suspend", "--phone", NEW_PHONE), 1, "no collector with phone +2348031112222"),
-    (("collectors", "home", "--phone", NEW_PHONE, "--address", "1 Road"), 1, "no collector has the number"),
+    (
+        ("collectors", "home", "--phone", NEW_PHONE, "--address", "1 Road"),
+        1,
+        "no collector with phone +2348031112222",
+    ),
     (("collectors", "home", "--phone", TUNDE, "--address", "x" * 161), 1, "161 characters; 160 at most"),
     # members
     ((*ADD_MEMBER, "--phone", "0803 123 4567", "--zone", "Yaba"), 1, f"{ADA} is already member K"),

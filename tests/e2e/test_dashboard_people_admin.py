@@ -345,6 +345,15 @@ def test_an_operator_adds_renames_moves_and_suspends_a_collector(hub_seeded: Hub
         (operator.email, subject, {"status": ["suspended", "active"], "reason": "scale back"})
     ]
 
+    # Where they live: a household at that address is their own (its pickups are held).
+    assert operator.post(f"{url}/home", {"home_address": " 7  Bode Street "}).status_code == 303
+    assert 'value="7 Bode Street"' in operator.get(url).text
+    assert operator.post(f"{url}/home", {"home_address": ""}).status_code == 303
+    assert audited(hub, "collector.home") == [
+        (operator.email, subject, {"home_address": [None, "7 Bode Street"]}),
+        (operator.email, subject, {"home_address": ["7 Bode Street", None]}),
+    ]
+
 
 @pytest.mark.parametrize(
     ("path", "form", "reason"),
@@ -360,6 +369,7 @@ def test_an_operator_adds_renames_moves_and_suspends_a_collector(hub_seeded: Hub
         ("/musa/zone", {"zone": "yaba"}, "covers Yaba already"),
         ("/musa/status", {"status": "suspended", "reason": ""}, "say why the collector is suspended"),
         ("/musa/status", {"status": "active", "reason": ""}, "is active already"),
+        ("/musa/home", {"home_address": "x" * 161}, "161 characters; 160 at most"),
     ],
 )
 def test_a_refused_collector_change_is_the_page_again_and_changes_nothing(
@@ -401,6 +411,7 @@ def posts(hub: Hub) -> list[tuple[str, dict[str, str]]]:
         (f"/dashboard/collectors/{musa}/edit", {"name": "Musa X"}),
         (f"/dashboard/collectors/{musa}/zone", {"zone": str(zone_id(hub, "Sabo"))}),
         (f"/dashboard/collectors/{musa}/status", {"status": "suspended", "reason": "x"}),
+        (f"/dashboard/collectors/{musa}/home", {"home_address": "1 Road"}),
     ]
 
 

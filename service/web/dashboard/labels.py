@@ -49,6 +49,7 @@ ACTIONS = {
     "payouts.export": "Payouts exported (CSV)",
     "payouts.reconcile": "Payouts checked with Paystack",
     "payout_account.add": "Cash-out account saved",
+    "collector.home": "Collector's home address set",
     "hold.approve": "Held pickup approved",
     "hold.reject": "Held pickup rejected",
     "hold.release": "Held pickup released (its day came)",

@@ -330,6 +330,21 @@ def move_collector(collector_id: int) -> ResponseReturnValue:
     return _to_collector(collector_id, f"{done.after.name} now covers {now_in}.")
 
 
+@blueprint.post("/collectors/<int:collector_id>/home")
+@requires(*OPERATORS)
+def collector_home(collector_id: int) -> ResponseReturnValue:
+    """Where the collector lives: a household at that address is their own (its pickups held)."""
+    _known_collector(collector_id)
+    form = _form("home_address")
+    try:
+        with unit_of_work() as uow:
+            before, after = roles.set_home_address(uow.session, collector_id, form["home_address"])
+            audit(uow, "collector.home", collector_subject(collector_id), {"home_address": [before, after]})
+    except CatalogueError as error:
+        return _collector_refused(collector_id, error, "home", form)
+    return _to_collector(collector_id, f"Home address {'saved' if after else 'cleared'}.")
+
+
 @blueprint.post("/collectors/<int:collector_id>/status")
 @requires(*OPERATORS)
 def collector_status(collector_id: int) -> ResponseReturnValue:

@@ -9,8 +9,10 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 
 from service.accounts import member_account
+from service.models import collectors_t
 from service.reads import holds, people
 from service.reads.disputes import dispute_rows
 from service.timetable import local_day
@@ -103,6 +105,9 @@ def collector_page(collector_id: int) -> dict[str, Any]:
         ),
         gap_percent=settings().weigh_gap_percent,
         scorecard=holds.scorecard(session, collector_id, now(), zone),
+        home_address=session.execute(
+            select(collectors_t.c.home_address).where(collectors_t.c.id == collector_id)
+        ).scalar(),
     )
 
 
