@@ -31,6 +31,7 @@ WIDTHS: Mapping[str, int] = {
     "points": 8,
     "naira": 9,
     "balance": 8,
+    "held": 8,
     "last": 16,
     "lines": 48,
     "ref": 6,
@@ -185,6 +186,8 @@ EN: Mapping[str, str] = {
     "texts you. Text STOP to end texts. All terms: {url}",
     "balance": "{programme}: {points} pts (NGN {naira}). Last: {last}. Text REWARDS to spend.",
     "balance_new": "{programme}: {points} pts. No pickups yet. Text PICKUP to ask for one.",
+    "balance_held": "{programme}: {points} pts (NGN {naira}), and {held} pts being checked by the hub. "
+    "Text REWARDS to spend.",
     "receipt": "{programme}: +{points} pts from {collector} ({lines}). Bal {balance}. Wrong? Text NO {ref}",
     "log_ok": "OK {ref}: {member} {lines} = {points} pts.",
     "language_set": "OK, {programme} will text you in {language}.",

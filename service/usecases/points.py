@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import ledger
 import sms
 from service.accounts import collector_account, member_account
+from service.models import collections_t
 from service.usecases import Refused
 from service.usecases.households import Member
 
@@ -37,6 +39,7 @@ class Movement(NamedTuple):
 class Statement(NamedTuple):
     points: int
     latest: list[Movement]  # newest first
+    held: int = 0  # points of its pickups held for the hub's check (service.usecases.holds)
 
 
 def statement(session: Session, household: Member | None, *, latest: int) -> Statement:
@@ -49,7 +52,12 @@ def statement(session: Session, household: Member | None, *, latest: int) -> Sta
         Movement(t.amount if t.credit == account else -t.amount, t.occurred_at, t.human_ref)
         for t in ledger.latest_transfers(session, account, limit=latest)
     ]
-    return Statement(points, moves)
+    held = session.execute(
+        select(func.coalesce(func.sum(collections_t.c.points), 0)).where(
+            collections_t.c.household_id == household.id, collections_t.c.status == "held"
+        )
+    ).scalar_one()
+    return Statement(points, moves, int(held))
 
 
 def collector_points(session: Session, collector_id: int) -> int:

@@ -27,6 +27,7 @@ LONG = {
     "points": "12345678",
     "naira": "123456789",
     "balance": "99999999",
+    "held": "99999999",
     "last": "+1234 on 30 Nov 2026",
     "lines": "PET 123.456kg, SACHET 99.999kg, ALU 88.888kg, HDPE 77.777kg, PAPER 66kg, GLASS 55kg",
     "ref": "ABCDEF",

@@ -129,6 +129,14 @@ def balance(conversation: Conversation, _command: commands.Balance) -> None:
         )
         return
     found = points.statement(session, conversation.household, latest=1)
+    if found.held:
+        conversation.reply(
+            "balance_held",
+            points=found.points,
+            naira=found.points * conversation.uow.settings.kobo_per_point // 100,
+            held=found.held,
+        )
+        return
     if not found.latest:
         conversation.reply("balance_new", points=found.points)
         return
