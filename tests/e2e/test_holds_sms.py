@@ -67,10 +67,10 @@ def test_a_pickup_at_the_collectors_own_address_is_held_and_both_are_told(
     ]
     assert points_of(app, BOLA) == 0
     assert held_points(app) == 45 + 9
-    # BAL says what waits (not "no pickups yet").
-    assert say(app, BOLA, "BAL") == [
-        f"{BOLA}: Kolekt: 0 pts (NGN 0), and 45 pts being checked by the hub. Text REWARDS to spend."
-    ]
+    # BAL and HIST say what waits (not "no pickups yet").
+    waiting = f"{BOLA}: Kolekt: 0 pts (NGN 0), and 45 pts being checked by the hub. Text REWARDS to spend."
+    assert say(app, BOLA, "BAL") == [waiting]
+    assert say(app, BOLA, "HIST") == [waiting]
 
 
 def test_with_holds_off_the_same_pickup_is_credited(make_app: Callable[..., Flask], redis: Redis) -> None:

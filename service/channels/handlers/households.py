@@ -121,6 +121,19 @@ def _movement(conversation: Conversation, move: points.Movement) -> str:
     return f"{'+' if move.points > 0 else '-'}{abs(move.points)} {conversation.date(move.occurred_at)}"
 
 
+def _held_or_new(conversation: Conversation, found: points.Statement) -> None:
+    """What waits for the hub's check, when a pickup is held; else that there is no pickup yet."""
+    if found.held:
+        conversation.reply(
+            "balance_held",
+            points=found.points,
+            naira=found.points * conversation.uow.settings.kobo_per_point // 100,
+            held=found.held,
+        )
+    else:
+        conversation.reply("balance_new", points=found.points)
+
+
 def balance(conversation: Conversation, _command: commands.Balance) -> None:
     session = conversation.uow.session
     if conversation.role == "collector":
@@ -129,16 +142,8 @@ def balance(conversation: Conversation, _command: commands.Balance) -> None:
         )
         return
     found = points.statement(session, conversation.household, latest=1)
-    if found.held:
-        conversation.reply(
-            "balance_held",
-            points=found.points,
-            naira=found.points * conversation.uow.settings.kobo_per_point // 100,
-            held=found.held,
-        )
-        return
-    if not found.latest:
-        conversation.reply("balance_new", points=found.points)
+    if found.held or not found.latest:
+        _held_or_new(conversation, found)
         return
     conversation.reply(
         "balance",
@@ -151,7 +156,7 @@ def balance(conversation: Conversation, _command: commands.Balance) -> None:
 def history(conversation: Conversation, _command: commands.History) -> None:
     found = points.statement(conversation.uow.session, conversation.household, latest=3)
     if not found.latest:
-        conversation.reply("balance_new", points=found.points)
+        _held_or_new(conversation, found)
         return
     moves = ", ".join(f"{_movement(conversation, move)} {move.ref}" for move in found.latest)
     conversation.reply("history", moves=moves, balance=found.points)
