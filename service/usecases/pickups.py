@@ -31,7 +31,7 @@ from service.usecases.catalogue import RateInForce, points_for, rates_in_force
 from service.usecases.households import Member, get_member, may_collect_from, member_and_language
 from service.usecases.repeats import Logged, find_repeat, same_pickup, text_key
 from service.usecases.roles import Collector, active_collector
-from service.usecases.screening import Screening, close, hold, keep, screen, screening
+from service.usecases.screening import Screening, close, hold, keep, release_day, screen, screening
 
 # How long a collector may UNDO a pickup they logged.
 UNDO_WINDOW = timedelta(minutes=30)
@@ -311,7 +311,7 @@ def send_receipt(
         "ref": logged.reference,
     }
     if logged.held:
-        decided = uow.now.astimezone(uow.settings.zone).date() + timedelta(uow.settings.hold_days)
+        decided = release_day(uow.now, uow.settings.zone, uow.settings.hold_days)
         uow.outbox.text(member.phone, "pickup_held", language, date=f"{decided:%d/%m}", **said)
         return
     uow.outbox.text(member.phone, "receipt", language, balance=balance_of(uow.session, member), **said)

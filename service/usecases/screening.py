@@ -20,7 +20,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
@@ -39,6 +39,7 @@ from service.models import (
     signal_thresholds_t,
 )
 from service.settings import Settings
+from service.timetable import at, local_day
 from service.usecases import collector_signals, signals
 
 LIVE = ("credited", "held")  # a collector's pickups that count towards their day
@@ -57,9 +58,14 @@ def screening(settings: Settings) -> Screening | None:
     return Screening(settings.zone, settings.hold_days) if settings.holds else None
 
 
+def release_day(now: datetime, local: tzinfo, hold_days: int) -> date:
+    """The programme's day a hold placed ``now`` is released undecided (the receipt says it)."""
+    return local_day(now, local) + timedelta(days=hold_days)
+
+
 def hold(session: Session, collection_id: int, now: datetime, screening: Screening) -> None:
     """The pickup is held until an operator decides, or ``hold_days`` of the programme's days."""
-    release_on = now.astimezone(screening.local).date() + timedelta(days=screening.hold_days)
+    release_on = release_day(now, screening.local, screening.hold_days)
     session.execute(
         holds_t.insert(),
         {"collection_id": collection_id, "status": "held", "held_at": now, "release_on": release_on},
@@ -102,8 +108,8 @@ def _thresholds(session: Session) -> dict[str, float]:
 
 
 def _day(occurred_at: datetime, local: tzinfo) -> tuple[datetime, datetime]:
-    start = occurred_at.astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, (start + timedelta(days=1)).astimezone(local)
+    day = local_day(occurred_at, local)
+    return at(day, time(0), local), at(day + timedelta(days=1), time(0), local)
 
 
 def _measured(
@@ -128,7 +134,7 @@ def _measured(
         usual = statistics.median(history)
         ratio = grams / usual if usual else float("inf")
         if ratio > limits["heavy"]:
-            reason = f"{sms.kg(grams)} kg, {ratio:.1f}x this household's usual {sms.kg(int(usual))} kg"
+            reason = signals.heavy_reason(grams, ratio, int(usual))
             found.append(Found("heavy", ratio, limits["heavy"], reason, _holds("heavy", ratio)))
     start, end = _day(at, local)
     mine = (

@@ -165,6 +165,10 @@ def learn(measures: Measures, p: float) -> Thresholds:
     return Thresholds(found["heavy"], found["big_day"], found["too_fast"], samples, measures.usual_day)
 
 
+def heavy_reason(grams: int, ratio: float, usual: int) -> str:
+    return f"{sms.kg(grams)} kg, {ratio:.1f}x this household's usual {sms.kg(usual)} kg"
+
+
 def big_day_reason(day: int, ratio: float, usual: int) -> str:
     return f"their day: {sms.kg(day)} kg, {ratio:.1f}x the usual collector's day of {sms.kg(usual)} kg"
 
@@ -175,12 +179,7 @@ def judge(pickup: Pickup, measures: Measures, thresholds: Thresholds, p: float) 
     if pickup.id in measures.heavy:
         ratio, usual = measures.heavy[pickup.id]
         if ratio > thresholds.heavy:
-            found.append(
-                Signal(
-                    "heavy",
-                    f"{sms.kg(pickup.grams)} kg, {ratio:.1f}x this household's usual {sms.kg(usual)} kg",
-                )
-            )
+            found.append(Signal("heavy", heavy_reason(pickup.grams, ratio, usual)))
     key = measures.day_of.get(pickup.id)
     if key is not None:
         day = measures.days[key]
